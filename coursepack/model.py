@@ -1,0 +1,419 @@
+"""The lesson model: typed, immutable, and every node knows its source line.
+
+The reader builds it from Markdown; checks and writers only read it. Nothing here imports a
+writer library (WeasyPrint, python-pptx) or a Markdown parser.
+
+Every node class carries a ``kind`` string so that Jinja2 templates and the deck planner can
+dispatch on it without ``isinstance``. Lines are 1-based line numbers in the lesson file
+(front matter included), as an editor shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal, Union
+
+# --------------------------------------------------------------------------- inlines
+
+
+@dataclass(frozen=True)
+class Text:
+    """Plain text, printed exactly as written (raw HTML and ``{{ }}`` included)."""
+
+    kind: ClassVar[str] = "text"
+    text: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Strong:
+    """Bold text."""
+
+    kind: ClassVar[str] = "strong"
+    children: tuple[Inline, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Emph:
+    """Italic text."""
+
+    kind: ClassVar[str] = "emph"
+    children: tuple[Inline, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Code:
+    """Inline code."""
+
+    kind: ClassVar[str] = "code"
+    text: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Link:
+    """A hyperlink; ``href`` is as written (writers refuse ``file:``)."""
+
+    kind: ClassVar[str] = "link"
+    href: str
+    children: tuple[Inline, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Cloze:
+    """A ``[[answer]]`` blank: a gap in the handout, filled in the key, bold on slides."""
+
+    kind: ClassVar[str] = "cloze"
+    answer: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class LineBreak:
+    """A hard line break."""
+
+    kind: ClassVar[str] = "linebreak"
+    line: int = 0
+
+
+Inline = Union[Text, Strong, Emph, Code, Link, Cloze, LineBreak]
+Inlines = tuple[Inline, ...]
+
+
+def plain_text(inlines: Inlines, *, answers: bool = True) -> str:
+    """Flatten inlines to a string; cloze blanks become their answer (or ``____``)."""
+    parts: list[str] = []
+    for node in inlines:
+        if isinstance(node, (Text, Code)):
+            parts.append(node.text)
+        elif isinstance(node, Cloze):
+            parts.append(node.answer if answers else "_" * max(4, len(node.answer)))
+        elif isinstance(node, LineBreak):
+            parts.append(" ")
+        else:
+            parts.append(plain_text(node.children, answers=answers))
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph of inline content."""
+
+    kind: ClassVar[str] = "paragraph"
+    inlines: Inlines
+    line: int
+
+
+@dataclass(frozen=True)
+class ListItem:
+    """One bullet (or numbered item) with its nested sub-items (at most 3 levels in all)."""
+
+    kind: ClassVar[str] = "item"
+    inlines: Inlines
+    children: tuple[ListItem, ...]
+    line: int
+    ordered_children: bool = False
+
+
+@dataclass(frozen=True)
+class BulletList:
+    """A bullet list (``ordered`` for ``1.`` lists)."""
+
+    kind: ClassVar[str] = "list"
+    items: tuple[ListItem, ...]
+    line: int
+    ordered: bool = False
+    start: int = 1
+
+
+@dataclass(frozen=True)
+class TableCell:
+    """One table cell."""
+
+    inlines: Inlines
+    line: int
+
+
+@dataclass(frozen=True)
+class Table:
+    """A GFM table: a header row, body rows, and per-column alignment."""
+
+    kind: ClassVar[str] = "table"
+    header: tuple[TableCell, ...]
+    rows: tuple[tuple[TableCell, ...], ...]
+    aligns: tuple[Literal["left", "center", "right", ""], ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A block quote."""
+
+    kind: ClassVar[str] = "quote"
+    blocks: tuple[Block, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image ``![alt](src "caption")``; ``path`` is resolved against the lesson's folder."""
+
+    kind: ClassVar[str] = "image"
+    src: str
+    path: Path
+    alt: str
+    caption: str
+    line: int
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """A fenced or indented code block, printed verbatim."""
+
+    kind: ClassVar[str] = "codeblock"
+    text: str
+    info: str
+    line: int
+
+
+Audience = Literal["notes", "teacher", "handout", "slides"]
+
+
+@dataclass(frozen=True)
+class Div:
+    """An audience block: ``::: notes``, ``::: teacher``, ``::: handout`` or ``::: slides``.
+
+    - notes: speaker notes only.
+    - teacher: answer key and speaker notes.
+    - handout: handout and key (not slides).
+    - slides: slides only.
+    """
+
+    kind: ClassVar[str] = "div"
+    audience: Audience
+    blocks: tuple[Block, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Option:
+    """A multiple-choice option written as a task-list item (``- [x]`` is correct)."""
+
+    inlines: Inlines
+    correct: bool
+    line: int
+
+
+@dataclass(frozen=True)
+class Question:
+    """A graded question: multiple choice when it has options, open otherwise.
+
+    ``number`` is 1..N over all graded blocks of the lesson, in source order.
+    ``answer`` holds the model answer (the ``Answer:`` paragraph, prefix removed).
+    ``lines`` is the requested number of writing lines (None: the layout's default).
+    """
+
+    kind: ClassVar[str] = "question"
+    number: int
+    points: int
+    prompt: tuple[Block, ...]
+    options: tuple[Option, ...]
+    answer: tuple[Block, ...]
+    lines: int | None
+    line: int
+
+    @property
+    def is_multiple_choice(self) -> bool:
+        """True when the question has options to tick."""
+        return bool(self.options)
+
+    @property
+    def select_all(self) -> bool:
+        """True when more than one option is correct ("select all that apply")."""
+        return sum(option.correct for option in self.options) > 1
+
+
+@dataclass(frozen=True)
+class MatchPair:
+    """One ``term :: definition`` pair, as the teacher wrote it (the right match)."""
+
+    term: Inlines
+    definition: Inlines
+    line: int
+
+
+@dataclass(frozen=True)
+class Match:
+    """A graded matching block; ``pairs`` are in their correct pairing."""
+
+    kind: ClassVar[str] = "match"
+    number: int
+    points: int
+    prompt: tuple[Block, ...]
+    pairs: tuple[MatchPair, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    """One item of an ordering block."""
+
+    inlines: Inlines
+    line: int
+
+
+@dataclass(frozen=True)
+class Order:
+    """A graded ordering block; ``items`` are in the correct order."""
+
+    kind: ClassVar[str] = "order"
+    number: int
+    points: int
+    prompt: tuple[Block, ...]
+    items: tuple[OrderItem, ...]
+    line: int
+
+
+Graded = Union[Question, Match, Order]
+Block = Union[
+    Paragraph, BulletList, Table, Quote, Image, CodeBlock, Div, Question, Match, Order
+]
+
+GRADED_KINDS = ("question", "match", "order")
+AUDIENCE_KINDS = ("notes", "teacher", "handout", "slides")
+DIV_KINDS = GRADED_KINDS + AUDIENCE_KINDS
+
+# --------------------------------------------------------------------------- structure
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A ``##`` heading and its blocks: one slide (split when too long)."""
+
+    kind: ClassVar[str] = "topic"
+    title: Inlines
+    blocks: tuple[Block, ...]
+    line: int
+
+    @property
+    def title_text(self) -> str:
+        """The title as plain text (cloze answers filled in)."""
+        return plain_text(self.title)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A ``#`` heading: blocks before its first topic, then its topics."""
+
+    kind: ClassVar[str] = "section"
+    title: Inlines
+    blocks: tuple[Block, ...]
+    topics: tuple[Topic, ...]
+    line: int
+
+    @property
+    def title_text(self) -> str:
+        """The title as plain text (cloze answers filled in)."""
+        return plain_text(self.title)
+
+
+Paper = Literal["letter", "a4"]
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Front matter. ``line`` of each key is kept in ``key_lines`` for diagnostics."""
+
+    title: str
+    subtitle: str = ""
+    course: str = ""
+    author: str = ""
+    date: str = ""
+    lang: str = "en"
+    paper: Paper = "letter"
+    pptx_template: str = ""
+    key_lines: tuple[tuple[str, int], ...] = ()
+
+    def line_of(self, key: str, default: int = 1) -> int:
+        """The source line of a front-matter key (``default`` when absent)."""
+        return dict(self.key_lines).get(key, default)
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One lesson file: front matter, an introduction, and sections."""
+
+    path: Path
+    meta: Meta
+    intro: tuple[Block, ...]
+    sections: tuple[Section, ...]
+    source_hash: str = ""
+    images: tuple[Path, ...] = field(default=())
+
+    @property
+    def folder(self) -> Path:
+        """The folder the lesson lives in (images resolve against it)."""
+        return self.path.parent
+
+    @property
+    def stem(self) -> str:
+        """The file name without ``.md``: outputs are named after it."""
+        return self.path.stem
+
+    def graded(self) -> tuple[Graded, ...]:
+        """Every graded block in source order (numbered 1..N)."""
+        return tuple(iter_graded(self))
+
+    @property
+    def total_points(self) -> int:
+        """The sum of the points of every graded block."""
+        return sum(block.points for block in self.graded())
+
+
+def iter_blocks(blocks: tuple[Block, ...]):
+    """Yield blocks depth-first, descending into divs and quotes."""
+    for block in blocks:
+        yield block
+        if isinstance(block, (Div, Quote)):
+            yield from iter_blocks(block.blocks)
+
+
+def iter_all_blocks(lesson: Lesson):
+    """Yield every block of the lesson in source order."""
+    yield from iter_blocks(lesson.intro)
+    for section in lesson.sections:
+        yield from iter_blocks(section.blocks)
+        for topic in section.topics:
+            yield from iter_blocks(topic.blocks)
+
+
+def iter_graded(lesson: Lesson):
+    """Yield the graded blocks of a lesson in source order."""
+    for block in iter_all_blocks(lesson):
+        if isinstance(block, (Question, Match, Order)):
+            yield block
+
+
+# --------------------------------------------------------------------------- audiences
+
+View = Literal["handout", "key", "slide", "notes"]
+
+# Which views show the content of each audience div. One table, used by every writer.
+_DIV_VIEWS: dict[str, frozenset[str]] = {
+    "notes": frozenset({"notes"}),
+    "teacher": frozenset({"key", "notes"}),
+    "handout": frozenset({"handout", "key"}),
+    "slides": frozenset({"slide"}),
+}
+
+
+def shows(div: Div, view: View) -> bool:
+    """True when ``view`` (handout, key, slide face or speaker notes) shows ``div``."""
+    return view in _DIV_VIEWS[div.audience]
