@@ -1,0 +1,64 @@
+"""Finding layouts: the teacher's ``./layouts/`` first, then the built-in ones.
+
+Like MkDocs' ``custom_dir``, lookup is a search path and overrides work file by file. This module
+also loads the shared theme (colours and fonts) once for every writer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def builtin_layouts_dir() -> Path:
+    """The built-in layouts: inside the installed package, or the source tree's ``layouts/``."""
+    packaged = PACKAGE_DIR / "_layouts"
+    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / "layouts"
+
+
+class LayoutNotFound(Exception):
+    """A layout file is in none of the searched folders."""
+
+    def __init__(self, name: str, searched: tuple[Path, ...]):
+        folders = ", ".join(str(p) for p in searched)
+        super().__init__(f"layout file {name!r} not found (searched: {folders})")
+        self.name = name
+        self.searched = searched
+
+
+@dataclass(frozen=True)
+class LayoutSearch:
+    """An ordered list of layout folders; the first that has a file wins."""
+
+    folders: tuple[Path, ...] = field(default_factory=lambda: default_search_path())
+
+    def find(self, name: str) -> Path:
+        """The path of layout file ``name``, or :class:`LayoutNotFound` naming the folders."""
+        for folder in self.folders:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+        raise LayoutNotFound(name, self.folders)
+
+    @cached_property
+    def theme(self) -> dict[str, Any]:
+        """The shared theme (``theme.yaml``): colours and fonts for every output."""
+        with self.find("theme.yaml").open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+
+
+def default_search_path(user_dir: Path | None = None) -> tuple[Path, ...]:
+    """``./layouts`` (or ``user_dir``) before the built-in layouts, without duplicates."""
+    candidates = [user_dir or Path.cwd() / "layouts", builtin_layouts_dir()]
+    seen: list[Path] = []
+    for folder in candidates:
+        resolved = folder.resolve()
+        if resolved.is_dir() and resolved not in seen:
+            seen.append(resolved)
+    return tuple(seen)
