@@ -1,0 +1,219 @@
+"""The ``coursepack`` command: a thin Click layer over read → check → write.
+
+Exit codes: 0 success, 1 a problem in a lesson or the output folder (reported as
+``path:line: error: message``), 2 a usage error (Click's), 3 an internal error (a bug: the
+traceback is shown only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from coursepack import __version__
+
+REPORT_URL = "https://github.com/coursepack/coursepack/issues"
+DEFAULT_SOURCE = Path("source")
+
+
+def _echo_diagnostics(diagnostics: Sequence[Any]) -> None:
+    for diagnostic in diagnostics:
+        click.echo(diagnostic.format(), err=True)
+
+
+def guarded(func: Callable[..., int | None]) -> Callable[..., None]:
+    """Run a command; turn user problems into exit 1 and bugs into a one-line exit 3."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from coursepack.build import BuildFailed
+        from coursepack.diagnostics import LessonError
+        from coursepack.layouts import LayoutNotFound
+
+        ctx = click.get_current_context()
+        try:
+            code = func(*args, **kwargs)
+        except LessonError as exc:
+            _echo_diagnostics(exc.diagnostics)
+            code = 1
+        except (BuildFailed, LayoutNotFound) as exc:
+            click.echo(f"error: {exc}", err=True)
+            code = 1
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            code = 130
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except Exception as exc:  # a bug in coursepack, not the user's fault
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            where = ctx.obj.get("current", "") if ctx.obj else ""
+            click.echo(
+                f"internal error{f' while processing {where}' if where else ''}: "
+                f"{type(exc).__name__}: {exc}. This is a bug in coursepack {__version__}; "
+                f"please report it at {REPORT_URL} (run with --debug for the traceback).",
+                err=True,
+            )
+            code = 3
+        ctx.exit(code or 0)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="coursepack")
+@click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Turn Markdown lessons into a handout PDF, an answer key PDF and a PowerPoint deck."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@guarded
+def check(paths: tuple[Path, ...], strict: bool) -> int:
+    """Check lessons (files or folders) and report every problem as path:line."""
+    from coursepack.check import check_paths
+
+    results = check_paths(paths)
+    failed = False
+    for _path, (_lesson, diagnostics) in results.items():
+        _echo_diagnostics(diagnostics)
+        failed |= any(d.is_error or strict for d in diagnostics)
+    if not failed:
+        count = len(results)
+        click.echo(f"{count} lesson{'s' if count != 1 else ''} OK", err=True)
+    return 1 if failed else 0
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@guarded
+def new(path: Path, force: bool) -> int:
+    """Write a starter lesson that shows every construct."""
+    from coursepack.build import BuildFailed
+    from coursepack.check import starter_text
+    from coursepack.outputs import write_atomic
+
+    if path.suffix.lower() != ".md":
+        raise click.BadParameter("the lesson file name must end in .md", param_hint="PATH")
+    if path.exists() and not force:
+        raise BuildFailed(f"{path} already exists (use --force to overwrite it)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, starter_text().encode("utf-8"))
+    except OSError as exc:
+        raise BuildFailed(f"cannot write {path}: {exc.strerror or exc}") from exc
+    click.echo(f"wrote {path}; edit it, then run: coursepack build {path}")
+    return 0
+
+
+def _build_options(
+    out_dir: Path,
+    only: tuple[str, ...],
+    paper: str | None,
+    pptx_template: Path | None,
+    force: bool,
+    strict: bool,
+) -> Any:
+    from coursepack.build import OUTPUT_KINDS, BuildOptions
+
+    return BuildOptions(
+        out_dir=out_dir,
+        only=frozenset(only) if only else frozenset(OUTPUT_KINDS),
+        paper=paper,
+        pptx_template=pptx_template,
+        force=force,
+        strict=strict,
+    )
+
+
+def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options shared by ``build`` and ``watch``."""
+    decorators = [
+        click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
+        click.option(
+            "-o",
+            "--output",
+            "out_dir",
+            type=click.Path(path_type=Path),
+            default=Path("build"),
+            show_default=True,
+            help="Folder for the outputs.",
+        ),
+        click.option(
+            "--only",
+            multiple=True,
+            type=click.Choice(["handout", "key", "slides"]),
+            help="Write only these outputs (repeatable).",
+        ),
+        click.option(
+            "--paper", type=click.Choice(["letter", "a4"]), help="Override the lessons' paper."
+        ),
+        click.option(
+            "--pptx-template",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="A school .pptx or .potx to use for the deck.",
+        ),
+        click.option("--strict", is_flag=True, help="Treat warnings as errors."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+@main.command()
+@build_options
+@click.option("--force", is_flag=True, help="Rebuild every output, even if up to date.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@guarded
+def build(
+    paths: tuple[Path, ...],
+    out_dir: Path,
+    only: tuple[str, ...],
+    paper: str | None,
+    pptx_template: Path | None,
+    strict: bool,
+    force: bool,
+    quiet: bool,
+) -> int:
+    """Build lessons (files or folders; default: source/) into DIR."""
+    from coursepack.build import Builder
+    from coursepack.check import check_paths
+
+    options = _build_options(out_dir, only, paper, pptx_template, force, strict)
+    results = check_paths(paths or (DEFAULT_SOURCE,))
+    lessons = []
+    failed = False
+    for _path, (lesson, diagnostics) in results.items():
+        _echo_diagnostics(diagnostics)
+        if any(d.is_error or strict for d in diagnostics):
+            failed = True
+        elif lesson is not None:
+            lessons.append(lesson)
+    report = Builder().build(lessons, options, progress=None if quiet else _progress)
+    _echo_diagnostics(report.diagnostics)
+    if not quiet:
+        for path, status in report.outputs:
+            click.echo(f"{status:>10}  {path}")
+    return 1 if failed or report.failed else 0
+
+
+def _progress(message: str) -> None:
+    if sys.stderr.isatty():
+        click.echo(message, err=True)
+
+
+if __name__ == "__main__":
+    main()
