@@ -189,25 +189,56 @@ def build(
     quiet: bool,
 ) -> int:
     """Build lessons (files or folders; default: source/) into DIR."""
-    from coursepack.build import Builder
-    from coursepack.check import check_paths
+    from coursepack.build import Builder, check_and_build
 
     options = _build_options(out_dir, only, paper, pptx_template, force, strict)
-    results = check_paths(paths or (DEFAULT_SOURCE,))
-    lessons = []
-    failed = False
-    for _path, (lesson, diagnostics) in results.items():
-        _echo_diagnostics(diagnostics)
-        if any(d.is_error or strict for d in diagnostics):
-            failed = True
-        elif lesson is not None:
-            lessons.append(lesson)
-    report = Builder().build(lessons, options, progress=None if quiet else _progress)
+    progress = None if quiet else _progress
+    report = check_and_build(Builder(), paths or (DEFAULT_SOURCE,), options, progress)
     _echo_diagnostics(report.diagnostics)
     if not quiet:
         for path, status in report.outputs:
             click.echo(f"{status:>10}  {path}")
-    return 1 if failed or report.failed else 0
+    return 1 if report.failed else 0
+
+
+@main.command()
+@build_options
+@guarded
+def watch(
+    paths: tuple[Path, ...],
+    out_dir: Path,
+    only: tuple[str, ...],
+    paper: str | None,
+    pptx_template: Path | None,
+    strict: bool,
+) -> int:
+    """Build, then rebuild whatever changes on every save (Ctrl-C to stop)."""
+    from coursepack.watch import watch as watch_lessons
+
+    options = _build_options(out_dir, only, paper, pptx_template, False, strict)
+    watch_lessons(paths or (DEFAULT_SOURCE,), options, lambda line: click.echo(line, err=True))
+    click.echo("stopped watching", err=True)
+    return 0
+
+
+@main.command()
+@click.argument("folder", required=False, type=click.Path(path_type=Path), default=Path("layouts"))
+@click.option("--force", is_flag=True, help="Overwrite files that already exist in FOLDER.")
+@guarded
+def layouts(folder: Path, force: bool) -> int:
+    """Copy the built-in layouts into FOLDER (default ./layouts) for editing."""
+    from coursepack.layouts import copy_builtin_layouts
+
+    written, skipped = copy_builtin_layouts(folder, overwrite=force)
+    for path in written:
+        click.echo(f"   copied  {path}")
+    for path in skipped:
+        click.echo(f"     kept  {path} (exists; --force overwrites)")
+    click.echo(
+        f"edit the files in {folder}; coursepack uses them in place of the built-in ones "
+        "when run from the folder that contains it (delete a file to go back to the built-in one)"
+    )
+    return 0
 
 
 def _progress(message: str) -> None:

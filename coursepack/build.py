@@ -74,12 +74,15 @@ class BuildReport:
 
     outputs: list[tuple[Path, OutputStatus]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    strict_failure: bool = False
 
     @property
     def failed(self) -> bool:
         """True when any error was found (the command exits 1)."""
-        return any(d.is_error for d in self.diagnostics) or any(
-            status == "failed" for _, status in self.outputs
+        return (
+            self.strict_failure
+            or any(d.is_error for d in self.diagnostics)
+            or any(status == "failed" for _, status in self.outputs)
         )
 
 
@@ -242,6 +245,33 @@ class Builder:
         return report
 
 
+def check_and_build(
+    builder: Builder,
+    paths: Sequence[Path],
+    options: BuildOptions,
+    progress: Callable[[str], None] | None = None,
+) -> BuildReport:
+    """Read and check every lesson under ``paths``, then build the valid ones.
+
+    Lessons with errors (or warnings, with ``strict``) are reported and skipped; their previous
+    outputs stay as they were.
+    """
+    from coursepack.check import check_paths
+
+    report = BuildReport()
+    lessons = []
+    for _path, (lesson, diagnostics) in check_paths(paths).items():
+        report.diagnostics.extend(diagnostics)
+        if options.strict and diagnostics:
+            report.strict_failure = True
+        elif lesson is not None and not any(d.is_error for d in diagnostics):
+            lessons.append(lesson)
+    built = builder.build(lessons, options, progress=progress)
+    report.outputs.extend(built.outputs)
+    report.diagnostics.extend(built.diagnostics)
+    return report
+
+
 def write_output(path: Path, data: bytes) -> None:
     """Write one output atomically, turning OS errors into one-line messages."""
     try:
@@ -269,7 +299,9 @@ def prepare_output_dir(out_dir: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise BuildFailed(f"output folder {out_dir} is not writable: {exc.strerror or exc}") from exc
+        raise BuildFailed(
+            f"output folder {out_dir} is not writable: {exc.strerror or exc}"
+        ) from exc
 
 
 def _same_target_errors(planned: Sequence[PlannedOutput]) -> list[Diagnostic]:

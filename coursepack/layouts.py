@@ -71,3 +71,25 @@ def default_search_path(user_dir: Path | None = None) -> tuple[Path, ...]:
         if resolved.is_dir() and resolved not in seen:
             seen.append(resolved)
     return tuple(seen)
+
+
+def copy_builtin_layouts(folder: Path, overwrite: bool = False) -> tuple[list[Path], list[Path]]:
+    """Copy every built-in layout file into ``folder``; returns (written, kept as they were)."""
+    import shutil
+
+    source = builtin_layouts_dir()
+    if folder.resolve() == source.resolve():
+        return [], sorted(p for p in source.iterdir() if p.is_file())
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    skipped: list[Path] = []
+    for path in sorted(source.iterdir()):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        target = folder / path.name
+        if target.exists() and not overwrite:
+            skipped.append(target)
+            continue
+        shutil.copyfile(path, target)
+        written.append(target)
+    return written, skipped

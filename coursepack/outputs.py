@@ -39,7 +39,8 @@ def digest_of(parts: Iterable[str]) -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers only ever see a complete file."""
-    handle = tempfile.NamedTemporaryFile(
+    # Not a ``with`` block: the file must outlive the handle until os.replace moves it.
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
     )
     try:
