@@ -7,6 +7,7 @@ traceback is shown only with ``--debug``).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
@@ -126,16 +127,18 @@ def _build_options(
     pptx_template: Path | None,
     force: bool,
     strict: bool,
+    jobs: int = 1,
 ) -> Any:
-    from coursepack.build import OUTPUT_KINDS, BuildOptions
+    from coursepack.build import LESSON_OUTPUTS, BuildOptions
 
     return BuildOptions(
         out_dir=out_dir,
-        only=frozenset(only) if only else frozenset(OUTPUT_KINDS),
+        only=frozenset(only) if only else frozenset(LESSON_OUTPUTS),
         paper=paper,
         pptx_template=pptx_template,
         force=force,
         strict=strict,
+        jobs=jobs,
     )
 
 
@@ -176,6 +179,14 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @main.command()
 @build_options
 @click.option("--force", is_flag=True, help="Rebuild every output, even if up to date.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=lambda: os.cpu_count() or 1,
+    show_default="number of CPUs",
+    help="Lessons to build in parallel.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @guarded
 def build(
@@ -186,19 +197,29 @@ def build(
     pptx_template: Path | None,
     strict: bool,
     force: bool,
+    jobs: int,
     quiet: bool,
 ) -> int:
     """Build lessons (files or folders; default: source/) into DIR."""
     from coursepack.build import Builder, check_and_build
 
-    options = _build_options(out_dir, only, paper, pptx_template, force, strict)
+    options = _build_options(out_dir, only, paper, pptx_template, force, strict, jobs)
     progress = None if quiet else _progress
     report = check_and_build(Builder(), paths or (DEFAULT_SOURCE,), options, progress)
     _echo_diagnostics(report.diagnostics)
     if not quiet:
-        for path, status in report.outputs:
-            click.echo(f"{status:>10}  {path}")
+        _summary(report)
     return 1 if report.failed else 0
+
+
+def _summary(report: Any) -> None:
+    """One line per output, then a count: what was written and where."""
+    for path, status in report.outputs:
+        click.echo(f"{status:>11}  {path}")
+    written = sum(status == "written" for _, status in report.outputs)
+    current = sum(status == "up to date" for _, status in report.outputs)
+    folders = sorted({str(path.parent) for path, _ in report.outputs})
+    click.echo(f"{written} written, {current} up to date in {', '.join(folders) or '-'}")
 
 
 @main.command()

@@ -2,19 +2,25 @@
 
 Like MkDocs' ``build()``, everything is read and checked before anything is written. Like a
 Sphinx builder, each output decides whether it is outdated from a digest of its inputs (lesson
-bytes, images, layout files, options, tool version), kept in a stamp file beside the outputs.
-Writers (WeasyPrint, python-pptx) are imported only when something has to be written, so a
-no-op rebuild stays fast.
+bytes, images, layout files, options, tool and library versions), kept in a stamp file beside
+the outputs. Writers (WeasyPrint, python-pptx) are imported only when something has to be
+written, so a no-op rebuild stays fast. Outdated lessons can be written by worker processes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from coursepack import __version__
+from coursepack.course import COURSE_FILE, Course, read_course
 from coursepack.diagnostics import Diagnostic, LessonError, error
 from coursepack.layouts import LayoutNotFound, LayoutSearch
 from coursepack.model import Lesson
@@ -24,13 +30,32 @@ if TYPE_CHECKING:
     from coursepack.writers.deck import DeckWriter
     from coursepack.writers.handout import HandoutWriter
 
-OutputKind = Literal["handout", "key", "slides"]
-OUTPUT_KINDS: tuple[OutputKind, ...] = ("handout", "key", "slides")
+OutputKind = Literal["handout", "key", "slides", "pack", "pack-key"]
+LESSON_OUTPUTS: tuple[OutputKind, ...] = ("handout", "key", "slides")
 OUTPUT_SUFFIXES: dict[OutputKind, str] = {
     "handout": "-handout.pdf",
     "key": "-answer-key.pdf",
     "slides": "-slides.pptx",
+    "pack": "-coursepack.pdf",
+    "pack-key": "-coursepack-answer-key.pdf",
 }
+# Which layout files each writer reads: an edit to one rebuilds exactly the outputs it affects.
+HANDOUT_LAYOUT_PATTERNS = ("*.j2", "*.css", "theme.yaml")
+DECK_LAYOUT_PATTERNS = ("deck.pptx", "theme.yaml")
+# Libraries whose upgrade can change the bytes of an output.
+RENDERING_PACKAGES = (
+    "weasyprint",
+    "pydyf",
+    "python-pptx",
+    "jinja2",
+    "markdown-it-py",
+    "fontpkg-atkinson-hyperlegible",
+    "fontpkg-noto-sans",
+    "fontpkg-noto-sans-arabic",
+    "fontpkg-arimo",
+)
+
+OutputStatus = Literal["written", "up to date", "failed", "not rebuilt"]
 
 
 class BuildFailed(Exception):
@@ -42,30 +67,48 @@ class BuildOptions:
     """What the user asked for on the command line."""
 
     out_dir: Path = Path("build")
-    only: frozenset[OutputKind] = frozenset(OUTPUT_KINDS)
+    only: frozenset[str] = frozenset(LESSON_OUTPUTS)
     paper: str | None = None
     pptx_template: Path | None = None
     force: bool = False
     strict: bool = False
+    jobs: int = 1
 
 
 @dataclass(frozen=True)
 class PlannedOutput:
-    """One output file of one lesson, with the digest of everything it is made from."""
+    """One output file, with the digest of everything it is made from.
 
-    lesson: Lesson
+    Lesson outputs have one lesson; a course pack has its course and all its lessons.
+    """
+
     kind: OutputKind
     path: Path
     inputs_digest: str
+    lessons: tuple[Lesson, ...]
+    course: Course | None = None
     template: Path | None = None
     paper: str | None = None
 
+    @property
+    def lesson(self) -> Lesson:
+        """The (first) lesson this output is made from."""
+        return self.lessons[0]
 
-# Which layout files each writer reads: an edit to one rebuilds exactly the outputs it affects.
-HANDOUT_LAYOUT_PATTERNS = ("*.j2", "*.css", "theme.yaml")
-DECK_LAYOUT_PATTERNS = ("deck.pptx", "theme.yaml")
+    @property
+    def group(self) -> Path:
+        """Outputs of one group are written by one worker (a lesson, or a course pack)."""
+        return self.course.path if self.course else self.lesson.path
 
-OutputStatus = Literal["written", "up to date", "failed"]
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What writing one output gave: its status, the digest of its bytes, any diagnostics."""
+
+    item: PlannedOutput
+    status: OutputStatus
+    output_digest: str = ""
+    diagnostics: tuple[Diagnostic, ...] = ()
 
 
 @dataclass
@@ -82,13 +125,24 @@ class BuildReport:
         return (
             self.strict_failure
             or any(d.is_error for d in self.diagnostics)
-            or any(status == "failed" for _, status in self.outputs)
+            or any(status in ("failed", "not rebuilt") for _, status in self.outputs)
         )
 
 
-def output_path(out_dir: Path, lesson: Lesson, kind: OutputKind) -> Path:
-    """Where ``kind`` of ``lesson`` is written: ``DIR/<stem>-handout.pdf`` and so on."""
-    return out_dir / f"{lesson.stem}{OUTPUT_SUFFIXES[kind]}"
+def output_path(out_dir: Path, name: str, kind: OutputKind) -> Path:
+    """Where an output goes: ``DIR/<lesson stem or course slug><suffix>``."""
+    return out_dir / f"{name}{OUTPUT_SUFFIXES[kind]}"
+
+
+@cache
+def _library_versions() -> tuple[str, ...]:
+    versions = []
+    for package in RENDERING_PACKAGES:
+        try:
+            versions.append(f"{package}={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package}=none")
+    return tuple(versions)
 
 
 class Builder:
@@ -98,7 +152,6 @@ class Builder:
         self.layouts = layouts or LayoutSearch()
         self._handout: HandoutWriter | None = None
         self._deck: DeckWriter | None = None
-        self._file_hashes: dict[Path, tuple[float, int, str]] = {}
 
     # -- writers, created on first use --------------------------------------------------
 
@@ -120,67 +173,62 @@ class Builder:
             self._deck = DeckWriter(self.layouts)
         return self._deck
 
-    # -- hashing -------------------------------------------------------------------------
-
-    def file_digest(self, path: Path) -> str:
-        """SHA-256 of a file, cached per (mtime, size) so a warm builder rehashes only edits."""
-        stat = path.stat()
-        cached = self._file_hashes.get(path)
-        if cached and cached[:2] == (stat.st_mtime, stat.st_size):
-            return cached[2]
-        digest = sha256_file(path)
-        self._file_hashes[path] = (stat.st_mtime, stat.st_size, digest)
-        return digest
-
-    def _files_part(self, paths: Iterable[Path]) -> list[str]:
-        return [f"{p}={self.file_digest(p)}" for p in sorted(set(paths))]
-
     # -- planning ------------------------------------------------------------------------
 
     def plan(
-        self, lessons: Sequence[Lesson], options: BuildOptions
+        self,
+        lessons: Sequence[Lesson],
+        options: BuildOptions,
+        courses: Sequence[Course] = (),
     ) -> tuple[list[PlannedOutput], list[Diagnostic]]:
         """Every output to consider, with its input digest; diagnostics for bad options."""
         planned: list[PlannedOutput] = []
         problems: list[Diagnostic] = []
-        handout_layouts: list[str] | None = None
-        deck_layouts: list[str] | None = None
+        digests = _Digests()
+        handout_layouts = digests.files(self.layouts.files_matching(HANDOUT_LAYOUT_PATTERNS))
+        deck_layouts = digests.files(self.layouts.files_matching(DECK_LAYOUT_PATTERNS))
+        base = [__version__, *_library_versions()]
+
+        def lesson_part(lesson: Lesson) -> list[str]:
+            return [str(lesson.path), lesson.source_hash, *digests.files(lesson.images)]
+
         for lesson in lessons:
-            common = [__version__, lesson.source_hash, *self._files_part(lesson.images)]
-            for kind in OUTPUT_KINDS:
+            for kind in LESSON_OUTPUTS:
                 if kind not in options.only:
                     continue
-                path = output_path(options.out_dir, lesson, kind)
+                path = output_path(options.out_dir, lesson.stem, kind)
                 if kind == "slides":
                     try:
                         template = self._deck_template(lesson, options)
                     except LessonError as exc:
                         problems.extend(exc.diagnostics)
                         continue
-                    if deck_layouts is None:
-                        deck_layouts = self._files_part(self.deck_writer_layout_files())
-                    parts = [*common, kind, *deck_layouts]
+                    parts = [*base, kind, *lesson_part(lesson), *deck_layouts]
                     if template is not None:
-                        parts += self._files_part([template])
-                    planned.append(
-                        PlannedOutput(lesson, kind, path, digest_of(parts), template=template)
-                    )
+                        parts += digests.files([template])
+                    digest = digest_of(parts)
+                    planned.append(PlannedOutput(kind, path, digest, (lesson,), template=template))
                 else:
                     paper = options.paper or lesson.meta.paper
-                    if handout_layouts is None:
-                        handout_layouts = self._files_part(self.handout_writer_layout_files())
-                    parts = [*common, kind, paper, *handout_layouts]
-                    planned.append(PlannedOutput(lesson, kind, path, digest_of(parts), paper=paper))
+                    digest = digest_of([*base, kind, paper, *lesson_part(lesson), *handout_layouts])
+                    planned.append(PlannedOutput(kind, path, digest, (lesson,), paper=paper))
+
+        by_path = {lesson.path.resolve(): lesson for lesson in lessons}
+        for course in courses:
+            members = tuple(by_path[p] for p in course.lessons if p in by_path)
+            for kind, audience in (("pack", "handout"), ("pack-key", "key")):
+                if audience not in options.only:
+                    continue
+                paper = options.paper or course.paper
+                parts = [*base, kind, str(paper), *digests.files([course.path]), *handout_layouts]
+                for lesson in members:
+                    parts += [*lesson_part(lesson), lesson.meta.paper]
+                path = output_path(options.out_dir, course.slug, kind)
+                planned.append(
+                    PlannedOutput(kind, path, digest_of(parts), members, course=course, paper=paper)
+                )
         problems.extend(_same_target_errors(planned))
         return planned, problems
-
-    def handout_writer_layout_files(self) -> list[Path]:
-        """Layout files the handout and key depend on (found without importing WeasyPrint)."""
-        return self.layouts.files_matching(HANDOUT_LAYOUT_PATTERNS)
-
-    def deck_writer_layout_files(self) -> list[Path]:
-        """Layout files the deck depends on (found without importing python-pptx)."""
-        return self.layouts.files_matching(DECK_LAYOUT_PATTERNS)
 
     def _deck_template(self, lesson: Lesson, options: BuildOptions) -> Path | None:
         """The school template for this lesson: ``--pptx-template``, else front matter."""
@@ -204,45 +252,132 @@ class Builder:
         """Render one output to bytes (nothing is written here)."""
         if item.kind == "slides":
             return self.deck_writer.render(item.lesson, template=item.template)
+        if item.course is not None:
+            audience = "key" if item.kind == "pack-key" else "handout"
+            return self.handout_writer.render_pack(
+                item.course, item.lessons, audience, paper=item.paper
+            )
         return self.handout_writer.render(item.lesson, item.kind, paper=item.paper)
+
+    def write(self, item: PlannedOutput) -> WriteResult:
+        """Render one output and move it into place; lesson problems become diagnostics."""
+        try:
+            data = self.render(item)
+        except LessonError as exc:
+            return WriteResult(item, "failed", diagnostics=exc.diagnostics)
+        except LayoutNotFound as exc:
+            where = item.course.path if item.course else item.lesson.path
+            return WriteResult(item, "failed", diagnostics=(error(where, 0, str(exc)),))
+        write_output(item.path, data)
+        return WriteResult(item, "written", hashlib.sha256(data).hexdigest())
 
     def build(
         self,
         lessons: Sequence[Lesson],
         options: BuildOptions,
         progress: Callable[[str], None] | None = None,
+        courses: Sequence[Course] = (),
     ) -> BuildReport:
-        """Write every outdated output of ``lessons``; failures leave previous files alone."""
+        """Write every outdated output; failures leave the previous files alone."""
         report = BuildReport()
         prepare_output_dir(options.out_dir)
-        planned, problems = self.plan(lessons, options)
+        planned, problems = self.plan(lessons, options, courses)
         report.diagnostics.extend(problems)
-        if problems:
+        if any(d.is_error for d in problems):
             return report
         stamps = Stamps(options.out_dir)
+        outdated = []
+        for item in planned:
+            if not options.force and stamps.is_current(item.path, item.inputs_digest):
+                report.outputs.append((item.path, "up to date"))
+            else:
+                outdated.append(item)
         try:
-            for index, item in enumerate(planned, 1):
-                if not options.force and stamps.is_current(item.path, item.inputs_digest):
-                    report.outputs.append((item.path, "up to date"))
-                    continue
-                if progress:
-                    progress(f"[{index}/{len(planned)}] writing {item.path}")
-                try:
-                    data = self.render(item)
-                except LessonError as exc:
-                    report.diagnostics.extend(exc.diagnostics)
-                    report.outputs.append((item.path, "failed"))
-                    continue
-                except LayoutNotFound as exc:
-                    report.diagnostics.append(error(item.lesson.path, 0, str(exc)))
-                    report.outputs.append((item.path, "failed"))
-                    continue
-                write_output(item.path, data)
-                stamps.record(item.path, item.inputs_digest, data)
-                report.outputs.append((item.path, "written"))
+            for result in self._write_all(outdated, options.jobs, progress):
+                report.diagnostics.extend(result.diagnostics)
+                report.outputs.append((result.item.path, result.status))
+                if result.status == "written":
+                    stamps.record(result.item.path, result.item.inputs_digest, result.output_digest)
         finally:
             stamps.save()
         return report
+
+    def _write_all(
+        self,
+        outdated: Sequence[PlannedOutput],
+        jobs: int,
+        progress: Callable[[str], None] | None,
+    ) -> Iterable[WriteResult]:
+        """Write outputs group by group, in worker processes when ``jobs`` > 1."""
+        groups: dict[Path, list[PlannedOutput]] = {}
+        for item in outdated:
+            groups.setdefault(item.group, []).append(item)
+        total = len(groups)
+        if jobs <= 1 or total <= 1:
+            for index, items in enumerate(groups.values(), 1):
+                if progress:
+                    names = ", ".join(i.path.name for i in items)
+                    progress(f"[{index}/{total}] {items[0].group.name}: writing {names}")
+                yield from (self.write(item) for item in items)
+            return
+        with ProcessPoolExecutor(
+            max_workers=min(jobs, total), initializer=_init_worker, initargs=(self.layouts,)
+        ) as pool:
+            futures = [pool.submit(_write_group, items) for items in groups.values()]
+            for index, future in enumerate(as_completed(futures), 1):
+                results = future.result()
+                if progress and results:
+                    names = ", ".join(r.item.path.name for r in results)
+                    progress(f"[{index}/{total}] {results[0].item.group.name}: wrote {names}")
+                yield from results
+
+
+class _Digests:
+    """File digests for one planning pass (each file hashed once per build)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Path, str] = {}
+
+    def files(self, paths: Iterable[Path]) -> list[str]:
+        parts = []
+        for path in sorted(set(paths)):
+            if path not in self._seen:
+                self._seen[path] = sha256_file(path)
+            parts.append(f"{path}={self._seen[path]}")
+        return parts
+
+
+_worker_builder: Builder | None = None
+
+
+def _init_worker(layouts: LayoutSearch) -> None:
+    """Each worker process keeps one warm Builder for all the lessons it is given."""
+    global _worker_builder
+    _worker_builder = Builder(layouts)
+
+
+def _write_group(items: Sequence[PlannedOutput]) -> list[WriteResult]:
+    assert _worker_builder is not None
+    return [_worker_builder.write(item) for item in items]
+
+
+def collect(paths: Sequence[Path]) -> tuple[list[Path], list[Course], list[Diagnostic]]:
+    """Lesson files and courses under ``paths`` (folders: their ``*.md`` and ``course.yaml``)."""
+    lesson_paths: list[Path] = []
+    courses: list[Course] = []
+    problems: list[Diagnostic] = []
+    for path in paths:
+        if path.is_dir():
+            lesson_paths.extend(sorted(path.glob("*.md")))
+            course_file = path / COURSE_FILE
+            if course_file.is_file():
+                course, diagnostics = read_course(course_file)
+                problems.extend(diagnostics)
+                if course is not None:
+                    courses.append(course)
+        else:
+            lesson_paths.append(path)
+    return lesson_paths, courses, problems
 
 
 def check_and_build(
@@ -254,19 +389,35 @@ def check_and_build(
     """Read and check every lesson under ``paths``, then build the valid ones.
 
     Lessons with errors (or warnings, with ``strict``) are reported and skipped; their previous
-    outputs stay as they were.
+    outputs stay as they were, and so does the pack of any course they belong to.
     """
     from coursepack.check import check_paths
 
     report = BuildReport()
+    lesson_paths, courses, course_problems = collect(paths)
+    report.diagnostics.extend(course_problems)
+    if options.strict and course_problems:
+        report.strict_failure = True
     lessons = []
-    for _path, (lesson, diagnostics) in check_paths(paths).items():
+    broken: set[Path] = set()
+    for path, (lesson, diagnostics) in check_paths(lesson_paths).items():
         report.diagnostics.extend(diagnostics)
-        if options.strict and diagnostics:
-            report.strict_failure = True
-        elif lesson is not None and not any(d.is_error for d in diagnostics):
+        bad = any(d.is_error for d in diagnostics) or (options.strict and bool(diagnostics))
+        if bad or lesson is None:
+            broken.add(path.resolve())
+            report.strict_failure |= bad
+        else:
             lessons.append(lesson)
-    built = builder.build(lessons, options, progress=progress)
+    buildable = []
+    for course in courses:
+        if broken.intersection(course.lessons):
+            for kind in ("pack", "pack-key"):
+                report.outputs.append(
+                    (output_path(options.out_dir, course.slug, kind), "not rebuilt")
+                )
+        else:
+            buildable.append(course)
+    built = builder.build(lessons, options, progress=progress, courses=buildable)
     report.outputs.extend(built.outputs)
     report.diagnostics.extend(built.diagnostics)
     return report
@@ -294,14 +445,8 @@ def prepare_output_dir(out_dir: Path) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BuildFailed(f"cannot create output folder {out_dir}: {exc.strerror or exc}") from exc
-    probe = out_dir / ".coursepack-write-test"
-    try:
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise BuildFailed(
-            f"output folder {out_dir} is not writable: {exc.strerror or exc}"
-        ) from exc
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise BuildFailed(f"output folder {out_dir} is not writable")
 
 
 def _same_target_errors(planned: Sequence[PlannedOutput]) -> list[Diagnostic]:
@@ -310,19 +455,14 @@ def _same_target_errors(planned: Sequence[PlannedOutput]) -> list[Diagnostic]:
     problems = []
     for item in planned:
         key = item.path.resolve()
-        if key in seen and seen[key].lesson.path != item.lesson.path:
-            other = seen[key].lesson.path
+        if key in seen:
+            other = seen[key].group
             problems.append(
                 error(
-                    item.lesson.path,
+                    item.group,
                     0,
-                    f"would write {item.path}, which {other} also writes; rename one lesson",
+                    f"would write {item.path}, which {other} also writes; rename one of them",
                 )
             )
         seen.setdefault(key, item)
     return problems
-
-
-def with_defaults(options: BuildOptions, **changes: object) -> BuildOptions:
-    """A copy of ``options`` with some fields changed (used by watch and the course pack)."""
-    return replace(options, **changes)  # type: ignore[arg-type]

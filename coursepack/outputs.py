@@ -84,12 +84,9 @@ class Stamps:
         except OSError:
             return False
 
-    def record(self, output: Path, inputs_digest: str, data: bytes) -> None:
-        """Remember that ``output`` now holds ``data``, made from ``inputs_digest``."""
-        self._entries[output.name] = {
-            "inputs": inputs_digest,
-            "output": hashlib.sha256(data).hexdigest(),
-        }
+    def record(self, output: Path, inputs_digest: str, output_digest: str) -> None:
+        """Remember that ``output`` (SHA-256 ``output_digest``) was made from ``inputs_digest``."""
+        self._entries[output.name] = {"inputs": inputs_digest, "output": output_digest}
 
     def save(self) -> None:
         """Write the stamp file (atomically, sorted keys so it diffs cleanly)."""

@@ -1,0 +1,168 @@
+"""Reading ``course.yaml``: a folder of lessons that becomes a printable course pack.
+
+The file names the course and the order of its lessons. Like lesson front matter, every
+problem is reported at its line (YAML node marks give them), unknown keys are warnings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from coursepack.diagnostics import Diagnostic, error, warning
+
+COURSE_FILE = "course.yaml"
+KNOWN_KEYS = ("title", "subtitle", "author", "term", "paper", "lang", "lessons")
+
+
+@dataclass(frozen=True)
+class Course:
+    """A course: its cover details and its lesson files, in pack order."""
+
+    path: Path
+    title: str
+    subtitle: str
+    author: str
+    term: str
+    paper: str | None
+    lang: str
+    lessons: tuple[Path, ...]
+
+    @property
+    def slug(self) -> str:
+        """The title in lower case with hyphens: "Modern World History" → modern-world-history."""
+        return slugify(self.title)
+
+    @property
+    def folder(self) -> Path:
+        """The folder that holds ``course.yaml`` and the lessons."""
+        return self.path.parent
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII words joined by hyphens (accents folded), never empty."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
+    return slug or "course"
+
+
+def _scalar_lines(node: yaml.Node) -> dict[str, int]:
+    """Map each top-level key of a YAML mapping node to its 1-based line."""
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, _value in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                lines[str(key_node.value)] = key_node.start_mark.line + 1
+    return lines
+
+
+def _lesson_item_lines(node: yaml.Node) -> list[int]:
+    """The line of each item of the ``lessons:`` sequence."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value in node.value:
+            if getattr(key_node, "value", None) == "lessons" and isinstance(
+                value, yaml.SequenceNode
+            ):
+                return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def read_course(path: Path) -> tuple[Course | None, list[Diagnostic]]:
+    """Read ``course.yaml``; the course is None when there is any error."""
+    problems: list[Diagnostic] = []
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None, [error(path, 0, "not UTF-8 (save it as UTF-8)")]
+    except OSError as exc:
+        return None, [error(path, 0, f"cannot read: {exc.strerror or exc}")]
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        reason = getattr(exc, "problem", None) or str(exc)
+        return None, [error(path, line, f"invalid YAML: {reason}")]
+    if not isinstance(data, dict):
+        return None, [error(path, 1, "course.yaml must be a mapping with at least a title")]
+    key_lines = _scalar_lines(node)
+
+    def line(key: str) -> int:
+        return key_lines.get(key, 1)
+
+    for key in data:
+        if str(key) not in KNOWN_KEYS:
+            hint = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            problems.append(warning(path, line(str(key)), f"unknown key '{key}'{suggestion}"))
+
+    def text_field(key: str) -> str:
+        value = data.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, (str, int, float)):
+            problems.append(error(path, line(key), f"'{key}' must be text"))
+            return ""
+        return str(value)
+
+    title = text_field("title").strip()
+    if not title and "title" not in data:
+        problems.append(error(path, 1, "missing 'title' (the course's name, e.g. Modern History)"))
+    elif not title:
+        problems.append(error(path, line("title"), "'title' is empty"))
+
+    paper = data.get("paper")
+    if paper is not None and paper not in ("letter", "a4"):
+        problems.append(error(path, line("paper"), f"paper must be letter or a4, not {paper!r}"))
+
+    lessons = _lesson_paths(path, data.get("lessons"), node, line("lessons"), problems)
+    if any(d.is_error for d in problems):
+        return None, problems
+    course = Course(
+        path=path,
+        title=title,
+        subtitle=text_field("subtitle"),
+        author=text_field("author"),
+        term=text_field("term"),
+        paper=paper,
+        lang=text_field("lang") or "en",
+        lessons=lessons,
+    )
+    return course, problems
+
+
+def _lesson_paths(
+    path: Path, listed: object, node: yaml.Node, key_line: int, problems: list[Diagnostic]
+) -> tuple[Path, ...]:
+    """The lesson files in pack order: as listed, or every .md in the folder by name."""
+    folder = path.parent
+    if listed is None:
+        return tuple(sorted(folder.glob("*.md")))
+    if not isinstance(listed, list):
+        problems.append(error(path, key_line, "'lessons' must be a list of lesson files"))
+        return ()
+    item_lines = _lesson_item_lines(node)
+    found: list[Path] = []
+    for index, item in enumerate(listed):
+        item_line = item_lines[index] if index < len(item_lines) else key_line
+        if not isinstance(item, str) or not item.strip():
+            problems.append(
+                error(path, item_line, "each lesson must be a file name like unamir.md")
+            )
+            continue
+        lesson = (folder / item).resolve()
+        if folder.resolve() not in lesson.parents:
+            problems.append(error(path, item_line, f"lesson {item!r} is outside the course folder"))
+        elif not lesson.is_file():
+            problems.append(error(path, item_line, f"lesson {item!r} does not exist"))
+        elif lesson in found:
+            problems.append(error(path, item_line, f"lesson {item!r} is listed twice"))
+        else:
+            found.append(lesson)
+    return tuple(found)
