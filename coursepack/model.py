@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal, Union
+from typing import ClassVar, Literal
 
 # --------------------------------------------------------------------------- inlines
 
@@ -80,7 +80,7 @@ class LineBreak:
     line: int = 0
 
 
-Inline = Union[Text, Strong, Emph, Code, Link, Cloze, LineBreak]
+Inline = Text | Strong | Emph | Code | Link | Cloze | LineBreak
 Inlines = tuple[Inline, ...]
 
 
@@ -281,10 +281,8 @@ class Order:
     line: int
 
 
-Graded = Union[Question, Match, Order]
-Block = Union[
-    Paragraph, BulletList, Table, Quote, Image, CodeBlock, Div, Question, Match, Order
-]
+Graded = Question | Match | Order
+Block = Paragraph | BulletList | Table | Quote | Image | CodeBlock | Div | Question | Match | Order
 
 GRADED_KINDS = ("question", "match", "order")
 AUDIENCE_KINDS = ("notes", "teacher", "handout", "slides")
