@@ -1,0 +1,343 @@
+"""Checking lessons: the reader's syntax diagnostics plus every semantic check.
+
+``check_lesson`` is the gate between reading and writing: it returns the lesson only when there
+is no error, so writers never see an invalid lesson. Every diagnostic carries ``path:line``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .diagnostics import Diagnostic, error
+from .model import (
+    Block,
+    BulletList,
+    Div,
+    Emph,
+    Image,
+    Inlines,
+    Lesson,
+    Link,
+    Match,
+    Order,
+    Paragraph,
+    Question,
+    Quote,
+    Strong,
+    Table,
+)
+from .reader import is_remote, iter_images, read_lesson
+
+__all__ = ["check_lesson", "check_paths", "check_model", "starter_text", "IMAGE_FORMATS"]
+
+#: Image formats every output can use (the handout's WeasyPrint and the deck's python-pptx).
+IMAGE_FORMATS = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+}
+#: Link schemes a handout or slide can use; anything else with a scheme is an error.
+LINK_SCHEMES = ("http:", "https:", "mailto:", "tel:")
+
+
+def check_lesson(path: Path) -> tuple[Lesson | None, list[Diagnostic]]:
+    """Read ``path`` and run every check; diagnostics are sorted by line.
+
+    The lesson is returned only when there is no error (warnings are fine).
+    """
+    path = Path(path)
+    lesson, diagnostics = read_lesson(path)
+    if lesson is not None:
+        diagnostics = diagnostics + check_model(lesson)
+    diagnostics.sort(key=lambda d: d.line)
+    if any(d.is_error for d in diagnostics):
+        return None, diagnostics
+    return lesson, diagnostics
+
+
+def check_paths(paths: Iterable[Path]) -> dict[Path, tuple[Lesson | None, list[Diagnostic]]]:
+    """Check files and folders; a folder stands for its ``*.md`` files (sorted by name).
+
+    Folders are not searched recursively. A missing path, or a folder without lessons, gives one
+    error at line 0.
+    """
+    results: dict[Path, tuple[Lesson | None, list[Diagnostic]]] = {}
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            lessons = sorted(
+                (p for p in path.glob("*.md") if p.is_file() and not p.name.startswith(".")),
+                key=lambda p: p.name,
+            )
+            if not lessons:
+                results[path] = (None, [error(path, 0, "no .md lesson files in this folder")])
+            for lesson_path in lessons:
+                if lesson_path not in results:
+                    results[lesson_path] = check_lesson(lesson_path)
+        elif not path.exists():
+            results[path] = (None, [error(path, 0, "no such file or folder")])
+        elif path not in results:
+            results[path] = check_lesson(path)
+    return results
+
+
+def starter_text() -> str:
+    """The starter lesson written by ``coursepack new`` (``layouts/starter.md``)."""
+    from .layouts import LayoutSearch
+
+    return LayoutSearch().find("starter.md").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- semantic checks
+
+
+def check_model(lesson: Lesson) -> list[Diagnostic]:
+    """Every semantic check on a lesson the reader could build (unsorted)."""
+    path = lesson.path
+    found: list[Diagnostic] = []
+    if not lesson.meta.title.strip():
+        if lesson.meta.key_lines:
+            found.append(
+                error(
+                    path,
+                    lesson.meta.line_of("title", 1),
+                    "missing title (add a line 'title: Your lesson title' to the front matter)",
+                )
+            )
+        else:
+            found.append(
+                error(
+                    path,
+                    1,
+                    "missing title (start the file with front matter: a '---' line, "
+                    "'title: Your lesson title', and another '---' line)",
+                )
+            )
+    for block in _all_blocks(lesson):
+        if isinstance(block, Question):
+            found.extend(_check_question(path, block))
+        elif isinstance(block, Match) and len(block.pairs) < 2:
+            found.append(
+                error(
+                    path,
+                    block.line,
+                    f"match {block.number} needs at least 2 'term :: definition' pairs "
+                    f"(it has {len(block.pairs)})",
+                )
+            )
+        elif isinstance(block, Order) and len(block.items) < 2:
+            found.append(
+                error(
+                    path,
+                    block.line,
+                    f"order {block.number} needs at least 2 items in a list "
+                    f"(it has {len(block.items)})",
+                )
+            )
+    for image in _images(lesson):
+        found.extend(_check_image(lesson, image))
+    for link in _links(lesson):
+        href = link.href.strip()
+        if is_remote(href) and not href.lower().startswith(LINK_SCHEMES):
+            scheme = href.split(":", 1)[0]
+            found.append(
+                error(
+                    path,
+                    link.line,
+                    f"a link to a '{scheme}:' address cannot work in a handout or on a slide "
+                    "(links must start with http:, https: or mailto:)",
+                )
+            )
+    return found
+
+
+def _check_question(path: Path, question: Question) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    number = question.number
+    if not question.prompt:
+        found.append(
+            error(
+                path,
+                question.line,
+                f"question {number} has no prompt (write the question as a paragraph "
+                "after the '::: question' line)",
+            )
+        )
+    if question.is_multiple_choice:
+        if not any(option.correct for option in question.options):
+            found.append(
+                error(
+                    path,
+                    question.line,
+                    f"question {number} has no correct option (mark the right one with '[x]')",
+                )
+            )
+    elif not question.answer:
+        found.append(
+            error(
+                path,
+                question.line,
+                f"open question {number} has no 'Answer:' paragraph (add one with the model "
+                "answer for the key, or options written '- [ ]' / '- [x]')",
+            )
+        )
+    return found
+
+
+def _check_image(lesson: Lesson, image: Image) -> list[Diagnostic]:
+    path = lesson.path
+    found: list[Diagnostic] = []
+    if not image.alt.strip():
+        found.append(
+            error(
+                path,
+                image.line,
+                f"image '{image.src}' has no alt text (describe it between the brackets, "
+                "e.g. ![Map of Rwanda in 1994](map.png))",
+            )
+        )
+    src = image.src.strip()
+    if not src:
+        found.append(error(path, image.line, "image has no file name (write ![alt](file.png))"))
+        return found
+    if is_remote(src):
+        found.append(
+            error(
+                path,
+                image.line,
+                f"image '{_short(src)}' is not a file: images must be files in the lesson's "
+                "folder (save the picture next to the lesson and write its file name)",
+            )
+        )
+        return found
+    try:
+        folder = lesson.folder.resolve()
+        target = image.path.resolve()
+    except (OSError, RuntimeError):
+        found.append(error(path, image.line, f"image '{src}' cannot be found"))
+        return found
+    if not target.is_relative_to(folder):
+        found.append(
+            error(
+                path,
+                image.line,
+                f"image '{src}' is outside the lesson's folder (copy it into {folder.name or '.'}"
+                "/ or a folder inside it)",
+            )
+        )
+        return found
+    if target.is_dir():
+        found.append(error(path, image.line, f"image '{src}' is a folder, not a picture"))
+        return found
+    if not target.is_file():
+        found.append(
+            error(
+                path,
+                image.line,
+                f"image '{src}' not found (looked for {target}; check the name and its "
+                "capital letters)",
+            )
+        )
+        return found
+    try:
+        with target.open("rb") as handle:
+            head = handle.read(16)
+    except OSError as exc:
+        found.append(
+            error(path, image.line, f"image '{src}' cannot be read ({exc.strerror or exc})")
+        )
+        return found
+    if not any(head.startswith(magic) for magic in IMAGE_FORMATS):
+        found.append(
+            error(
+                path,
+                image.line,
+                f"image '{src}' is not a PNG, JPEG or GIF picture (save it as PNG or JPEG)",
+            )
+        )
+    return found
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --------------------------------------------------------------------------- walking the model
+
+
+def _all_blocks(lesson: Lesson) -> Iterator[Block]:
+    """Every block, descending into divs, quotes and the prompts/answers of graded blocks."""
+    yield from _walk(lesson.intro)
+    for section in lesson.sections:
+        yield from _walk(section.blocks)
+        for topic in section.topics:
+            yield from _walk(topic.blocks)
+
+
+def _walk(blocks: tuple[Block, ...]) -> Iterator[Block]:
+    for block in blocks:
+        yield block
+        if isinstance(block, (Div, Quote)):
+            yield from _walk(block.blocks)
+        elif isinstance(block, Question):
+            yield from _walk(block.prompt)
+            yield from _walk(block.answer)
+        elif isinstance(block, (Match, Order)):
+            yield from _walk(block.prompt)
+
+
+def _images(lesson: Lesson) -> Iterator[Image]:
+    yield from iter_images(lesson.intro)
+    for section in lesson.sections:
+        yield from iter_images(section.blocks)
+        for topic in section.topics:
+            yield from iter_images(topic.blocks)
+
+
+def _links(lesson: Lesson) -> Iterator[Link]:
+    """Every link in the lesson's text (titles, paragraphs, bullets, cells, options...)."""
+    for section in lesson.sections:
+        yield from _inline_links(section.title)
+        for topic in section.topics:
+            yield from _inline_links(topic.title)
+    for block in _all_blocks(lesson):
+        for inlines in _block_inlines(block):
+            yield from _inline_links(inlines)
+
+
+def _block_inlines(block: Block) -> Iterator[Inlines]:
+    if isinstance(block, Paragraph):
+        yield block.inlines
+    elif isinstance(block, BulletList):
+        stack = list(block.items)
+        while stack:
+            item = stack.pop()
+            yield item.inlines
+            stack.extend(item.children)
+    elif isinstance(block, Table):
+        for cell in block.header:
+            yield cell.inlines
+        for row in block.rows:
+            for cell in row:
+                yield cell.inlines
+    elif isinstance(block, Question):
+        for option in block.options:
+            yield option.inlines
+    elif isinstance(block, Match):
+        for pair in block.pairs:
+            yield pair.term
+            yield pair.definition
+    elif isinstance(block, Order):
+        for item in block.items:
+            yield item.inlines
+
+
+def _inline_links(inlines: Inlines) -> Iterator[Link]:
+    for node in inlines:
+        if isinstance(node, Link):
+            yield node
+            yield from _inline_links(node.children)
+        elif isinstance(node, (Strong, Emph)):
+            yield from _inline_links(node.children)
