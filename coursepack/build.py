@@ -24,7 +24,13 @@ from coursepack.course import COURSE_FILE, Course, read_course
 from coursepack.diagnostics import Diagnostic, LessonError, error
 from coursepack.layouts import LayoutNotFound, LayoutSearch
 from coursepack.model import Lesson
-from coursepack.outputs import Stamps, digest_of, sha256_file, write_atomic
+from coursepack.outputs import (
+    Stamps,
+    digest_of,
+    remove_stale_temporaries,
+    sha256_file,
+    write_atomic,
+)
 
 if TYPE_CHECKING:
     from coursepack.writers.deck import DeckWriter
@@ -447,6 +453,7 @@ def prepare_output_dir(out_dir: Path) -> None:
         raise BuildFailed(f"cannot create output folder {out_dir}: {exc.strerror or exc}") from exc
     if not os.access(out_dir, os.W_OK | os.X_OK):
         raise BuildFailed(f"output folder {out_dir} is not writable")
+    remove_stale_temporaries(out_dir)
 
 
 def _same_target_errors(planned: Sequence[PlannedOutput]) -> list[Diagnostic]:

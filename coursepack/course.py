@@ -46,7 +46,12 @@ class Course:
 
 def slugify(text: str) -> str:
     """Lower-case ASCII words joined by hyphens (accents folded), never empty."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    # Accents fold away (é → e); any other non-ASCII character separates words, like a dash.
+    decomposed = unicodedata.normalize("NFKD", text)
+    folded = "".join(
+        char if char.isascii() else ("" if unicodedata.combining(char) else "-")
+        for char in decomposed
+    )
     slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
     return slug or "course"
 

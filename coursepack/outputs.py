@@ -92,3 +92,10 @@ class Stamps:
         """Write the stamp file (atomically, sorted keys so it diffs cleanly)."""
         text = json.dumps(self._entries, indent=1, sort_keys=True)
         write_atomic(self.path, text.encode("utf-8"))
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete temporary files that a killed build left behind (``.<name>.*.tmp``)."""
+    for leftover in folder.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()

@@ -1,0 +1,59 @@
+"""Shared test helpers: paths to the sample lessons and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+ROOT = Path(__file__).resolve().parent.parent
+UNAMIR = ROOT / "source" / "unamir.md"
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> Result:
+    """Run the ``coursepack`` command in-process (``cwd`` as the current folder)."""
+    from cli import main
+
+    runner = CliRunner()
+    old = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        return runner.invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def run_coursepack(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``coursepack`` in a subprocess, exactly as a teacher would."""
+    return subprocess.run(
+        [sys.executable, "-c", "from cli import main; main()", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+@pytest.fixture
+def unamir_copy(tmp_path: Path) -> Path:
+    """A private copy of the UNAMIR lesson in its own folder."""
+    folder = tmp_path / "source"
+    folder.mkdir()
+    target = folder / "unamir.md"
+    shutil.copyfile(UNAMIR, target)
+    return target
+
+
+def write_lesson(folder: Path, name: str, body: str, title: str = "A Test Lesson") -> Path:
+    """Write a small lesson file with front matter and return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(f"---\ntitle: {title}\n---\n\n{body}", encoding="utf-8")
+    return path

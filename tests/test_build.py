@@ -1,0 +1,220 @@
+"""Regenerating after edits: incremental, atomic and reproducible builds (issue 6)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_cli, run_coursepack, write_lesson
+
+from coursepack.outputs import STAMP_FILE
+
+OUTPUTS = ("unamir-handout.pdf", "unamir-answer-key.pdf", "unamir-slides.pptx")
+
+
+def digests(folder: Path) -> dict[str, str]:
+    """SHA-256 of every output file in ``folder`` (stamp file excluded)."""
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name != STAMP_FILE
+    }
+
+
+def statuses(output: str) -> dict[str, str]:
+    """Parse the build summary lines ("   written  build/x.pdf") into {file name: status}."""
+    found = {}
+    for line in output.splitlines():
+        for status in ("written", "up to date", "failed", "not rebuilt"):
+            prefix = line.strip()
+            if prefix.startswith(status + "  "):
+                found[Path(prefix[len(status) :].strip()).name] = status
+    return found
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project folder with the UNAMIR lesson and an image lesson, built once."""
+    project = tmp_path_factory.mktemp("project")
+    source = project / "source"
+    source.mkdir()
+    shutil.copyfile(ROOT / "source" / "unamir.md", source / "unamir.md")
+    from PIL import Image
+
+    Image.new("RGB", (40, 20), (200, 30, 30)).save(source / "flag.png")
+    write_lesson(
+        source,
+        "pictures.md",
+        '# Part\n## Picture\n![A red flag](flag.png "A flag")\n',
+        title="Pictures",
+    )
+    result = run_cli("build", "source", "-o", "build", "--jobs", "1", cwd=project)
+    assert result.exit_code == 0, result.output
+    return project
+
+
+def test_build_writes_three_outputs_per_lesson(built: Path) -> None:
+    names = set(digests(built / "build"))
+    assert set(OUTPUTS) <= names
+    assert {"pictures-handout.pdf", "pictures-answer-key.pdf", "pictures-slides.pptx"} <= names
+    stamps = json.loads((built / "build" / STAMP_FILE).read_text())
+    assert set(OUTPUTS) <= set(stamps)
+
+
+def test_noop_rebuild_writes_nothing(built: Path) -> None:
+    before = {p.name: p.stat().st_mtime_ns for p in (built / "build").iterdir()}
+    result = run_cli("build", "source", "-o", "build", "--jobs", "1", cwd=built)
+    assert result.exit_code == 0, result.output
+    assert set(statuses(result.output).values()) == {"up to date"}
+    after = {p.name: p.stat().st_mtime_ns for p in (built / "build").iterdir()}
+    assert before == after
+
+
+def test_edits_rebuild_exactly_what_they_affect(built: Path) -> None:
+    build = built / "build"
+    # An edit to one lesson rebuilds that lesson's three outputs only.
+    lesson = built / "source" / "pictures.md"
+    lesson.write_text(lesson.read_text() + "- one more bullet\n", encoding="utf-8")
+    result = run_cli("build", "source", "-o", "build", "--jobs", "1", cwd=built)
+    changed = {n for n, s in statuses(result.output).items() if s == "written"}
+    assert changed == {"pictures-handout.pdf", "pictures-answer-key.pdf", "pictures-slides.pptx"}
+
+    # An edit to an image rebuilds the outputs of the lesson that uses it.
+    from PIL import Image
+
+    Image.new("RGB", (40, 20), (30, 30, 200)).save(built / "source" / "flag.png")
+    result = run_cli("build", "source", "-o", "build", "--jobs", "1", cwd=built)
+    changed = {n for n, s in statuses(result.output).items() if s == "written"}
+    assert changed == {"pictures-handout.pdf", "pictures-answer-key.pdf", "pictures-slides.pptx"}
+
+    # A CSS override in ./layouts rebuilds every handout and key, and no deck.
+    layouts = built / "layouts"
+    layouts.mkdir()
+    css = ROOT / "layouts" / "handout.css"
+    (layouts / "handout.css").write_text(
+        css.read_text(encoding="utf-8") + "\nh1 { letter-spacing: 0.01em; }\n", encoding="utf-8"
+    )
+    before = digests(build)
+    result = run_cli("build", "source", "-o", "build", "--jobs", "1", cwd=built)
+    assert result.exit_code == 0, result.output
+    changed = {n for n, s in statuses(result.output).items() if s == "written"}
+    assert changed == {
+        "unamir-handout.pdf",
+        "unamir-answer-key.pdf",
+        "pictures-handout.pdf",
+        "pictures-answer-key.pdf",
+    }
+    after = digests(build)
+    assert before["unamir-slides.pptx"] == after["unamir-slides.pptx"]
+    assert before["unamir-handout.pdf"] != after["unamir-handout.pdf"]
+    shutil.rmtree(layouts)
+
+    # An option that changes the output (paper) rebuilds the PDFs, not the decks.
+    result = run_cli("build", "source", "-o", "build", "--paper", "a4", "--jobs", "1", cwd=built)
+    changed = {n for n, s in statuses(result.output).items() if s == "written"}
+    assert all(name.endswith(".pdf") for name in changed) and len(changed) == 4
+
+
+def test_force_rebuilds_everything(built: Path) -> None:
+    result = run_cli("build", "source", "-o", "build", "--force", "--jobs", "1", cwd=built)
+    assert result.exit_code == 0, result.output
+    assert set(statuses(result.output).values()) == {"written"}
+
+
+def test_deleted_or_edited_output_is_rebuilt(built: Path) -> None:
+    build = built / "build"
+    (build / "unamir-handout.pdf").unlink()
+    (build / "unamir-slides.pptx").write_bytes(b"scribbled over")
+    result = run_cli("build", "source", "-o", "build", "--jobs", "1", cwd=built)
+    changed = {n for n, s in statuses(result.output).items() if s == "written"}
+    assert changed == {"unamir-handout.pdf", "unamir-slides.pptx"}
+
+
+def test_two_builds_are_byte_identical(tmp_path: Path, built: Path) -> None:
+    other = tmp_path / "again"
+    result = run_cli(
+        "build", str(built / "source"), "-o", str(other), "--force", "--jobs", "1", cwd=built
+    )
+    assert result.exit_code == 0, result.output
+    first = digests(built / "build")
+    second = digests(other)
+    for name in OUTPUTS:
+        assert first[name] == second[name], name
+
+
+def test_failed_build_leaves_outputs_untouched(built: Path) -> None:
+    build = built / "build"
+    before = digests(build)
+    lesson = built / "source" / "pictures.md"
+    good = lesson.read_text(encoding="utf-8")
+    lesson.write_text(good + "\n::: question\n:::\n", encoding="utf-8")
+    try:
+        result = run_cli("build", "source", "-o", "build", "--jobs", "1", cwd=built)
+        assert result.exit_code == 1
+        assert "pictures.md:" in result.output and "error:" in result.output
+        assert digests(build) == before
+    finally:
+        lesson.write_text(good, encoding="utf-8")
+
+
+def test_only_limits_outputs(tmp_path: Path, unamir_copy: Path) -> None:
+    result = run_cli("build", str(unamir_copy), "-o", "out", "--only", "handout", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert sorted(digests(tmp_path / "out")) == ["unamir-handout.pdf"]
+
+
+def test_two_outputs_never_share_a_path(tmp_path: Path) -> None:
+    write_lesson(tmp_path / "a", "same.md", "# S\n## T\n- x\n")
+    write_lesson(tmp_path / "b", "same.md", "# S\n## T\n- y\n")
+    result = run_cli("build", "a", "b", "-o", "out", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "also writes" in result.output
+    assert not any((tmp_path / "out").glob("*.pdf"))
+
+
+def test_output_folder_that_is_a_file(tmp_path: Path, unamir_copy: Path) -> None:
+    (tmp_path / "out").write_text("in the way")
+    result = run_cli("build", str(unamir_copy), "-o", "out", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "error: output folder out is a file" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_killed_build_leaves_complete_files(tmp_path: Path, unamir_copy: Path) -> None:
+    """Kill builds at many instants; every output is always a complete file."""
+    project = unamir_copy.parent.parent
+    first = run_coursepack("build", "source", "-o", "out", "--jobs", "1", cwd=project)
+    assert first.returncode == 0, first.stderr
+    lesson = unamir_copy.read_text(encoding="utf-8")
+    for round_, delay in enumerate((0.3, 0.8, 1.3, 1.8, 2.5, 3.5)):
+        unamir_copy.write_text(lesson + f"\nEdit {round_}.\n", encoding="utf-8")
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from cli import main; main()", "build", "source", "-o", "out"],
+            cwd=project,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        for name in OUTPUTS:
+            data = (project / "out" / name).read_bytes()
+            if name.endswith(".pdf"):
+                assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF"), name
+            else:
+                with zipfile.ZipFile(project / "out" / name) as deck:
+                    assert deck.testzip() is None
+    # The next build cleans up temporary files left by killed builds and completes.
+    final = run_coursepack("build", "source", "-o", "out", cwd=project)
+    assert final.returncode == 0, final.stderr
+    assert not [p for p in (project / "out").iterdir() if p.name.endswith(".tmp")]
