@@ -579,7 +579,8 @@ def _cloze_rule(state: StateInline, silent: bool) -> bool:
     if not src.startswith("[[", pos):
         return False
     end = src.find("]]", pos + 2)
-    if end < 0 or end >= state.posMax:
+    # A blank stays on one line and holds no other blank; otherwise this '[[' is unclosed.
+    if end < 0 or end >= state.posMax or "\n" in src[pos:end] or "[[" in src[pos + 2 : end]:
         if not silent:
             token = state.push("cloze_error", "", 0)
             token.content = "[["
@@ -1200,6 +1201,8 @@ def _merge_text(inlines: list[Inline]) -> Inlines:
     """Join neighbouring Text nodes (keeping the first one's line)."""
     merged: list[Inline] = []
     for node in inlines:
+        if isinstance(node, Text) and not node.text:
+            continue
         if isinstance(node, Text) and merged and isinstance(merged[-1], Text):
             merged[-1] = Text(merged[-1].text + node.text, merged[-1].line)
         else:
