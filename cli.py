@@ -55,7 +55,10 @@ def guarded(func: Callable[..., int | None]) -> Callable[..., None]:
         except Exception as exc:  # a bug in coursepack, not the user's fault
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            where = ctx.obj.get("current", "") if ctx.obj else ""
+            from coursepack.build import InternalError
+            from coursepack.diagnostics import display_path
+
+            where = display_path(exc.where) if isinstance(exc, InternalError) else ""
             click.echo(
                 f"internal error{f' while processing {where}' if where else ''}: "
                 f"{type(exc).__name__}: {exc}. This is a bug in coursepack {__version__}; "

@@ -68,6 +68,14 @@ class BuildFailed(Exception):
     """A problem that stops the whole build before anything is written (one line, no file)."""
 
 
+class InternalError(Exception):
+    """A bug in coursepack met while processing ``where`` (reported with exit status 3)."""
+
+    def __init__(self, where: Path, cause: BaseException):
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.where = where
+
+
 @dataclass(frozen=True)
 class BuildOptions:
     """What the user asked for on the command line."""
@@ -272,8 +280,9 @@ class Builder:
         except LessonError as exc:
             return WriteResult(item, "failed", diagnostics=exc.diagnostics)
         except LayoutNotFound as exc:
-            where = item.course.path if item.course else item.lesson.path
-            return WriteResult(item, "failed", diagnostics=(error(where, 0, str(exc)),))
+            return WriteResult(item, "failed", diagnostics=(error(item.group, 0, str(exc)),))
+        except Exception as exc:  # a bug: name the lesson so the report is useful
+            raise InternalError(item.group, exc) from exc
         write_output(item.path, data)
         return WriteResult(item, "written", hashlib.sha256(data).hexdigest())
 
