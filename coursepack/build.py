@@ -71,9 +71,13 @@ class BuildFailed(Exception):
 class InternalError(Exception):
     """A bug in coursepack met while processing ``where`` (reported with exit status 3)."""
 
-    def __init__(self, where: Path, cause: BaseException):
-        super().__init__(f"{type(cause).__name__}: {cause}")
+    def __init__(self, where: Path, message: str):
+        # Both arguments in ``args`` so the error survives pickling out of a worker process.
+        super().__init__(where, message)
         self.where = where
+
+    def __str__(self) -> str:
+        return str(self.args[1])
 
 
 @dataclass(frozen=True)
@@ -282,7 +286,7 @@ class Builder:
         except LayoutNotFound as exc:
             return WriteResult(item, "failed", diagnostics=(error(item.group, 0, str(exc)),))
         except Exception as exc:  # a bug: name the lesson so the report is useful
-            raise InternalError(item.group, exc) from exc
+            raise InternalError(item.group, f"{type(exc).__name__}: {exc}") from exc
         write_output(item.path, data)
         return WriteResult(item, "written", hashlib.sha256(data).hexdigest())
 
