@@ -58,10 +58,12 @@ def guarded(func: Callable[..., int | None]) -> Callable[..., None]:
             from coursepack.build import InternalError
             from coursepack.diagnostics import display_path
 
-            where = display_path(exc.where) if isinstance(exc, InternalError) else ""
+            if isinstance(exc, InternalError):
+                where, what = f" while building {display_path(exc.where)}", str(exc)
+            else:
+                where, what = "", f"{type(exc).__name__}: {exc}"
             click.echo(
-                f"internal error{f' while processing {where}' if where else ''}: "
-                f"{type(exc).__name__}: {exc}. This is a bug in coursepack {__version__}; "
+                f"internal error{where}: {what}. This is a bug in coursepack {__version__}; "
                 f"please report it at {REPORT_URL} (run with --debug for the traceback).",
                 err=True,
             )
