@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .diagnostics import Diagnostic, error
+from .diagnostics import Diagnostic, display_path, error
 from .model import (
     Block,
     BulletList,
@@ -97,24 +97,6 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
     """Every semantic check on a lesson the reader could build (unsorted)."""
     path = lesson.path
     found: list[Diagnostic] = []
-    if not lesson.meta.title.strip():
-        if lesson.meta.key_lines:
-            found.append(
-                error(
-                    path,
-                    lesson.meta.line_of("title", 1),
-                    "missing title (add a line 'title: Your lesson title' to the front matter)",
-                )
-            )
-        else:
-            found.append(
-                error(
-                    path,
-                    1,
-                    "missing title (start the file with front matter: a '---' line, "
-                    "'title: Your lesson title', and another '---' line)",
-                )
-            )
     for block in _all_blocks(lesson):
         if isinstance(block, Question):
             found.extend(_check_question(path, block))
@@ -236,8 +218,8 @@ def _check_image(lesson: Lesson, image: Image) -> list[Diagnostic]:
             error(
                 path,
                 image.line,
-                f"image '{src}' not found (looked for {target}; check the name and its "
-                "capital letters)",
+                f"image '{src}' not found (looked for {display_path(target)}; check the name "
+                "and its capital letters)",
             )
         )
         return found

@@ -263,7 +263,14 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
     """Parse the front matter into :class:`Meta` (``None`` when it cannot be read at all)."""
     diagnostics: list[Diagnostic] = []
     if fm_lines is None:
-        return Meta(title=""), diagnostics
+        return Meta(title=""), [
+            error(
+                path,
+                1,
+                "missing title (start the file with front matter: a '---' line, "
+                "'title: Your lesson title', and another '---' line)",
+            )
+        ]
     source = "\n".join(fm_lines)
     try:
         yaml.safe_load(source)
@@ -272,6 +279,9 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context_mark", None)
+        if context is not None and mark is not None and context.line != mark.line:
+            problem += f" (in the value that starts on line {context.line + 2})"
         message = (
             f"the front matter is not valid YAML: {problem} "
             "(write one 'key: value' per line; put quotes around a value that contains ': ')"
@@ -280,7 +290,11 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
     except (ValueError, RecursionError) as exc:  # pragma: no cover - exotic YAML failures
         return None, [error(path, 1, f"the front matter cannot be read: {exc}")]
     if node is None:
-        return Meta(title=""), diagnostics
+        return Meta(title=""), [
+            error(
+                path, 1, "missing title (add a line 'title: Your lesson title' to the front matter)"
+            )
+        ]
     if not isinstance(node, yaml.MappingNode):
         return None, [
             error(
@@ -328,6 +342,17 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
                 )
             )
             values[key] = ""
+    if not values.get("title") and not any(
+        d.line == dict(key_lines).get("title") for d in diagnostics
+    ):
+        where = "to the front matter" if fm_lines else "in front matter at the top of the file"
+        diagnostics.append(
+            error(
+                path,
+                title_line or 1,
+                f"missing title (add a line 'title: Your lesson title' {where})",
+            )
+        )
     paper = values.get("paper", "letter").lower() or "letter"
     if paper not in ("letter", "a4"):
         diagnostics.append(
@@ -528,16 +553,13 @@ def _parse_div_spec(region: _DivRegion, path: Path) -> tuple[_DivSpec | None, li
         )
     for name in list(attrs):
         if name not in allowed:
-            hint = (
-                f" ({kind_lower} takes {', '.join(a + '=' for a in allowed)})"
-                if allowed
-                else f" ('::: {kind_lower}' takes no attributes)"
-            )
+            takes = " and ".join(a + "=" for a in allowed) or "no attributes"
             diagnostics.append(
                 warning(
                     path,
                     line,
-                    f"unknown attribute '{name}' on '::: {kind_lower}' (it is ignored){hint}",
+                    f"unknown attribute '{name}' on '::: {kind_lower}' is ignored "
+                    f"(a {kind_lower} block takes {takes})",
                 )
             )
             del attrs[name]
