@@ -342,9 +342,8 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
                 )
             )
             values[key] = ""
-    if not values.get("title") and not any(
-        d.line == dict(key_lines).get("title") for d in diagnostics
-    ):
+    title_line = dict(key_lines).get("title")
+    if not values.get("title") and not any(d.line == title_line for d in diagnostics):
         where = "to the front matter" if fm_lines else "in front matter at the top of the file"
         diagnostics.append(
             error(
