@@ -1,0 +1,294 @@
+"""The few raw OOXML tweaks python-pptx has no API for, kept in one place.
+
+- ``.potx`` templates: their main content type is rewritten in memory so python-pptx opens them.
+- Removing a template's own slides with their relationships (and so their parts), custom shows
+  and slide sections, so PowerPoint never asks to repair the file.
+- Alt text (``descr`` on ``p:cNvPr``), no-autofit text frames, paragraph spacing and indents,
+  bullets, footer and slide-number placeholders cloned from a layout.
+- A byte-stable zip: fixed timestamps and a stable member order.
+
+Every function takes python-pptx objects or bytes; python-pptx is imported lazily.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import re
+import zipfile
+from collections.abc import Iterable
+
+CT_TEMPLATE = "application/vnd.openxmlformats-officedocument.presentationml.template.main+xml"
+CT_PRESENTATION = (
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml"
+)
+CT_TEMPLATE_MACRO = "application/vnd.ms-powerpoint.template.macroEnabled.main+xml"
+CT_PRESENTATION_MACRO = "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml"
+
+NS = {
+    "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
+    "p": "http://schemas.openxmlformats.org/presentationml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "p14": "http://schemas.microsoft.com/office/powerpoint/2010/main",
+}
+# A fixed field id: PowerPoint itself reuses one GUID for a layout's slide-number field.
+SLIDENUM_FIELD_ID = "{B6F15528-21DE-4FAA-801E-634DDDAF4B2B}"
+# The zip timestamp of every member (the earliest a zip can hold).
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def qn(tag: str) -> str:
+    """``a:p`` → ``{namespace}p``."""
+    prefix, local = tag.split(":")
+    return f"{{{NS[prefix]}}}{local}"
+
+
+# --------------------------------------------------------------------------- packages
+
+
+def as_presentation_package(data: bytes) -> bytes:
+    """The package bytes with a template main content type rewritten to a presentation's.
+
+    A ``.potx`` is a ``.pptx`` whose main part is declared as a template; python-pptx refuses
+    it. Only ``[Content_Types].xml`` changes; every other member is copied as is.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        types = src.read("[Content_Types].xml").decode("utf-8")
+        if CT_TEMPLATE not in types and CT_TEMPLATE_MACRO not in types:
+            return data
+        types = types.replace(CT_TEMPLATE, CT_PRESENTATION).replace(
+            CT_TEMPLATE_MACRO, CT_PRESENTATION_MACRO
+        )
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in src.infolist():
+                body = types.encode() if info.filename == "[Content_Types].xml" else src.read(info)
+                dst.writestr(info.filename, body)
+    return out.getvalue()
+
+
+def stable_zip(data: bytes) -> bytes:
+    """Rewrite a zip with fixed timestamps and a stable order (``[Content_Types].xml`` first)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        names = src.namelist()
+        first = [n for n in names if n == "[Content_Types].xml"]
+        rest = sorted((n for n in names if n != "[Content_Types].xml"), key=_member_key)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+            for name in first + rest:
+                info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                info.create_system = 0
+                dst.writestr(info, src.read(name), compresslevel=6)
+    return out.getvalue()
+
+
+def _member_key(name: str) -> tuple:
+    # natural order: slide2.xml before slide10.xml
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
+
+
+def set_template_content_type(data: bytes) -> bytes:
+    """The reverse of :func:`as_presentation_package`: declare the main part a template."""
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in src.infolist():
+                body = src.read(info)
+                if info.filename == "[Content_Types].xml":
+                    body = body.replace(CT_PRESENTATION.encode(), CT_TEMPLATE.encode())
+                dst.writestr(info.filename, body)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- slides
+
+
+def remove_all_slides(prs) -> int:
+    """Remove every slide of ``prs`` with its relationship, so its parts are not saved.
+
+    Custom shows and slide sections name slides too; they are removed (they would point at
+    nothing). Returns how many slides were removed.
+    """
+    pres = prs.part._element
+    sld_id_lst = pres.find(qn("p:sldIdLst"))
+    count = 0
+    if sld_id_lst is not None:
+        for sld_id in list(sld_id_lst):
+            prs.part.drop_rel(sld_id.get(qn("r:id")))
+            sld_id_lst.remove(sld_id)
+            count += 1
+    for cust in pres.findall(qn("p:custShowLst")):
+        pres.remove(cust)
+    for section_list in pres.iter(qn("p14:sectionLst")):
+        ext = section_list.getparent()
+        ext.getparent().remove(ext)
+    return count
+
+
+def set_alt_text(shape, descr: str, title: str = "") -> None:
+    """Set a shape's alt text (``descr`` on ``p:cNvPr``), replacing any file name there."""
+    c_nv_pr = shape._element.find(".//" + qn("p:cNvPr"))
+    c_nv_pr.set("descr", descr)
+    if title:
+        c_nv_pr.set("title", title)
+
+
+def remove_shape(shape) -> None:
+    """Remove a shape (e.g. an unused placeholder) from its slide."""
+    el = shape._element
+    el.getparent().remove(el)
+
+
+def body_pr(text_frame, anchor: str | None = None, insets: Iterable[int] | None = None) -> None:
+    """No autofit, square wrap, explicit insets and anchor: the text is written to fit."""
+    bp = text_frame._txBody.find(qn("a:bodyPr"))
+    for tag in ("a:noAutofit", "a:normAutofit", "a:spAutoFit"):
+        for el in bp.findall(qn(tag)):
+            bp.remove(el)
+    # noAutofit must come before scene3d/sp3d/flatTx/extLst (schema order)
+    no_autofit = bp.makeelement(qn("a:noAutofit"), {})
+    after = [bp.find(qn(t)) for t in ("a:prstTxWarp",)]
+    anchor_el = next((el for el in after if el is not None), None)
+    if anchor_el is not None:
+        anchor_el.addnext(no_autofit)
+    else:
+        bp.insert(0, no_autofit)
+    bp.set("wrap", "square")
+    if anchor:
+        bp.set("anchor", anchor)
+    if insets is not None:
+        for name, value in zip(("lIns", "tIns", "rIns", "bIns"), insets, strict=True):
+            bp.set(name, str(int(value)))
+
+
+def paragraph_format(
+    paragraph,
+    *,
+    mar_l: int,
+    indent: int,
+    space_before_pt: float,
+    bullet: str | None,
+    bullet_colour: str | None = None,
+    align: str = "l",
+) -> None:
+    """Indents, spacing (100% line spacing), alignment and the bullet of one paragraph."""
+    p_pr = paragraph._p.get_or_add_pPr()
+    p_pr.set("marL", str(int(mar_l)))
+    p_pr.set("indent", str(int(indent)))
+    p_pr.set("algn", align)
+    for tag in ("a:lnSpc", "a:spcBef", "a:spcAft", "a:buClrTx", "a:buClr", "a:buSzTx",
+                "a:buSzPct", "a:buSzPts", "a:buFontTx", "a:buFont", "a:buNone",
+                "a:buAutoNum", "a:buChar", "a:buBlip"):
+        for el in p_pr.findall(qn(tag)):
+            p_pr.remove(el)
+    # children in schema order: lnSpc, spcBef, spcAft, buClr, buSz, buFont, bu*, tabLst, ...
+    items = []
+    ln = p_pr.makeelement(qn("a:lnSpc"), {})
+    ln.append(ln.makeelement(qn("a:spcPct"), {"val": "100000"}))
+    items.append(ln)
+    bef = p_pr.makeelement(qn("a:spcBef"), {})
+    bef.append(bef.makeelement(qn("a:spcPts"), {"val": str(int(round(space_before_pt * 100)))}))
+    items.append(bef)
+    aft = p_pr.makeelement(qn("a:spcAft"), {})
+    aft.append(aft.makeelement(qn("a:spcPts"), {"val": "0"}))
+    items.append(aft)
+    if bullet:
+        if bullet_colour:
+            clr = p_pr.makeelement(qn("a:buClr"), {})
+            clr.append(clr.makeelement(qn("a:srgbClr"), {"val": bullet_colour}))
+            items.append(clr)
+        items.append(p_pr.makeelement(qn("a:buFont"), {"typeface": "Arial"}))
+        items.append(p_pr.makeelement(qn("a:buChar"), {"char": bullet}))
+    else:
+        items.append(p_pr.makeelement(qn("a:buNone"), {}))
+    for i, el in enumerate(items):
+        p_pr.insert(i, el)
+
+
+def set_lang(run, lang: str) -> None:
+    """Mark a run's language (spell checking, screen readers)."""
+    if lang:
+        run._r.get_or_add_rPr().set("lang", lang)
+
+
+# --------------------------------------------------------------------------- footers
+
+
+def placeholder_elements(container, ph_type: str) -> list:
+    """The ``p:sp`` placeholders of a layout or master with ``type=ph_type``."""
+    out = []
+    for sp in container._element.iter(qn("p:sp")):
+        ph = sp.find(f"{qn('p:nvSpPr')}/{qn('p:nvPr')}/{qn('p:ph')}")
+        if ph is not None and ph.get("type") == ph_type:
+            out.append(sp)
+    return out
+
+
+def clone_placeholder(slide, layout, ph_type: str):
+    """Copy the layout's (else the master's) ``ph_type`` placeholder onto the slide.
+
+    python-pptx does not copy footer, date and slide-number placeholders to new slides. From the
+    layout, the copy keeps only the ``p:ph`` reference (position and style are inherited); from
+    the master, it keeps the master's position, since a slide inherits from its layout only.
+    Returns the new ``p:sp`` element or None when neither has one.
+    """
+    source = placeholder_elements(layout, ph_type)
+    from_master = False
+    if not source:
+        source = placeholder_elements(layout.slide_master, ph_type)
+        from_master = True
+    if not source:
+        return None
+    sp = copy.deepcopy(source[0])
+    sp_pr = sp.find(qn("p:spPr"))
+    if not from_master and sp_pr is not None:
+        for child in list(sp_pr):
+            sp_pr.remove(child)
+    tx_body = sp.find(qn("p:txBody"))
+    if tx_body is not None:
+        for p in tx_body.findall(qn("a:p")):
+            tx_body.remove(p)
+        lst = tx_body.find(qn("a:lstStyle"))
+        if lst is not None and not from_master:
+            for child in list(lst):
+                lst.remove(child)
+    else:
+        tx_body = sp.makeelement(qn("p:txBody"), {})
+        tx_body.append(tx_body.makeelement(qn("a:bodyPr"), {}))
+        tx_body.append(tx_body.makeelement(qn("a:lstStyle"), {}))
+        sp.append(tx_body)
+    c_nv_pr = sp.find(f"{qn('p:nvSpPr')}/{qn('p:cNvPr')}")
+    ids = [int(el.get("id", "0")) for el in slide._element.iter(qn("p:cNvPr"))]
+    c_nv_pr.set("id", str(max(ids, default=1) + 1))
+    slide.shapes._spTree.append(sp)
+    return sp
+
+
+def fill_footer(sp, text: str, size_pt: float) -> None:
+    """Write ``text`` into a cloned footer placeholder."""
+    tx_body = sp.find(qn("p:txBody"))
+    p = tx_body.makeelement(qn("a:p"), {})
+    r = p.makeelement(qn("a:r"), {})
+    r_pr = r.makeelement(qn("a:rPr"), {"lang": "en-US", "sz": str(int(size_pt * 100))})
+    t = r.makeelement(qn("a:t"), {})
+    t.text = text
+    r.append(r_pr)
+    r.append(t)
+    p.append(r)
+    tx_body.append(p)
+
+
+def fill_slide_number(sp, number: int, size_pt: float) -> None:
+    """Write a ``slidenum`` field (showing ``number`` until the viewer updates it)."""
+    tx_body = sp.find(qn("p:txBody"))
+    p = tx_body.makeelement(qn("a:p"), {})
+    fld = p.makeelement(qn("a:fld"), {"id": SLIDENUM_FIELD_ID, "type": "slidenum"})
+    r_pr = fld.makeelement(qn("a:rPr"), {"lang": "en-US", "sz": str(int(size_pt * 100))})
+    t = fld.makeelement(qn("a:t"), {})
+    t.text = str(number)
+    fld.append(r_pr)
+    fld.append(t)
+    p.append(fld)
+    tx_body.append(p)

@@ -1,0 +1,215 @@
+"""Measuring slide text with real font metrics, so the deck fits as written.
+
+PowerPoint does not re-fit text when it opens a file, so the deck planner must know how many
+lines a paragraph takes before it writes it. We measure with a metric twin of the font the
+deck's theme names (Arimo for Arial, Carlito for Calibri): same advance widths, so a line that
+fits here fits in PowerPoint and LibreOffice too.
+
+Widths scale linearly with the point size, so each face is loaded once at a large reference size
+(cached) and widths are scaled; no ImageFont per size is needed. Monospace text (code) is
+measured as Courier New, whose every glyph advances 0.6 em.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+
+# The reference size the faces are loaded at; widths are scaled from it.
+_REF_SIZE = 1000
+# Courier New (and its twin Liberation Mono) advance every glyph by 1229/2048 em.
+_MONO_ADVANCE = 1229 / 2048
+
+_TOKENS = re.compile(r"\s+|\S+")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of text in one style, as the wrapper sees it."""
+
+    text: str
+    bold: bool = False
+    italic: bool = False
+    mono: bool = False
+
+
+@cache
+def _face(path: str, weight: int):
+    """One FreeType face at the reference size (the wght axis set for variable fonts)."""
+    from PIL import ImageFont
+
+    font = ImageFont.truetype(path, _REF_SIZE)
+    try:
+        axes = font.get_variation_axes()
+    except OSError:  # not a variable font: the file already is the right weight
+        return font
+    values = []
+    for axis in axes:
+        name = axis["name"]
+        name = name.decode("ascii", "replace") if isinstance(name, bytes) else str(name)
+        if name.strip().lower() in ("weight", "wght"):
+            values.append(float(max(axis["minimum"], min(axis["maximum"], weight))))
+        else:
+            values.append(float(axis["default"]))
+    font.set_variation_by_axes(values)
+    return font
+
+
+@dataclass(frozen=True)
+class FontFiles:
+    """The files of one family: regular and italic, with bold as a file or a wght value."""
+
+    name: str
+    regular: Path
+    italic: Path
+    bold: Path | None = None
+    bold_italic: Path | None = None
+
+    def face(self, bold: bool, italic: bool):
+        """The cached face for a style."""
+        if bold and not italic and self.bold:
+            return _face(str(self.bold), 700)
+        if bold and italic and self.bold_italic:
+            return _face(str(self.bold_italic), 700)
+        base = self.italic if italic else self.regular
+        return _face(str(base), 700 if bold else 400)
+
+
+def arimo_files() -> FontFiles:
+    """Arimo (Arial's metrics) from the ``fontpkg-arimo`` package: variable, wght 400-700."""
+    import fontpkg
+
+    return FontFiles(
+        "Arimo", fontpkg.path("Arimo"), fontpkg.path("Arimo", style="italic", nearest=True)
+    )
+
+
+_CARLITO = Path("/usr/share/fonts/truetype/crosextra")
+
+
+def carlito_files() -> FontFiles | None:
+    """Carlito (Calibri's metrics) when the system has it (Debian: fonts-crosextra-carlito)."""
+    names = ("Regular", "Italic", "Bold", "BoldItalic")
+    paths = [_CARLITO / f"Carlito-{n}.ttf" for n in names]
+    if not all(p.is_file() for p in paths):
+        return None
+    return FontFiles("Carlito", paths[0], paths[1], paths[2], paths[3])
+
+
+# Theme fonts we can measure, by the lower-cased name a theme gives, and their metric twin.
+_TWINS = {
+    "arial": arimo_files,
+    "arimo": arimo_files,
+    "liberation sans": arimo_files,
+    "helvetica": arimo_files,
+    "calibri": carlito_files,
+    "carlito": carlito_files,
+}
+
+
+class TextMetrics:
+    """Widths of text in points, and line counts under greedy word wrap.
+
+    ``line_factor`` is the height of one line as a multiple of the size (Arial's ascent, descent
+    and gap come to 1.15 em; 1.2 leaves room for renderer differences). ``slack`` shrinks the
+    measured-against width a little for the same reason.
+    """
+
+    def __init__(
+        self, files: FontFiles | None = None, line_factor: float = 1.2, slack: float = 0.97
+    ) -> None:
+        self.files = files or arimo_files()
+        self.line_factor = line_factor
+        self.slack = slack
+
+    @property
+    def family(self) -> str:
+        """The name of the measured family (the metric twin, e.g. ``Arimo``)."""
+        return self.files.name
+
+    @classmethod
+    def for_font(cls, name: str) -> TextMetrics | None:
+        """Metrics for a theme font we have a metric twin of, else None."""
+        loader = _TWINS.get(name.strip().lower())
+        files = loader() if loader else None
+        return cls(files) if files else None
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - instances live as long as the process anyway
+    def width(
+        self, text: str, size: float, bold: bool = False, italic: bool = False, mono: bool = False
+    ) -> float:
+        """The advance width of ``text`` at ``size`` points, in points."""
+        if not text:
+            return 0.0
+        if mono:
+            return len(text) * _MONO_ADVANCE * size
+        face = self.files.face(bold, italic)
+        return face.getlength(text) * size / _REF_SIZE
+
+    def line_height(self, size: float) -> float:
+        """The height of one line at ``size`` points."""
+        return size * self.line_factor
+
+    def count_lines(self, pieces: Sequence[Piece], width: float, size: float) -> int:
+        """How many lines ``pieces`` take when wrapped greedily at spaces into ``width`` points.
+
+        Hard line breaks are ``\\n``. A word wider than the line is broken anywhere (as
+        PowerPoint does), which costs the lines it fills.
+        """
+        width = max(1.0, width * self.slack)
+        lines = 0
+        for hard in _split_hard_lines(pieces):
+            lines += self._wrap(hard, width, size)
+        return max(1, lines)
+
+    def _wrap(self, pieces: Sequence[Piece], width: float, size: float) -> int:
+        words: list[list[float]] = []  # [word width, width of the spaces after it]
+        current = 0.0
+        in_word = False
+        for piece in pieces:
+            for token in _TOKENS.findall(piece.text):
+                w = self.width(token, size, piece.bold, piece.italic, piece.mono)
+                if token.isspace():
+                    if in_word:
+                        words.append([current, 0.0])
+                        current, in_word = 0.0, False
+                    if words:
+                        words[-1][1] += w
+                else:
+                    current += w
+                    in_word = True
+        if in_word:
+            words.append([current, 0.0])
+        lines, used = 1, 0.0
+        for word, space in words:
+            if used > 0 and used + word > width:
+                lines += 1
+                used = 0.0
+            if used == 0 and word > width:
+                extra = math.ceil(word / width) - 1
+                lines += extra
+                word -= extra * width
+            used += word + space
+        return lines
+
+
+def _split_hard_lines(pieces: Sequence[Piece]) -> list[list[Piece]]:
+    out: list[list[Piece]] = [[]]
+    for piece in pieces:
+        parts = piece.text.split("\n")
+        for i, part in enumerate(parts):
+            if i:
+                out.append([])
+            if part:
+                out[-1].append(Piece(part, piece.bold, piece.italic, piece.mono))
+    return out
+
+
+@lru_cache(maxsize=8)
+def default_metrics() -> TextMetrics:
+    """Arimo metrics, for the default deck whose theme font is Arial."""
+    return TextMetrics()
