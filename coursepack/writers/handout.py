@@ -1,0 +1,521 @@
+"""The handout and the answer key: one Jinja2 template, one CSS, an audience switch.
+
+The writer turns a :class:`~coursepack.model.Lesson` into HTML with the templates found on the
+layout search path, then into a PDF with WeasyPrint. Both audiences share every box size, so
+"page 2, question 4" is at the same place in the handout and in the key: a cloze gap is as wide
+as its answer (measured with the real font), the key writes model answers over the same ruled
+lines, and the space of a teacher note is kept in the handout as a ruled notes area.
+
+WeasyPrint is imported lazily: importing this module stays cheap. The Jinja2 environment, the
+font configuration and the parsed CSS are created once per writer and reused for every document.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from coursepack.diagnostics import LessonError, error
+from coursepack.layouts import LayoutNotFound, LayoutSearch
+from coursepack.model import (
+    Block,
+    Cloze,
+    Div,
+    Image,
+    Inlines,
+    Lesson,
+    Match,
+    Order,
+    Question,
+    iter_all_blocks,
+    plain_text,
+    shows,
+)
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from coursepack.writers.pdf_fetch import SafeURLFetcher
+
+HandoutAudience = Literal["handout", "key"]
+
+TEMPLATE = "handout.html.j2"
+STYLESHEETS = ("handout.css",)
+# Templates the main template imports; listed so that stamps notice an override of any of them.
+PARTIALS = ("blocks.html.j2",)
+PAPER_SIZES = {"letter": "letter", "a4": "A4"}
+DEFAULT_LINES = 4
+LINK_SCHEMES = ("http", "https", "mailto")
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+# Cloze gaps: measured answer width plus this much room (em), never narrower than the minimum.
+GAP_PADDING_EM = 1.2
+GAP_MIN_EM = 3.0
+
+_LOG = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def stable_order(keys: list[str], salt: str = "") -> list[int]:
+    """A shuffled order of ``range(len(keys))`` that is the same on every build.
+
+    Items are sorted by the SHA-256 of their text (salted with the block's content), never by
+    ``random``. With two or more items the result always differs from the written order: a
+    "shuffle" that gives the answer away is rotated by one.
+    """
+    order = sorted(
+        range(len(keys)),
+        key=lambda i: (hashlib.sha256(f"{salt}\x1f{keys[i]}".encode()).hexdigest(), i),
+    )
+    if len(order) >= 2 and order == sorted(order):
+        order = order[1:] + order[:1]
+    return order
+
+
+def letter(index: int) -> str:
+    """A, B, … Z, then AA, AB … for a 0-based index."""
+    if index < len(LETTERS):
+        return LETTERS[index]
+    return letter(index // len(LETTERS) - 1) + LETTERS[index % len(LETTERS)]
+
+
+def points_label(points: int) -> str:
+    """``(1 point)`` or ``(N points)``."""
+    return f"({points} point{'s' if points != 1 else ''})"
+
+
+def link_allowed(href: str) -> bool:
+    """True for links worth keeping in a PDF: web and mail links, never ``file:`` or relative."""
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", href.strip())
+    return bool(match) and match.group(1).lower() in LINK_SCHEMES
+
+
+@dataclasses.dataclass(frozen=True)
+class MatchRow:
+    """One row of a printed matching block: a numbered term and a lettered definition."""
+
+    number: int
+    term: Inlines
+    answer: str  # the letter of this term's definition
+    letter: str
+    definition: Inlines
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderRow:
+    """One printed ordering item: the item (in shuffled order) and its right position."""
+
+    position: int
+    inlines: Inlines
+
+
+def match_rows(block: Match) -> list[MatchRow]:
+    """Terms in written order, definitions in a stable shuffled order, lettered."""
+    definitions = [plain_text(pair.definition) for pair in block.pairs]
+    shuffled = stable_order(definitions, salt="\x1e".join(definitions))
+    letter_of = {pair_index: letter(pos) for pos, pair_index in enumerate(shuffled)}
+    return [
+        MatchRow(
+            number=i + 1,
+            term=pair.term,
+            answer=letter_of[i],
+            letter=letter(i),
+            definition=block.pairs[shuffled[i]].definition,
+        )
+        for i, pair in enumerate(block.pairs)
+    ]
+
+
+def order_rows(block: Order) -> list[OrderRow]:
+    """The items in a stable shuffled order, each with its right position (1-based)."""
+    texts = [plain_text(item.inlines) for item in block.items]
+    shuffled = stable_order(texts, salt="\x1e".join(texts))
+    return [OrderRow(position=i + 1, inlines=block.items[i].inlines) for i in shuffled]
+
+
+def iter_clozes(node: Any, view: str) -> Iterator[Cloze]:
+    """Every cloze blank shown in ``view``, in source order (for the key's answer table)."""
+    if isinstance(node, Cloze):
+        yield node
+    elif isinstance(node, Div) and not shows(node, view):  # type: ignore[arg-type]
+        return
+    elif isinstance(node, (tuple, list)):
+        for child in node:
+            yield from iter_clozes(child, view)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for field in dataclasses.fields(node):
+            if field.name not in ("answer", "path", "meta"):
+                yield from iter_clozes(getattr(node, field.name), view)
+
+
+def lesson_clozes(lesson: Lesson, view: str) -> list[Cloze]:
+    """The blanks a student fills in, in reading order."""
+    found: list[Cloze] = list(iter_clozes(lesson.intro, view))
+    for section in lesson.sections:
+        found += iter_clozes(section.title, view)
+        found += iter_clozes(section.blocks, view)
+        for topic in section.topics:
+            found += iter_clozes(topic.title, view)
+            found += iter_clozes(topic.blocks, view)
+    return found
+
+
+# --------------------------------------------------------------------------- fonts
+
+
+@dataclasses.dataclass(frozen=True)
+class FontFace:
+    """One ``@font-face`` rule: a family, a style, a weight (range) and the file."""
+
+    family: str
+    style: str
+    weight: str
+    path: Path
+
+    def css(self) -> str:
+        """The rule as CSS text."""
+        family = self.family.replace('"', "")
+        return (
+            f'@font-face {{ font-family: "{family}"; font-style: {self.style}; '
+            f'font-weight: {self.weight}; src: url("{self.path.as_uri()}"); }}'
+        )
+
+
+def font_faces(families: list[str]) -> list[FontFace]:
+    """The ``@font-face`` rules for the installed fontpkg families (static or variable)."""
+    import fontpkg
+
+    faces: list[FontFace] = []
+    for name in families:
+        try:
+            family = fontpkg.family(name)
+        except fontpkg.FontpkgError as exc:
+            _LOG.warning("font %s is not installed as a fontpkg package: %s", name, exc)
+            continue
+        for file in family.files:
+            if file.variable:
+                weight = f"{file.wght_min or 100} {file.wght_max or 900}"
+            else:
+                weight = str(file.weight or 400)
+            faces.append(FontFace(family.name, file.style, weight, file.path))
+    return faces
+
+
+@lru_cache(maxsize=8)
+def _advances(path: Path) -> tuple[dict[int, float], float]:
+    """Advance widths (in em) per code point of a font file, and the file's average width."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(path, lazy=True) as font:
+        upm = font["head"].unitsPerEm
+        metrics = font["hmtx"].metrics
+        widths = {cp: metrics[name][0] / upm for cp, name in font.getBestCmap().items()}
+    average = sum(widths.values()) / max(1, len(widths))
+    return widths, average
+
+
+def text_width_em(text: str, fonts: list[Path]) -> float:
+    """The width of ``text`` in em, using the first font that has each character."""
+    tables = [_advances(path) for path in fonts]
+    total = 0.0
+    for char in text:
+        for widths, _ in tables:
+            if ord(char) in widths:
+                total += widths[ord(char)]
+                break
+        else:
+            total += 0.6
+    return total
+
+
+# --------------------------------------------------------------------------- the writer
+
+
+class HandoutWriter:
+    """Renders the handout and the answer key: one template, an audience switch."""
+
+    def __init__(self, layouts: LayoutSearch | None = None) -> None:
+        """Prepare a writer; nothing heavy happens until the first render."""
+        self.layouts = layouts or LayoutSearch()
+        self._env: jinja2.Environment | None = None
+        self._faces: list[FontFace] | None = None
+        self._font_config: Any = None
+        self._stylesheets: list[Any] | None = None
+        self._paper_css: dict[str, Any] = {}
+        self._fetcher: SafeURLFetcher | None = None
+        self._gap_fonts: list[Path] | None = None
+
+    # ----------------------------------------------------------------- public API
+
+    def render(self, lesson: Lesson, audience: HandoutAudience, paper: str | None = None) -> bytes:
+        """The PDF of ``lesson`` for ``audience``; ``paper`` overrides ``lesson.meta.paper``."""
+        from weasyprint import HTML
+
+        html = self.render_html(lesson, audience, paper)
+        stylesheets = self._weasy_stylesheets() + [self._paper_stylesheet(lesson, paper)]
+        fetcher = self._require_fetcher()
+        with fetcher.allowing([lesson.folder]) as refused:
+            document = HTML(string=html, base_url=str(lesson.folder), url_fetcher=fetcher)
+            pdf = document.write_pdf(
+                stylesheets=stylesheets,
+                font_config=self._font_config,
+                pdf_tags=True,  # tagged PDF with /Lang; PDF/UA adds a random XMP id
+                uncompressed_pdf=False,
+            )
+            problems = list(refused)
+        if problems:
+            self._raise_refused(lesson, problems)
+        return pdf
+
+    def render_html(
+        self, lesson: Lesson, audience: HandoutAudience, paper: str | None = None
+    ) -> str:
+        """The HTML that :meth:`render` prints (for tests, debugging and a later course pack)."""
+        if audience not in ("handout", "key"):
+            raise ValueError(f"audience must be 'handout' or 'key', not {audience!r}")
+        import jinja2
+
+        env = self._environment()
+        try:
+            template = env.get_template(TEMPLATE)
+            return template.render(self._context(lesson, audience, paper))
+        except jinja2.TemplateNotFound as exc:
+            raise LayoutNotFound(exc.name or TEMPLATE, self.layouts.folders) from exc
+        except jinja2.TemplateSyntaxError as exc:
+            where = Path(exc.filename) if exc.filename else lesson.path
+            message = f"template error: {exc.message}"
+            raise LessonError([error(where, exc.lineno or 0, message)]) from exc
+        except jinja2.UndefinedError as exc:
+            raise LessonError(
+                [error(lesson.path, 0, f"layout template {TEMPLATE} failed: {exc.message}")]
+            ) from exc
+
+    def layout_files(self) -> list[Path]:
+        """Every template, stylesheet, theme and font file a render uses (for build stamps)."""
+        files = [self.layouts.find(name) for name in (TEMPLATE, *PARTIALS, *STYLESHEETS)]
+        files.append(self.layouts.find("theme.yaml"))
+        files += [face.path for face in self._font_faces()]
+        return files
+
+    # ----------------------------------------------------------------- template context
+
+    def _context(self, lesson: Lesson, audience: HandoutAudience, paper: str | None) -> dict:
+        meta = lesson.meta
+        is_key = audience == "key"
+        graded = lesson.graded()
+        date = meta.date if re.fullmatch(r"\d{4}-\d{2}-\d{2}", meta.date or "") else ""
+        return {
+            "lesson": lesson,
+            "meta": meta,
+            "audience": audience,
+            "view": audience,
+            "is_key": is_key,
+            "paper": self._paper(lesson, paper),
+            "created": date,
+            "graded": graded,
+            "total_points": lesson.total_points,
+            "clozes": lesson_clozes(lesson, "handout") if is_key else [],
+            "default_lines": DEFAULT_LINES,
+            "shows": shows,
+            "letter": letter,
+            "points_label": points_label,
+            "link_allowed": link_allowed,
+            "match_rows": match_rows,
+            "order_rows": order_rows,
+            "gap_width": self._gap_width,
+            "image_url": lambda image: _image_url(lesson, image),
+            "plain_text": plain_text,
+        }
+
+    def _gap_width(self, answer: str) -> str:
+        """The CSS width of a cloze gap: the answer in bold, plus room; same in both audiences."""
+        if self._gap_fonts is None:
+            import fontpkg
+
+            theme_fonts = self.layouts.theme.get("fonts", {})
+            fonts: list[Path] = []
+            for name in [theme_fonts.get("handout", ""), *theme_fonts.get("handout_fallbacks", [])]:
+                try:
+                    fonts.append(fontpkg.path(name, 700, "normal", nearest=True))
+                except (fontpkg.FontpkgError, LookupError):
+                    continue
+            self._gap_fonts = fonts
+        width = text_width_em(answer, self._gap_fonts) + GAP_PADDING_EM
+        return f"{max(width, GAP_MIN_EM):.2f}em"
+
+    @staticmethod
+    def _paper(lesson: Lesson, paper: str | None) -> str:
+        chosen = (paper or lesson.meta.paper or "letter").lower()
+        if chosen not in PAPER_SIZES:
+            raise LessonError(
+                [
+                    error(
+                        lesson.path,
+                        lesson.meta.line_of("paper"),
+                        f"unknown paper size {chosen!r} (use letter or a4)",
+                    )
+                ]
+            )
+        return chosen
+
+    # ----------------------------------------------------------------- shared resources
+
+    def _environment(self) -> jinja2.Environment:
+        """One Jinja2 environment per writer: autoescape on, strict, over the layout folders."""
+        if self._env is None:
+            import jinja2
+
+            self._env = jinja2.Environment(
+                loader=jinja2.FileSystemLoader([str(f) for f in self.layouts.folders]),
+                autoescape=True,
+                undefined=jinja2.StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=True,
+            )
+        return self._env
+
+    def _font_faces(self) -> list[FontFace]:
+        if self._faces is None:
+            theme_fonts = self.layouts.theme.get("fonts", {})
+            names = [theme_fonts.get("handout", ""), *theme_fonts.get("handout_fallbacks", [])]
+            self._faces = font_faces([name for name in names if name])
+        return self._faces
+
+    def generated_css(self) -> str:
+        """Theme colours as CSS variables, the font stack, and the ``@font-face`` rules."""
+        theme = self.layouts.theme
+        lines = ["/* generated by coursepack from theme.yaml: do not edit */"]
+        lines += [face.css() for face in self._font_faces()]
+        variables = []
+        for name, value in (theme.get("colours") or {}).items():
+            if not re.fullmatch(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]+", str(value)):
+                raise LessonError(
+                    [error(self.layouts.find("theme.yaml"), 0, f"bad colour {name}: {value!r}")]
+                )
+            variables.append(f"  --{name.replace('_', '-')}: {value};")
+        theme_fonts = theme.get("fonts") or {}
+        stack = [theme_fonts.get("handout", ""), *theme_fonts.get("handout_fallbacks", [])]
+        quoted = ", ".join(f'"{name}"' for name in stack if name)
+        variables.append(f"  --font-text: {quoted}, sans-serif;")
+        body = "\n".join(variables)
+        # Page margin boxes do not inherit from :root, so the page context gets the same variables.
+        lines.append(":root {\n" + body + "\n}")
+        lines.append("@page {\n" + body + "\n}")
+        # Safety, not presentation: a teacher note's space is kept in the handout, its text never
+        # drawn, whatever a layout override says.
+        lines.append(
+            ".teacher-note.reserved .note-body, .teacher-note.reserved .note-body * "
+            "{ visibility: hidden !important; }"
+        )
+        return "\n".join(lines) + "\n"
+
+    def _require_fetcher(self) -> SafeURLFetcher:
+        if self._fetcher is None:
+            from coursepack.writers.pdf_fetch import SafeURLFetcher
+
+            roots = list(self.layouts.folders)
+            roots += sorted({face.path.parent for face in self._font_faces()})
+            self._fetcher = SafeURLFetcher(roots)
+        return self._fetcher
+
+    def _weasy_stylesheets(self) -> list[Any]:
+        """The font configuration and the parsed CSS, created once and reused."""
+        if self._stylesheets is None:
+            from weasyprint import CSS
+            from weasyprint.text.fonts import FontConfiguration
+
+            font_config = FontConfiguration()
+            fetcher = self._require_fetcher()
+            sheets: list[Any] = []
+            with fetcher.allowing([]) as refused:
+                sheets.append(
+                    CSS(
+                        string=self.generated_css(),
+                        font_config=font_config,
+                        url_fetcher=fetcher,
+                    )
+                )
+                for name in STYLESHEETS:
+                    path = self.layouts.find(name)
+                    sheets.append(
+                        CSS(filename=str(path), font_config=font_config, url_fetcher=fetcher)
+                    )
+                problems = list(refused)
+            if problems:
+                from coursepack.writers.pdf_fetch import describe
+
+                where = self.layouts.find(STYLESHEETS[0])
+                raise LessonError([error(where, 0, describe(p)) for p in problems])
+            self._font_config = font_config
+            self._stylesheets = sheets
+        return self._stylesheets
+
+    def _paper_stylesheet(self, lesson: Lesson, paper: str | None) -> Any:
+        """A tiny parsed ``@page { size }`` per paper size, after the layout CSS so it wins."""
+        chosen = self._paper(lesson, paper)
+        if chosen not in self._paper_css:
+            from weasyprint import CSS
+
+            self._paper_css[chosen] = CSS(
+                string=f"@page {{ size: {PAPER_SIZES[chosen]}; }}",
+                font_config=self._font_config,
+                url_fetcher=self._require_fetcher(),
+            )
+        return self._paper_css[chosen]
+
+    def _raise_refused(self, lesson: Lesson, problems: list) -> None:
+        from coursepack.writers.pdf_fetch import describe
+
+        image_lines = {_image_url(lesson, b): b.line for b in _images(lesson)}
+        diagnostics = []
+        seen: set[str] = set()
+        for problem in problems:
+            if problem.url in seen:
+                continue
+            seen.add(problem.url)
+            diagnostics.append(
+                error(lesson.path, image_lines.get(problem.url, 0), describe(problem))
+            )
+        raise LessonError(diagnostics)
+
+
+def _images(lesson: Lesson) -> Iterator[Image]:
+    for block in iter_all_blocks(lesson):
+        if isinstance(block, Image):
+            yield block
+        elif isinstance(block, (Question, Match, Order)):
+            yield from _images_in(getattr(block, "prompt", ()))
+
+
+def _images_in(blocks: tuple[Block, ...]) -> Iterator[Image]:
+    for block in blocks:
+        if isinstance(block, Image):
+            yield block
+        elif isinstance(block, Div):
+            yield from _images_in(block.blocks)
+
+
+def _image_url(lesson: Lesson, image: Image) -> str:
+    """The ``file:`` URL of an image (not resolved: the fetcher resolves and checks it)."""
+    path = image.path if image.path.is_absolute() else lesson.folder / image.path
+    return path.absolute().as_uri()
+
+
+__all__ = [
+    "HandoutWriter",
+    "letter",
+    "link_allowed",
+    "match_rows",
+    "order_rows",
+    "points_label",
+    "stable_order",
+]

@@ -1,0 +1,95 @@
+"""A WeasyPrint URL fetcher that reads only local files inside allowed folders.
+
+WeasyPrint would happily fetch ``http://`` stylesheets or ``file:///etc/passwd`` if a layout
+override or a lesson asked for it. This fetcher allows ``data:`` URLs and ``file:`` URLs whose
+real path (symlinks resolved) lies inside one of the allowed roots, and refuses everything else.
+Refusals are recorded, so the writer can turn them into one clear :class:`LessonError` after
+rendering instead of the warning WeasyPrint would log.
+
+This module imports WeasyPrint at import time; import it lazily.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One URL the fetcher would not load, and why."""
+
+    url: str
+    reason: str
+
+
+def _short(url: str) -> str:
+    """The URL as shown in a message (``data:`` URLs can be huge)."""
+    return url if len(url) <= 120 else url[:117] + "..."
+
+
+class SafeURLFetcher(URLFetcher):
+    """Fetch ``data:`` URLs and ``file:`` URLs inside ``roots``; refuse and record the rest."""
+
+    def __init__(self, roots: Iterable[Path]) -> None:
+        super().__init__(timeout=5, allowed_protocols=("file", "data"), allow_redirects=False)
+        self._base_roots = tuple(_real(root) for root in roots)
+        self._extra_roots: tuple[Path, ...] = ()
+        self.refused: list[Refusal] = []
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """Every folder currently allowed."""
+        return self._base_roots + self._extra_roots
+
+    @contextlib.contextmanager
+    def allowing(self, extra_roots: Iterable[Path]) -> Iterator[list[Refusal]]:
+        """Allow ``extra_roots`` too (the lesson's folder) and collect refusals for one render."""
+        saved_roots, saved_refused = self._extra_roots, self.refused
+        self._extra_roots = tuple(_real(root) for root in extra_roots)
+        self.refused = []
+        try:
+            yield self.refused
+        finally:
+            self._extra_roots, self.refused = saved_roots, saved_refused
+
+    def check(self, url: str) -> str | None:
+        """Why ``url`` may not be loaded, or None when it may."""
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        if scheme == "data":
+            return None
+        if scheme != "file":
+            return f"only local files may be used, not {scheme or 'relative'} URLs"
+        path = _real(Path(url2pathname(unquote(urlsplit(url).path))))
+        if any(path == root or root in path.parents for root in self.roots):
+            return None
+        return "the file is outside the lesson's folder and the layout folders"
+
+    def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        """Load ``url`` when :meth:`check` allows it; otherwise record it and raise."""
+        reason = self.check(url)
+        if reason is not None:
+            self.refused.append(Refusal(url, reason))
+            raise ValueError(f"refused to load {_short(url)}: {reason}")
+        try:
+            return super().fetch(url, headers)
+        except (OSError, ValueError) as exc:
+            # A missing or unreadable file would otherwise print as a blank space.
+            self.refused.append(Refusal(url, f"it could not be read ({exc})"))
+            raise
+
+
+def _real(path: Path) -> Path:
+    """The absolute path with symlinks resolved (so a link cannot point outside)."""
+    return Path(path).expanduser().resolve()
+
+
+def describe(refusal: Refusal) -> str:
+    """A one-line message for a refusal."""
+    return f"refused to load {_short(refusal.url)}: {refusal.reason}"
