@@ -113,7 +113,7 @@ def rect(spid: int, name: str, box, colour_xml: str):
     left, top, width, height = (emu(v) for v in box)
     return etree.fromstring(
         f'<p:sp xmlns:p="{P}" xmlns:a="{A}"><p:nvSpPr><p:cNvPr id="{spid}" name="{name}"/>'
-        f"<p:cNvSpPr/><p:nvPr userDrawn=\"1\"/></p:nvSpPr><p:spPr>"
+        f'<p:cNvSpPr/><p:nvPr userDrawn="1"/></p:nvSpPr><p:spPr>'
         f'<a:xfrm><a:off x="{left}" y="{top}"/><a:ext cx="{width}" cy="{height}"/></a:xfrm>'
         f'<a:prstGeom prst="rect"><a:avLst/></a:prstGeom><a:solidFill>{colour_xml}</a:solidFill>'
         f"<a:ln><a:noFill/></a:ln></p:spPr>"
@@ -148,7 +148,7 @@ def level_ppr(level: int, size: int, mar_l: float, hang: float, bullet: bool) ->
         f'<a:lnSpc><a:spcPct val="100000"/></a:lnSpc>'
         f'<a:spcBef><a:spcPts val="{int(size * 0.45) * 100}"/></a:spcBef>{bu}'
         f'<a:defRPr sz="{size * 100}" kern="1200"><a:solidFill><a:schemeClr val="tx1"/>'
-        f"</a:solidFill><a:latin typeface=\"+mn-lt\"/><a:ea typeface=\"+mn-ea\"/>"
+        f'</a:solidFill><a:latin typeface="+mn-lt"/><a:ea typeface="+mn-ea"/>'
         f'<a:cs typeface="+mn-cs"/></a:defRPr></a:lvl{level}pPr>'
     )
 

@@ -237,6 +237,7 @@ class SlidePlan:
     footer: bool = True
     title_box: Box | None = None
     body_box: Box | None = None
+    columns: tuple[tuple[Box, TextBlock], ...] = ()
     line: int = 0
 
 
@@ -502,6 +503,42 @@ def fit_text(
     raise AssertionError("unreachable: the floor size always paginates")
 
 
+def fit_columns(
+    top: Sequence[Para],
+    left: Sequence[Para],
+    right: Sequence[Para],
+    box: Box,
+    insets: Insets,
+    metrics: TextMetrics,
+    rules: FitRules,
+    gap: int = EMU_PER_INCH // 3,
+) -> tuple[float, Box, Box, Box] | None:
+    """Paragraphs across the top and two columns under them, at one size; None if too big.
+
+    Returns (size, top box, left box, right box); the top box is empty when ``top`` is.
+    """
+    full_w = text_width_pt(box, insets)
+    col = Box(box.left, box.top, (box.width - gap) // 2, box.height)
+    col_w = text_width_pt(col, insets)
+    pad = (insets.top + insets.bottom) / EMU_PER_PT
+    for size in _sizes(rules.body_max, rules.body_floor, rules.step):
+        top_h = frame_height(top, size, full_w, metrics, rules) + pad if top else 0.0
+        col_h = (box.height / EMU_PER_PT) - top_h - pad
+        if col_h <= 0:
+            continue
+        if (
+            frame_height(left, size, col_w, metrics, rules) <= col_h
+            and frame_height(right, size, col_w, metrics, rules) <= col_h
+        ):
+            top_emu = int(math.ceil(top_h * EMU_PER_PT))
+            top_box = Box(box.left, box.top, box.width, top_emu)
+            y = box.top + top_emu
+            left_box = Box(box.left, y, col.width, box.bottom - y)
+            right_box = Box(box.left + col.width + gap, y, col.width, box.bottom - y)
+            return size, top_box, left_box, right_box
+    return None
+
+
 def fit_title(
     title: str,
     box: Box,
@@ -541,7 +578,9 @@ def _column_widths(
     size: float,
     total: int,
     metrics: TextMetrics,
+    unwrapped: bool = False,
 ) -> list[int]:
+    """Column widths in EMU summing to ``total`` (``unwrapped``: natural widths instead)."""
     ncols = len(header)
     lr, _ = _cell_margin()
     natural = [0.0] * ncols
@@ -561,15 +600,38 @@ def _column_widths(
                     minimum[c] = max(minimum[c], w)
     natural_emu = [n / metrics.slack * EMU_PER_PT + lr + 1 for n in natural]
     minimum_emu = [m / metrics.slack * EMU_PER_PT + lr + 1 for m in minimum]
+    if unwrapped:
+        return [int(n) for n in natural_emu]
     if sum(natural_emu) <= total:
         scale = total / sum(natural_emu)
         return _exact([n * scale for n in natural_emu], total)
     if sum(minimum_emu) >= total:
         return _exact([m * total / sum(minimum_emu) for m in minimum_emu], total)
-    spare = total - sum(minimum_emu)
-    want = [n - m for n, m in zip(natural_emu, minimum_emu, strict=True)]
-    grown = [m + spare * w / sum(want) for m, w in zip(minimum_emu, want, strict=True)]
-    return _exact(grown, total)
+    # Narrow columns get their natural width (no wrapping); the wide ones share the rest in
+    # proportion to their natural widths, never under their longest word.
+    widths: dict[int, float] = {}
+    while True:
+        free = [c for c in range(ncols) if c not in widths]
+        share = (total - sum(widths.values())) / max(len(free), 1)
+        fixed = [c for c in free if natural_emu[c] <= share]
+        if not fixed or len(fixed) == len(free):
+            break
+        for c in fixed:
+            widths[c] = natural_emu[c]
+    free = [c for c in range(ncols) if c not in widths]
+    rest = total - sum(widths.values())
+    for c in free:
+        widths[c] = rest * natural_emu[c] / sum(natural_emu[f] for f in free)
+    short = {c: minimum_emu[c] - widths[c] for c in free if widths[c] < minimum_emu[c]}
+    if short:  # give those columns their longest word, taken from the others
+        need = sum(short.values())
+        donors = [c for c in range(ncols) if c not in short]
+        spare = sum(widths[c] - minimum_emu[c] for c in donors)
+        for c in donors:
+            widths[c] -= need * (widths[c] - minimum_emu[c]) / spare
+        for c, gap in short.items():
+            widths[c] += gap
+    return _exact([widths[c] for c in range(ncols)], total)
 
 
 def _exact(widths: list[float], total: int) -> list[int]:
@@ -597,7 +659,10 @@ def fit_table(table: Table, box: Box, metrics: TextMetrics, rules: FitRules) -> 
     aligns = tuple(table.aligns) + ("",) * (len(header) - len(table.aligns))
 
     def layout(size: float) -> tuple[list[int], int, list[int]]:
-        widths = _column_widths(header, rows, size, box.width, metrics)
+        # a narrow table is not stretched across the slide: natural width plus some air
+        natural = sum(_column_widths(header, rows, size, 10 * box.width, metrics, unwrapped=True))
+        total = min(box.width, max(int(natural * 1.3), box.width // 2))
+        widths = _column_widths(header, rows, size, total, metrics)
         head = _row_height(header, widths, size, True, metrics)
         return widths, head, [_row_height(r, widths, size, False, metrics) for r in rows]
 
@@ -866,6 +931,9 @@ class _Chunk:
     closed: bool = False
 
 
+_LEAD_INS = {"check for understanding", "check your understanding"}
+
+
 class _Walker:
     """Collects a topic's face content in chunks (text, table, image, graded) and its notes."""
 
@@ -882,6 +950,19 @@ class _Walker:
         chunk.notes[:0] = self.pending_notes
         self.pending_notes = []
         self.chunks.append(chunk)
+
+    def _drop_lead_in(self) -> None:
+        """Drop a bold "Check for understanding" line before a graded block: its slide's title
+        already says so, and the line would end the previous slide on a dangling heading."""
+        if not self.chunks or self.chunks[-1].kind != "text" or not self.chunks[-1].paras:
+            return
+        last = self.chunks[-1].paras[-1]
+        words = re.sub(r"[^a-z ]", "", last.text.lower()).strip()
+        if last.style == "plain" and all(r.bold for r in last.runs) and words in _LEAD_INS:
+            self.chunks[-1].paras.pop()
+            if not self.chunks[-1].paras:
+                dropped = self.chunks.pop()
+                self.pending_notes[:0] = dropped.notes
 
     def note(self, lines: list[str]) -> None:
         if self.chunks:
@@ -906,6 +987,7 @@ class _Walker:
             elif isinstance(block, Image):
                 self.add(_Chunk("image", block=block, line=block.line, closed=True))
             elif isinstance(block, (Question, Match, Order)):
+                self._drop_lead_in()
                 self.add(_Chunk("graded", block=block, line=block.line, closed=True))
             elif isinstance(block, Div):
                 if shows(block, "slide"):
@@ -950,15 +1032,22 @@ class _Planner:
     def cover(self) -> None:
         meta = self.lesson.meta
         title = clean(meta.title)
-        size, _ = fit_title(
-            title, self.g.cover_title, self.g.insets, self.m, self.r.cover_max, self.r.title_floor
+        box = self.g.cover_title
+        size, need = fit_title(
+            title, box, self.g.insets, self.m, self.r.cover_max, self.r.title_floor
         )
+        title_box = None
+        if need > box.height:  # grow upwards: the cover title sits on its bottom edge
+            top = max(EMU_PER_INCH // 5, box.bottom - need)
+            title_box = Box(box.left, top, box.width, box.bottom - top)
         sub = None
         if self.g.cover_subtitle is not None:
             paras = []
             if meta.subtitle:
                 paras.append(Para((Run(clean(meta.subtitle)),), 0, "plain"))
-            details = " · ".join(clean(x) for x in (meta.course, meta.author, meta.date) if x)
+            if meta.course:
+                paras.append(Para((Run(clean(meta.course)),), 0, "plain"))
+            details = " · ".join(clean(x) for x in (meta.author, meta.date) if x)
             if details:
                 paras.append(Para((Run(details),), 0, "plain"))
             if paras:
@@ -967,7 +1056,16 @@ class _Planner:
                 )
                 sub = blocks[0] if len(blocks) == 1 else TextBlock(tuple(paras), self.r.body_floor)
         self.slides.append(
-            SlidePlan("title", "title", title, size, subtitle=sub, footer=False, line=1)
+            SlidePlan(
+                "title",
+                "title",
+                title,
+                size,
+                subtitle=sub,
+                footer=False,
+                title_box=title_box,
+                line=1,
+            )
         )
 
     def section(self, title: str, line: int) -> None:
@@ -1104,6 +1202,10 @@ class _Planner:
             gtitle = graded_title(block)
             paras, notes = graded_face_and_notes(block)
             size, tbox, body = self._body_box(self._longest_title(gtitle))
+            if isinstance(block, Match):
+                two = self._match_slide(block, paras, gtitle, size, tbox, body, notes)
+                if two is not None:
+                    return [(two, False)]
             pages = fit_text(paras, body, self.g.insets, self.m, self.r) if paras else []
             slides = [
                 SlidePlan(
@@ -1127,6 +1229,45 @@ class _Planner:
                 sz, tb, _ = self._title(t)
                 out.append((replace(s, title=t, title_size=sz, title_box=tb or s.title_box), False))
         return out
+
+    def _match_slide(
+        self,
+        block: Match,
+        paras: list[Para],
+        title: str,
+        size: float,
+        tbox: Box | None,
+        body: Box,
+        notes: list[str],
+    ) -> SlidePlan | None:
+        """A matching block on one slide: prompt on top, terms left, definitions right."""
+        labels = [i for i, p in enumerate(paras) if p.style == "label"]
+        if len(labels) != 2:
+            return None
+        top, left, right = paras[: labels[0]], paras[labels[0] : labels[1]], paras[labels[1] :]
+        fitted = fit_columns(top, left, right, body, self.g.insets, self.m, self.r)
+        if fitted is None:
+            return None
+        text_size, top_box, left_box, right_box = fitted
+        sz, tb, _ = self._title(title)
+        columns = ((right_box, TextBlock(tuple(right), text_size)),)
+        if top:
+            main, main_box = TextBlock(tuple(top), text_size), top_box
+            columns = ((left_box, TextBlock(tuple(left), text_size)), *columns)
+        else:
+            main, main_box = TextBlock(tuple(left), text_size), left_box
+        return SlidePlan(
+            "question",
+            "content",
+            title,
+            sz,
+            body=main,
+            body_box=main_box,
+            columns=columns,
+            notes=tuple(notes),
+            title_box=tb or tbox,
+            line=block.line,
+        )
 
     def plan(self) -> DeckPlan:
         lesson = self.lesson

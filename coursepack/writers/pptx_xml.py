@@ -178,9 +178,22 @@ def paragraph_format(
     p_pr.set("marL", str(int(mar_l)))
     p_pr.set("indent", str(int(indent)))
     p_pr.set("algn", align)
-    for tag in ("a:lnSpc", "a:spcBef", "a:spcAft", "a:buClrTx", "a:buClr", "a:buSzTx",
-                "a:buSzPct", "a:buSzPts", "a:buFontTx", "a:buFont", "a:buNone",
-                "a:buAutoNum", "a:buChar", "a:buBlip"):
+    for tag in (
+        "a:lnSpc",
+        "a:spcBef",
+        "a:spcAft",
+        "a:buClrTx",
+        "a:buClr",
+        "a:buSzTx",
+        "a:buSzPct",
+        "a:buSzPts",
+        "a:buFontTx",
+        "a:buFont",
+        "a:buNone",
+        "a:buAutoNum",
+        "a:buChar",
+        "a:buBlip",
+    ):
         for el in p_pr.findall(qn(tag)):
             p_pr.remove(el)
     # children in schema order: lnSpc, spcBef, spcAft, buClr, buSz, buFont, bu*, tabLst, ...

@@ -1,0 +1,594 @@
+"""The deck writer: a :class:`~coursepack.writers.deck_plan.DeckPlan` written with python-pptx.
+
+The second of two stages (see :mod:`coursepack.writers.deck_plan`). This module opens the
+template (the default ``layouts/deck.pptx`` or a school's ``.pptx``/``.potx``), removes its own
+slides, finds its layouts by placeholder types (names only as a fallback, since real templates
+are localised), reads the geometry for measuring from its placeholders, plans the deck and
+writes it. Output is byte-identical for the same inputs.
+
+python-pptx is imported inside functions only: importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from coursepack.diagnostics import LessonError, error
+from coursepack.layouts import LayoutSearch
+from coursepack.model import Lesson
+from coursepack.writers import pptx_xml as X
+from coursepack.writers.deck_plan import (
+    EMU_PER_PT,
+    Box,
+    DeckPlan,
+    FitRules,
+    Para,
+    SlideGeometry,
+    SlidePlan,
+    TablePlan,
+    TextBlock,
+    indent_of,
+    para_size,
+    plan_deck,
+    space_before,
+)
+from coursepack.writers.text_metrics import Piece, TextMetrics, default_metrics
+
+FOOTER_SIZE = 14
+_CONTENT_TYPES = {"body", "obj"}
+_FOOTER_TYPES = {"dt", "ftr", "sldNum", "hdr"}
+
+
+@dataclass
+class _Layouts:
+    """The template's layouts chosen for each role."""
+
+    title: object
+    section: object
+    content: object
+    title_only: object
+
+
+def _ph_types(layout) -> list[tuple[str, object]]:
+    """(type, placeholder) pairs of a layout, ``obj`` for an untyped placeholder."""
+    out = []
+    for ph in layout.placeholders:
+        el = ph._element.ph
+        out.append((el.get("type", "obj"), ph))
+    return out
+
+
+def _is_vertical(ph) -> bool:
+    bp = ph._element.find(".//" + X.qn("a:bodyPr"))
+    ph_el = ph._element.ph
+    return ph_el.get("orient") == "vert" or (
+        bp is not None and "vert" in (bp.get("vert") or "") and bp.get("vert") != "horz"
+    )
+
+
+def _area(ph) -> int:
+    return int(ph.width or 0) * int(ph.height or 0)
+
+
+def find_layouts(prs, name: str) -> tuple[_Layouts | None, str]:
+    """Pick layouts by placeholder types; returns (layouts, what is missing)."""
+    layouts = list(prs.slide_layouts)
+    content_candidates = []
+    title_only = None
+    cover = None
+    cover_title_only = None
+    section = None
+    for layout in layouts:
+        kind = layout._element.get("type", "")
+        types = _ph_types(layout)
+        main = [(t, ph) for t, ph in types if t not in _FOOTER_TYPES]
+        titles = [ph for t, ph in main if t == "title"]
+        ctr = [ph for t, ph in main if t == "ctrTitle"]
+        bodies = [ph for t, ph in main if t in _CONTENT_TYPES]
+        others = [ph for t, ph in main if t not in _CONTENT_TYPES | {"title", "ctrTitle"}]
+        if kind in ("vertTx", "vertTitleAndTx") or any(_is_vertical(ph) for _, ph in main):
+            continue
+        if titles and len(bodies) == 1 and not others:
+            # prefer the layout declared as title-and-content, then the biggest body
+            content_candidates.append(((kind in ("obj", "tx")), _area(bodies[0]), layout))
+        if titles and not bodies and not others and title_only is None:
+            title_only = layout
+        subtitle = [ph for t, ph in main if t == "subTitle"]
+        if ctr and subtitle and cover is None:
+            cover = layout
+        if ctr and not subtitle and cover_title_only is None:
+            cover_title_only = layout
+        if kind == "secHead" and titles and section is None:
+            section = layout
+    content = None
+    if content_candidates:
+        best = max(content_candidates, key=lambda c: (c[0], c[1]))
+        content = best[2]
+    by_name = {layout.name.strip().lower(): layout for layout in layouts}
+    if content is None:
+        content = by_name.get("title and content")
+    if content is None:
+        return None, f"template {name} has no layout with a title and a body placeholder"
+    if title_only is None:
+        title_only = by_name.get("title only") or content
+    if cover is None:
+        cover = by_name.get("title slide") or cover_title_only or content
+    if section is None:
+        section = by_name.get("section header") or cover_title_only or title_only
+    return _Layouts(cover, section, content, title_only), ""
+
+
+def _placeholder(layout, types: set[str]):
+    for t, ph in _ph_types(layout):
+        if t in types:
+            return ph
+    return None
+
+
+def _box(ph) -> Box:
+    return Box(int(ph.left), int(ph.top), int(ph.width), int(ph.height))
+
+
+def geometry_of(prs, roles: _Layouts) -> SlideGeometry:
+    """Where text goes, from the chosen layouts' placeholders (inherited from the master)."""
+    content_title = _box(_placeholder(roles.content, {"title"}))
+    body = _box(_placeholder(roles.content, _CONTENT_TYPES))
+    only = _placeholder(roles.title_only, {"title"})
+    title = content_title
+    if only is not None:  # measure against the narrower and shorter of the two title boxes
+        o = _box(only)
+        title = Box(title.left, title.top, min(title.width, o.width), min(title.height, o.height))
+    cover_t = _placeholder(roles.title, {"ctrTitle", "title"})
+    cover_s = _placeholder(roles.title, {"subTitle"} | _CONTENT_TYPES)
+    sec_t = _placeholder(roles.section, {"title", "ctrTitle"})
+    return SlideGeometry(
+        width=int(prs.slide_width),
+        height=int(prs.slide_height),
+        title=title,
+        body=body,
+        cover_title=_box(cover_t) if cover_t is not None else content_title,
+        cover_subtitle=_box(cover_s) if cover_s is not None else None,
+        section_title=_box(sec_t) if sec_t is not None else content_title,
+    )
+
+
+def _theme_fonts(prs) -> tuple[str, str]:
+    """(major, minor) latin typefaces of the master's theme."""
+    from lxml import etree
+    from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+
+    theme = etree.fromstring(prs.slide_master.part.part_related_by(RT.THEME).blob)
+    major = theme.find(f".//{X.qn('a:majorFont')}/{X.qn('a:latin')}")
+    minor = theme.find(f".//{X.qn('a:minorFont')}/{X.qn('a:latin')}")
+    return (
+        major.get("typeface", "") if major is not None else "",
+        minor.get("typeface", "") if minor is not None else "",
+    )
+
+
+def choose_metrics(prs) -> tuple[TextMetrics, str, str]:
+    """Metrics for the theme's fonts, and the typefaces to force on titles and body ("" = none).
+
+    A theme font with a metric twin here (Arial, Calibri, ...) is kept and measured with the
+    twin. Any other font is replaced on the runs by one we can measure, so that the deck fits.
+    """
+    major, minor = _theme_fonts(prs)
+    metrics = TextMetrics.for_font(minor)
+    body_font = ""
+    if metrics is None:
+        metrics, body_font = default_metrics(), "Arial"
+    real = {"Arimo": "Arial", "Carlito": "Calibri"}[metrics.family]
+    title_metrics = TextMetrics.for_font(major)
+    title_font = "" if title_metrics and title_metrics.family == metrics.family else real
+    return metrics, title_font, body_font
+
+
+class DeckWriter:
+    """Writes a lesson's PowerPoint deck (``x-slides.pptx``)."""
+
+    def __init__(self, layouts: LayoutSearch | None = None) -> None:
+        self.layouts = layouts or LayoutSearch()
+        self.rules = FitRules()
+
+    def layout_files(self) -> list[Path]:
+        """The layout files a default deck depends on (for incremental-build stamps)."""
+        return [self.layouts.find("deck.pptx"), self.layouts.find("theme.yaml")]
+
+    def render(self, lesson: Lesson, template: Path | None = None) -> bytes:
+        """The deck's bytes; ``template`` is a school's ``.pptx``/``.potx`` (default: ours)."""
+        path = Path(template) if template is not None else self.layouts.find("deck.pptx")
+        prs = self._open(lesson, path, template is not None)
+        X.remove_all_slides(prs)
+        roles, missing = find_layouts(prs, path.name)
+        if roles is None:
+            raise LessonError([self._where(lesson, path, missing)])
+        metrics, title_font, body_font = choose_metrics(prs)
+        plan = plan_deck(
+            lesson,
+            geometry_of(prs, roles),
+            metrics,
+            self.rules,
+            pixel_size=lambda image: self._pixels(lesson, image),
+        )
+        _Emitter(prs, roles, plan, title_font, body_font, metrics, self.rules).emit(lesson)
+        _core_properties(prs, plan)
+        buf = io.BytesIO()
+        prs.save(buf)
+        return X.stable_zip(buf.getvalue())
+
+    def plan(self, lesson: Lesson, template: Path | None = None) -> DeckPlan:
+        """The plan the deck would be written from (for tests and debugging)."""
+        path = Path(template) if template is not None else self.layouts.find("deck.pptx")
+        prs = self._open(lesson, path, template is not None)
+        roles, missing = find_layouts(prs, path.name)
+        if roles is None:
+            raise LessonError([self._where(lesson, path, missing)])
+        metrics, _, _ = choose_metrics(prs)
+        return plan_deck(
+            lesson,
+            geometry_of(prs, roles),
+            metrics,
+            self.rules,
+            pixel_size=lambda image: self._pixels(lesson, image),
+        )
+
+    # -- helpers
+    @staticmethod
+    def _where(lesson: Lesson, path: Path, message: str):
+        if lesson.meta.pptx_template and Path(lesson.meta.pptx_template).name == path.name:
+            return error(lesson.path, lesson.meta.line_of("pptx-template"), message)
+        return error(path, 0, message)
+
+    def _open(self, lesson: Lesson, path: Path, user: bool):
+        from pptx import Presentation
+
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise LessonError(
+                [self._where(lesson, path, f"cannot read template {path.name}: {exc.strerror}")]
+            ) from None
+        try:
+            return Presentation(io.BytesIO(X.as_presentation_package(data)))
+        except Exception as exc:  # python-pptx raises many kinds for a bad package
+            raise LessonError(
+                [
+                    self._where(
+                        lesson,
+                        path,
+                        f"template {path.name} is not a PowerPoint "
+                        f".pptx or .potx file ({type(exc).__name__}: {exc})",
+                    )
+                ]
+            ) from None
+
+    @staticmethod
+    def _pixels(lesson: Lesson, image) -> tuple[int, int]:
+        from coursepack.writers.deck_plan import image_size
+
+        try:
+            return image_size(image.path)
+        except Exception as exc:  # missing, unreadable or not an image at all
+            raise LessonError(
+                [
+                    error(
+                        lesson.path,
+                        image.line,
+                        f"image {image.src} cannot be read for the slides ({type(exc).__name__})",
+                    )
+                ]
+            ) from None
+
+
+def _core_properties(prs, plan: DeckPlan) -> None:
+    """Fixed document properties: the same inputs give the same bytes."""
+    when = _date(plan.date)
+    props = prs.core_properties
+    props.title = plan.title
+    props.author = plan.author
+    props.subject = plan.course
+    props.last_modified_by = plan.author
+    props.created = when
+    props.modified = when
+    props.last_printed = when
+    props.revision = 1
+    props.keywords = ""
+    props.comments = ""
+    props.category = ""
+    props.content_status = ""
+    props.identifier = ""
+    props.version = ""
+    props.language = plan.lang
+
+
+def _date(text: str) -> dt.datetime:
+    """The lesson's date (ISO ``YYYY-MM-DD``), else a fixed epoch."""
+    m = re.match(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
+    if m:
+        try:
+            return dt.datetime(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            pass
+    return dt.datetime(2000, 1, 1)
+
+
+class _Emitter:
+    """Writes each planned slide into the presentation."""
+
+    def __init__(
+        self,
+        prs,
+        roles: _Layouts,
+        plan: DeckPlan,
+        title_font: str,
+        body_font: str,
+        metrics: TextMetrics,
+        rules: FitRules,
+    ) -> None:
+        self.prs = prs
+        self.rules = rules
+        self.roles = roles
+        self.plan = plan
+        self.title_font = title_font
+        self.body_font = body_font
+        self.metrics = metrics
+        self.lang = (
+            plan.lang if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", plan.lang) else ""
+        )
+
+    def emit(self, lesson: Lesson) -> None:
+        for number, slide_plan in enumerate(self.plan.slides, 1):
+            self.slide(slide_plan, number, lesson)
+
+    def slide(self, sp: SlidePlan, number: int, lesson: Lesson) -> None:
+        from pptx.util import Emu
+
+        layout = getattr(self.roles, sp.layout)
+        slide = self.prs.slides.add_slide(layout)
+        title_ph = slide.shapes.title
+        if title_ph is None:  # a cover layout with only ctrTitle is found by shapes.title too
+            raise AssertionError("layouts are chosen with a title placeholder")
+        self.title(title_ph, sp)
+        used = {id(title_ph._element)}
+        if sp.kind == "title":
+            sub = self._ph(slide, {"subTitle"} | _CONTENT_TYPES)
+            if sub is not None and sp.subtitle is not None:
+                self.text(sub.text_frame, sp.subtitle, anchor=None)
+                used.add(id(sub._element))
+        elif sp.body is not None:
+            body = self._ph(slide, _CONTENT_TYPES)
+            if body is None:  # title-only layout standing in: draw the body as a text box
+                box = sp.body_box or self._layout_box(_CONTENT_TYPES)
+                body = slide.shapes.add_textbox(
+                    Emu(box.left), Emu(box.top), Emu(box.width), Emu(box.height)
+                )
+            elif sp.body_box is not None:
+                self._place(body, sp.body_box)
+            used.add(id(body._element))
+            self.text(body.text_frame, sp.body, anchor="t")
+        for box, block in sp.columns:
+            shape = slide.shapes.add_textbox(
+                Emu(box.left), Emu(box.top), Emu(box.width), Emu(box.height)
+            )
+            self.text(shape.text_frame, block, anchor="t")
+        if sp.table is not None:
+            self.table(slide, sp.table)
+        if sp.picture is not None:
+            self.picture(slide, sp, lesson)
+        # remove placeholders we did not fill (they would show "Click to add text")
+        for shape in list(slide.placeholders):
+            if id(shape._element) not in used:
+                X.remove_shape(shape)
+        if sp.footer:
+            self.footers(slide, layout, number)
+        if sp.notes:
+            notes = slide.notes_slide.notes_text_frame
+            notes.text = "\n".join(sp.notes)
+
+    # -- shapes
+    def _ph(self, slide, types: set[str]):
+        for ph in slide.placeholders:
+            if ph._element.ph.get("type", "obj") in types:
+                return ph
+        return None
+
+    def _layout_box(self, types: set[str]) -> Box:
+        return _box(_placeholder(self.roles.content, types))
+
+    @staticmethod
+    def _place(shape, box: Box) -> None:
+        from pptx.util import Emu
+
+        shape.left, shape.top = Emu(box.left), Emu(box.top)
+        shape.width, shape.height = Emu(box.width), Emu(box.height)
+
+    def title(self, ph, sp: SlidePlan) -> None:
+        from pptx.util import Pt
+
+        if sp.title_box is not None:
+            self._place(ph, sp.title_box)
+        tf = ph.text_frame
+        X.body_pr(tf)
+        p = tf.paragraphs[0]
+        run = p.add_run()
+        run.text = sp.title
+        run.font.size = Pt(sp.title_size)
+        if self.title_font:
+            run.font.name = self.title_font
+        X.set_lang(run, self.lang)
+
+    def text(self, tf, block: TextBlock, anchor: str | None) -> None:
+
+        ins = X_INSETS
+        X.body_pr(tf, anchor=anchor, insets=ins)
+        for i, para in enumerate(block.paras):
+            p = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
+            size = para_size(para, block.size, self.rules)
+            mar_l, indent = indent_of(para)
+            if para.style in ("bullet", "quote", "code"):
+                p.level = para.level
+            bullet = "•" if para.style == "bullet" and not para.continued else None
+            if para.style == "bullet" and para.level:
+                bullet = "–"
+            if para.continued and para.style == "bullet":
+                bullet = None
+            X.paragraph_format(
+                p,
+                mar_l=mar_l,
+                indent=indent if bullet or para.prefix else 0,
+                space_before_pt=space_before(para, size),
+                bullet=bullet,
+            )
+            if para.prefix:
+                r = p.add_run()
+                r.text = para.prefix + "\t"
+                self._font(r, size, bold=True)
+            for run_plan in para.runs:
+                parts = run_plan.text.split("\n")
+                for k, part in enumerate(parts):
+                    if k:
+                        p.add_line_break()
+                    if not part:
+                        continue
+                    r = p.add_run()
+                    r.text = part
+                    self._font(
+                        r,
+                        size,
+                        bold=run_plan.bold,
+                        italic=run_plan.italic or para.style == "quote",
+                        mono=run_plan.mono or para.style == "code",
+                    )
+                    if run_plan.href:
+                        r.hyperlink.address = run_plan.href
+
+    def _font(
+        self, run, size: float, bold: bool = False, italic: bool = False, mono: bool = False
+    ) -> None:
+        from pptx.util import Pt
+
+        font = run.font
+        font.size = Pt(size)
+        font.bold = bold
+        font.italic = italic
+        if mono:
+            font.name = "Courier New"
+        elif self.body_font:
+            font.name = self.body_font
+        X.set_lang(run, self.lang)
+
+    def table(self, slide, tp: TablePlan) -> None:
+        from pptx.enum.text import PP_ALIGN
+        from pptx.util import Emu
+
+        width = sum(tp.col_widths)
+        height = sum(tp.row_heights)
+        left = tp.box.left + (tp.box.width - width) // 2
+        shape = slide.shapes.add_table(
+            len(tp.rows) + 1, len(tp.header), Emu(left), Emu(tp.box.top), Emu(width), Emu(height)
+        )
+        X.set_alt_text(shape, f"Table: {', '.join(''.join(r.text for r in c) for c in tp.header)}")
+        table = shape.table
+        for c, w in enumerate(tp.col_widths):
+            table.columns[c].width = Emu(w)
+        for r, h in enumerate(tp.row_heights):
+            table.rows[r].height = Emu(h)
+        align = {"left": PP_ALIGN.LEFT, "center": PP_ALIGN.CENTER, "right": PP_ALIGN.RIGHT}
+        for r, row in enumerate((tp.header, *tp.rows)):
+            for c in range(len(tp.header)):
+                cell = table.cell(r, c)
+                runs = row[c] if c < len(row) else ()
+                tf = cell.text_frame
+                p = tf.paragraphs[0]
+                p.alignment = align.get(tp.aligns[c] if c < len(tp.aligns) else "", PP_ALIGN.LEFT)
+                for run_plan in runs:
+                    run = p.add_run()
+                    run.text = run_plan.text.replace("\n", " ")
+                    self._font(
+                        run,
+                        tp.size,
+                        bold=run_plan.bold or r == 0,
+                        italic=run_plan.italic,
+                        mono=run_plan.mono,
+                    )
+                if not runs:
+                    p.font.size = _pt(tp.size)
+
+    def picture(self, slide, sp: SlidePlan, lesson: Lesson) -> None:
+        from pptx.enum.text import PP_ALIGN
+        from pptx.util import Emu
+
+        pic = sp.picture
+        assert pic is not None
+        try:
+            shape = slide.shapes.add_picture(
+                str(pic.path),
+                Emu(pic.box.left),
+                Emu(pic.box.top),
+                Emu(pic.box.width),
+                Emu(pic.box.height),
+            )
+        except Exception as exc:  # an image format PowerPoint cannot hold (e.g. SVG)
+            raise LessonError(
+                [
+                    error(
+                        lesson.path,
+                        sp.line,
+                        f"image {pic.path.name} cannot be placed on a slide ({type(exc).__name__})",
+                    )
+                ]
+            ) from None
+        X.set_alt_text(shape, pic.alt)
+        shape.name = f"Picture {len(slide.shapes)}"
+        if pic.caption and pic.caption_box is not None:
+            b = pic.caption_box
+            box = slide.shapes.add_textbox(Emu(b.left), Emu(b.top), Emu(b.width), Emu(b.height))
+            tf = box.text_frame
+            X.body_pr(tf, anchor="t", insets=X_INSETS)
+            tf.word_wrap = True
+            p = tf.paragraphs[0]
+            p.alignment = PP_ALIGN.CENTER
+            run = p.add_run()
+            run.text = pic.caption
+            self._font(run, pic.caption_size, italic=True)
+
+    def footers(self, slide, layout, number: int) -> None:
+        ftr = X.clone_placeholder(slide, layout, "ftr")
+        if ftr is not None:
+            X.fill_footer(ftr, self._footer_text(ftr, layout), FOOTER_SIZE)
+        num = X.clone_placeholder(slide, layout, "sldNum")
+        if num is not None:
+            X.fill_slide_number(num, number, FOOTER_SIZE)
+
+    def _footer_text(self, sp, layout) -> str:
+        """The lesson title, shortened with "…" to one line of the footer box."""
+        text = self.plan.footer
+        ph = _placeholder(layout, {"ftr"}) or _placeholder(layout.slide_master, {"ftr"})
+        if ph is None:
+            return text
+        width = (int(ph.width) - 2 * 91440) / EMU_PER_PT
+        if self.metrics.count_lines([Piece(text)], width, FOOTER_SIZE) <= 1:
+            return text
+        words = text.split()
+        while (
+            words
+            and self.metrics.count_lines([Piece(" ".join(words) + " …")], width, FOOTER_SIZE) > 1
+        ):
+            words.pop()
+        return " ".join(words) + " …"
+
+
+X_INSETS = (91440, 45720, 91440, 45720)
+
+
+def _pt(size: float):
+    from pptx.util import Pt
+
+    return Pt(size)
+
+
+__all__ = ["DeckWriter", "Para", "find_layouts", "geometry_of"]
