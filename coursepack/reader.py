@@ -20,6 +20,7 @@ Only *syntax-level* problems are reported here; :mod:`coursepack.check` adds the
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import hashlib
 import re
@@ -95,6 +96,8 @@ DIV_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "handout": (),
     "slides": (),
 }
+#: ``:::`` blocks nest at most this deep.
+MAX_DIV_DEPTH = 8
 #: The most writing lines an open question may ask for.
 MAX_LINES = 100
 #: At most this many "removed character" warnings; the rest are summed up in one.
@@ -412,6 +415,7 @@ def _prescan(
     root: list[_Chunk | _DivRegion] = []
     stack: list[_DivRegion] = []
     code_fence: tuple[str, int, int] | None = None  # (char, length, line)
+    too_deep = 0  # fences opened beyond MAX_DIV_DEPTH (ignored, and so are their closers)
 
     def children() -> list[_Chunk | _DivRegion]:
         return stack[-1].children if stack else root
@@ -446,10 +450,22 @@ def _prescan(
             add_line(number, text)
             continue
         spec = match.group(2).strip().rstrip(":").strip()
-        if spec:
+        if spec and len(stack) >= MAX_DIV_DEPTH:
+            too_deep += 1
+            diagnostics.append(
+                error(
+                    path,
+                    number,
+                    f"'::: {spec}' is nested too deeply (at most {MAX_DIV_DEPTH} ':::' blocks "
+                    "inside each other; close some with ':::')",
+                )
+            )
+        elif spec:
             region = _DivRegion(number, len(match.group(1)), spec)
             children().append(region)
             stack.append(region)
+        elif too_deep:
+            too_deep -= 1
         elif stack:
             stack.pop().closed = True
         else:
@@ -593,15 +609,33 @@ def _whole_number(
 # --------------------------------------------------------------------------- markdown-it
 
 
+def _next_index(state: StateInline, needle: str, start: int) -> int:
+    """``state.src.find(needle, start)``, remembered so many ``[[`` on one line stay linear."""
+    cache = state.env.setdefault("_next_index", {})
+    if cache.get("src") is not state.src:
+        cache.clear()
+        cache["src"] = state.src
+    searched = cache.get(needle)
+    if searched is not None:
+        searched_from, found = searched
+        if searched_from <= start and (found < 0 or found >= start):
+            return found
+    found = state.src.find(needle, start)
+    cache[needle] = (start, found)
+    return found
+
+
 def _cloze_rule(state: StateInline, silent: bool) -> bool:
     """``[[answer]]`` as a ``cloze`` token; a lone ``[[`` becomes a ``cloze_error`` token."""
     src = state.src
     pos = state.pos
     if not src.startswith("[[", pos):
         return False
-    end = src.find("]]", pos + 2)
+    end = _next_index(state, "]]", pos + 2)
+    newline = _next_index(state, "\n", pos)
+    reopen = _next_index(state, "[[", pos + 2)
     # A blank stays on one line and holds no other blank; otherwise this '[[' is unclosed.
-    if end < 0 or end >= state.posMax or "\n" in src[pos:end] or "[[" in src[pos + 2 : end]:
+    if end < 0 or end >= state.posMax or 0 <= newline < end or 0 <= reopen < end:
         if not silent:
             token = state.push("cloze_error", "", 0)
             token.content = "[["
@@ -1072,6 +1106,7 @@ class _Builder:
     def inline_children(self, children: list[Token], line: int, content: str | None) -> Inlines:
         """Convert inline tokens; ``content`` (the source) gives cloze error lines."""
         base = line
+        newlines: list[int] | None = None  # positions of "\n" in content, for error lines
         stack: list[tuple[str, list[Inline], int, str]] = []
         out: list[Inline] = []
         current = out
@@ -1092,7 +1127,9 @@ class _Builder:
             elif kind == "cloze_error":
                 where = line
                 if content is not None and token.meta:
-                    where = base + content.count("\n", 0, token.meta["offset"])
+                    if newlines is None:
+                        newlines = [i for i, char in enumerate(content) if char == "\n"]
+                    where = base + bisect.bisect_left(newlines, token.meta["offset"])
                 self.diagnostics.append(error(self.path, where, token.meta["message"]))
                 current.append(Text(token.content, line))
             elif kind in ("strong_open", "em_open", "link_open"):
@@ -1221,13 +1258,23 @@ class _Tokens:
 def _merge_text(inlines: list[Inline]) -> Inlines:
     """Join neighbouring Text nodes (keeping the first one's line)."""
     merged: list[Inline] = []
+    run: list[Text] = []
+
+    def flush() -> None:
+        if run:
+            merged.append(
+                run[0] if len(run) == 1 else Text("".join(t.text for t in run), run[0].line)
+            )
+            run.clear()
+
     for node in inlines:
-        if isinstance(node, Text) and not node.text:
+        if isinstance(node, Text):
+            if node.text:
+                run.append(node)
             continue
-        if isinstance(node, Text) and merged and isinstance(merged[-1], Text):
-            merged[-1] = Text(merged[-1].text + node.text, merged[-1].line)
-        else:
-            merged.append(node)
+        flush()
+        merged.append(node)
+    flush()
     return tuple(merged)
 
 
