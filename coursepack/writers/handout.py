@@ -25,6 +25,7 @@ from coursepack.diagnostics import LessonError, error
 from coursepack.layouts import LayoutNotFound, LayoutSearch
 from coursepack.model import (
     Block,
+    BulletList,
     Cloze,
     Div,
     Image,
@@ -32,7 +33,9 @@ from coursepack.model import (
     Lesson,
     Match,
     Order,
+    Paragraph,
     Question,
+    Quote,
     iter_all_blocks,
     plain_text,
     shows,
@@ -202,10 +205,13 @@ def font_faces(families: list[str]) -> list[FontFace]:
             continue
         for file in family.files:
             if file.variable:
-                weight = f"{file.wght_min or 100} {file.wght_max or 900}"
+                # WeasyPrint 70 takes no weight range in @font-face: declare the variable file
+                # for the two weights the layout uses.
+                for weight in (400, 700):
+                    if (file.wght_min or 100) <= weight <= (file.wght_max or 900):
+                        faces.append(FontFace(family.name, file.style, str(weight), file.path))
             else:
-                weight = str(file.weight or 400)
-            faces.append(FontFace(family.name, file.style, weight, file.path))
+                faces.append(FontFace(family.name, file.style, str(file.weight or 400), file.path))
     return faces
 
 
@@ -236,6 +242,43 @@ def text_width_em(text: str, fonts: list[Path]) -> float:
     return total
 
 
+# The width a model answer has on the ruled lines, per paper size, in pt: the page less the
+# layout's side margins (0.75in each) and the question's gutter, with a little to spare. Only used
+# to choose the key's answer size; a layout override with other margins is still laid out right.
+ANSWER_WIDTH_PT = {"letter": 612 - 108 - 44, "a4": 595.3 - 108 - 44}
+ANSWER_SIZES_PT = (10.5, 10.0, 9.5, 9.0, 8.5)
+
+
+def wrapped_lines(paragraphs: list[str], width_em: float, fonts: list[Path]) -> int:
+    """How many lines ``paragraphs`` take when wrapped greedily at ``width_em``."""
+    space = text_width_em(" ", fonts)
+    count = 0
+    for paragraph in paragraphs:
+        used = None
+        for word in paragraph.split():
+            width = text_width_em(word, fonts)
+            if used is None:
+                used, count = width, count + 1
+            elif used + space + width <= width_em:
+                used += space + width
+            else:
+                used, count = width, count + 1
+    return count
+
+
+def block_paragraphs(blocks: tuple[Block, ...]) -> list[str]:
+    """The text of each paragraph or list item of ``blocks`` (each starts a new line)."""
+    texts: list[str] = []
+    for block in blocks:
+        if isinstance(block, Paragraph):
+            texts.append(plain_text(block.inlines))
+        elif isinstance(block, BulletList):
+            texts += [plain_text(item.inlines) for item in block.items]
+        elif isinstance(block, (Quote, Div)):
+            texts += block_paragraphs(block.blocks)
+    return texts
+
+
 # --------------------------------------------------------------------------- the writer
 
 
@@ -252,6 +295,7 @@ class HandoutWriter:
         self._paper_css: dict[str, Any] = {}
         self._fetcher: SafeURLFetcher | None = None
         self._gap_fonts: list[Path] | None = None
+        self._answer_fonts: list[Path] | None = None
 
     # ----------------------------------------------------------------- public API
 
@@ -331,6 +375,7 @@ class HandoutWriter:
             "match_rows": match_rows,
             "order_rows": order_rows,
             "gap_width": self._gap_width,
+            "answer_fit": lambda q: self._answer_fit(q, self._paper(lesson, paper)),
             "image_url": lambda image: _image_url(lesson, image),
             "plain_text": plain_text,
         }
@@ -338,18 +383,47 @@ class HandoutWriter:
     def _gap_width(self, answer: str) -> str:
         """The CSS width of a cloze gap: the answer in bold, plus room; same in both audiences."""
         if self._gap_fonts is None:
-            import fontpkg
-
-            theme_fonts = self.layouts.theme.get("fonts", {})
-            fonts: list[Path] = []
-            for name in [theme_fonts.get("handout", ""), *theme_fonts.get("handout_fallbacks", [])]:
-                try:
-                    fonts.append(fontpkg.path(name, 700, "normal", nearest=True))
-                except (fontpkg.FontpkgError, LookupError):
-                    continue
-            self._gap_fonts = fonts
+            self._gap_fonts = self._theme_font_files(700, "normal")
         width = text_width_em(answer, self._gap_fonts) + GAP_PADDING_EM
         return f"{max(width, GAP_MIN_EM):.2f}em"
+
+    def _answer_fit(self, question: Question, paper: str) -> dict[str, Any]:
+        """Writing lines and the key's answer size: the model answer fits the ruled lines.
+
+        The requested number of lines is kept, and the key writes a long model answer smaller
+        (down to 8.5pt) so it stays on them; only an answer too long even then gets more lines,
+        in both audiences, so the pages still match.
+        """
+        lines = question.lines or DEFAULT_LINES
+        paragraphs = block_paragraphs(question.answer)
+        fonts = self._italic_fonts()
+        width = ANSWER_WIDTH_PT.get(paper, ANSWER_WIDTH_PT["letter"])
+        for size in ANSWER_SIZES_PT:
+            needed = wrapped_lines(paragraphs, width / size, fonts)
+            if needed <= lines:
+                return {"lines": lines, "size": f"{size}pt"}
+        return {"lines": needed, "size": f"{ANSWER_SIZES_PT[-1]}pt"}
+
+    def _italic_fonts(self) -> list[Path]:
+        if self._answer_fonts is None:
+            self._answer_fonts = self._theme_font_files(400, "italic")
+        return self._answer_fonts
+
+    def _theme_font_files(self, weight: int, style: str) -> list[Path]:
+        """The files of the theme's text font and fallbacks for one weight and style."""
+        import fontpkg
+
+        theme_fonts = self.layouts.theme.get("fonts", {})
+        files: list[Path] = []
+        for name in [theme_fonts.get("handout", ""), *theme_fonts.get("handout_fallbacks", [])]:
+            try:
+                files.append(fontpkg.path(name, weight, style, nearest=True))
+            except (fontpkg.FontpkgError, LookupError):
+                try:
+                    files.append(fontpkg.path(name, weight, "normal", nearest=True))
+                except (fontpkg.FontpkgError, LookupError):
+                    continue
+        return files
 
     @staticmethod
     def _paper(lesson: Lesson, paper: str | None) -> str:
