@@ -1,0 +1,481 @@
+"""The deck writer: open the written decks with python-pptx and check what a teacher relies on."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from pptx import Presentation
+from pptx.enum.shapes import MSO_SHAPE_TYPE, PP_PLACEHOLDER
+from pptx.util import Pt
+
+from coursepack.diagnostics import LessonError
+from coursepack.model import Div, Lesson, Match, Order, Question, iter_all_blocks, plain_text
+from coursepack.reader import read_lesson
+from coursepack.writers import pptx_xml
+from coursepack.writers.deck import DeckWriter
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures" / "deck"
+UNAMIR = ROOT / "source" / "unamir.md"
+TITLE_TYPES = (PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE)
+GERMAN = {
+    "Title Slide": "Titelfolie",
+    "Title and Content": "Titel und Inhalt",
+    "Section Header": "Abschnittsüberschrift",
+    "Two Content": "Zwei Inhalte",
+    "Comparison": "Vergleich",
+    "Title Only": "Nur Titel",
+    "Blank": "Leer",
+    "Content with Caption": "Inhalt mit Überschrift",
+    "Picture with Caption": "Bild mit Überschrift",
+    "Title and Vertical Text": "Titel und vertikaler Text",
+    "Vertical Title and Text": "Vertikaler Titel und Text",
+}
+
+
+def read(path: Path) -> Lesson:
+    lesson, diags = read_lesson(path)
+    assert lesson is not None, diags
+    return lesson
+
+
+@pytest.fixture(scope="module")
+def small() -> tuple[Lesson, bytes]:
+    lesson = read(FIXTURES / "small.md")
+    return lesson, DeckWriter().render(lesson)
+
+
+def open_deck(data: bytes):
+    return Presentation(io.BytesIO(data))
+
+
+def face_texts(slide) -> list[str]:
+    """Every piece of text on the slide face (shapes and table cells)."""
+    texts = []
+    for shape in slide.shapes:
+        if shape.has_text_frame:
+            texts.append(shape.text_frame.text)
+        if shape.has_table:
+            for row in shape.table.rows:
+                texts.extend(cell.text for cell in row.cells)
+    return texts
+
+
+def notes_text(slide) -> str:
+    return slide.notes_slide.notes_text_frame.text if slide.has_notes_slide else ""
+
+
+def ph_types(slide) -> list:
+    return [shape.placeholder_format.type for shape in slide.placeholders]
+
+
+# --------------------------------------------------------------------------- the small lesson
+
+
+def test_titles_sit_in_title_placeholders(small) -> None:
+    _, data = small
+    prs = open_deck(data)
+    assert len(prs.slides) == 12
+    for slide in prs.slides:
+        title = slide.shapes.title
+        assert title is not None and title.is_placeholder
+        assert title.placeholder_format.type in TITLE_TYPES
+        assert title.text_frame.text.strip()
+    titles = [s.shapes.title.text_frame.text for s in prs.slides]
+    assert titles[0] == "A Small Lesson"
+    assert "Check for understanding: Question 3 (1 point)" in titles
+
+
+def test_default_template_is_16_9_with_its_layouts(small) -> None:
+    _, data = small
+    prs = open_deck(data)
+    assert (prs.slide_width, prs.slide_height) == (12192000, 6858000)
+    layouts = [s.slide_layout.name for s in prs.slides]
+    assert layouts[:4] == [
+        "Title Slide",
+        "Title and Content",
+        "Section Header",
+        "Title and Content",
+    ]
+    assert "Title Only" in layouts  # the table and picture slides
+
+
+def test_alt_text_is_the_lessons_not_a_path(small) -> None:
+    _, data = small
+    prs = open_deck(data)
+    pictures = [
+        sh for s in prs.slides for sh in s.shapes if sh.shape_type == MSO_SHAPE_TYPE.PICTURE
+    ]
+    assert len(pictures) == 1
+    c_nv_pr = pictures[0]._element.find(".//" + pptx_xml.qn("p:cNvPr"))
+    assert c_nv_pr.get("descr") == "A simple blue map of the region"
+    assert "map.png" not in c_nv_pr.get("descr") and "/" not in c_nv_pr.get("descr")
+
+
+def test_nothing_from_handout_or_teacher_blocks_on_a_face(small) -> None:
+    _, data = small
+    prs = open_deck(data)
+    faces = "\n".join(t for s in prs.slides for t in face_texts(s))
+    notes = "\n".join(notes_text(s) for s in prs.slides)
+    for marker in (
+        "HANDOUT-ONLY-MARKER",
+        "TEACHER-ONLY-MARKER",
+        "SPEAKER-NOTE-MARKER",
+        "MODEL-ANSWER-MARKER",
+    ):
+        assert marker not in faces
+    assert "SLIDES-ONLY-MARKER" in faces
+    assert "SPEAKER-NOTE-MARKER" in notes
+    assert "Teacher note: TEACHER-ONLY-MARKER" in notes
+    assert "HANDOUT-ONLY-MARKER" not in notes
+
+
+def test_question_slides_and_their_notes(small) -> None:
+    _, data = small
+    prs = open_deck(data)
+    questions = [s for s in prs.slides if "Question" in s.shapes.title.text_frame.text]
+    assert len(questions) == 4
+    mc = questions[0]
+    face = "\n".join(face_texts(mc))
+    assert "A.\tJacques-Roger Booh-Booh" in face and "B.\tRoméo Dallaire" in face
+    assert notes_text(mc).startswith("Answer: B — Roméo Dallaire")
+    assert "Answer" not in face
+    assert notes_text(questions[1]).startswith("Model answer: MODEL-ANSWER-MARKER")
+
+
+def test_cloze_answers_are_bold_and_sizes_explicit(small) -> None:
+    _, data = small
+    prs = open_deck(data)
+    runs = [
+        r
+        for s in prs.slides
+        for sh in s.shapes
+        if sh.has_text_frame
+        for p in sh.text_frame.paragraphs
+        for r in p.runs
+    ]
+    blank = [r for r in runs if r.text == "cloze answer"]
+    assert blank and blank[0].font.bold
+    assert all(r.font.size is not None for r in runs)
+
+
+def test_slide_numbers_and_footers_on_content_slides(small) -> None:
+    lesson, data = small
+    prs = open_deck(data)
+    for number, slide in enumerate(prs.slides, 1):
+        types = ph_types(slide)
+        if number == 1:
+            assert PP_PLACEHOLDER.FOOTER not in types
+            continue
+        assert PP_PLACEHOLDER.FOOTER in types and PP_PLACEHOLDER.SLIDE_NUMBER in types
+        footer = next(s for s in slide.placeholders if s.placeholder_format.type == 15)
+        assert footer.text_frame.text == lesson.meta.title
+        num = next(s for s in slide.placeholders if s.placeholder_format.type == 13)
+        fld = num._element.find(".//" + pptx_xml.qn("a:fld"))
+        assert fld is not None and fld.get("type") == "slidenum"
+        assert fld.find(pptx_xml.qn("a:t")).text == str(number)
+
+
+def test_text_frames_do_not_autofit(small) -> None:
+    _, data = small
+    prs = open_deck(data)
+    for slide in prs.slides:
+        for shape in slide.shapes:
+            if shape.has_text_frame and shape.text_frame.text.strip():
+                body_pr = shape.text_frame._txBody.find(pptx_xml.qn("a:bodyPr"))
+                if shape.is_placeholder and shape.placeholder_format.type in (13, 15):
+                    continue
+                assert body_pr.find(pptx_xml.qn("a:noAutofit")) is not None
+
+
+def test_native_table_with_header(small) -> None:
+    _, data = small
+    prs = open_deck(data)
+    tables = [sh.table for s in prs.slides for sh in s.shapes if sh.has_table]
+    assert len(tables) == 1
+    assert [c.text for c in tables[0].rows[0].cells] == ["Term", "Meaning"]
+    assert [c.text for c in tables[0].rows[2].cells] == ["HQ", "Headquarters"]
+
+
+def test_byte_identical_and_fixed_properties(small) -> None:
+    lesson, data = small
+    assert DeckWriter().render(lesson) == data
+    prs = open_deck(data)
+    props = prs.core_properties
+    assert props.title == "A Small Lesson" and props.author == "Ms Example"
+    assert props.created.year == 2026 and props.modified == props.created
+    assert props.last_modified_by == "Ms Example"
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.namelist()[0] == "[Content_Types].xml"
+        assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert zf.testzip() is None
+
+
+def test_layout_files_are_the_template_and_theme() -> None:
+    names = [p.name for p in DeckWriter().layout_files()]
+    assert names == ["deck.pptx", "theme.yaml"]
+
+
+def test_default_template_is_regenerated_identically() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_deck_template.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_default_template_theme_is_arial_and_the_handout_colours() -> None:
+    import yaml
+    from lxml import etree
+    from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+
+    prs = Presentation(str(ROOT / "layouts" / "deck.pptx"))
+    theme = etree.fromstring(prs.slide_master.part.part_related_by(RT.THEME).blob)
+    fonts = [el.get("typeface") for el in theme.iter(pptx_xml.qn("a:latin"))]
+    assert fonts[:2] == ["Arial", "Arial"]
+    colours = yaml.safe_load((ROOT / "layouts" / "theme.yaml").read_text())["colours"]
+    accent = theme.find(f".//{pptx_xml.qn('a:accent1')}/{pptx_xml.qn('a:srgbClr')}")
+    assert accent.get("val") == colours["accent"].lstrip("#").upper()
+    names = {layout.name for layout in prs.slide_layouts}
+    assert {"Title Slide", "Section Header", "Title and Content", "Title Only"} <= names
+    for layout in prs.slide_layouts:
+        types = {ph.placeholder_format.type for ph in layout.placeholders}
+        assert {PP_PLACEHOLDER.FOOTER, PP_PLACEHOLDER.SLIDE_NUMBER} <= types
+
+
+def test_control_characters_never_reach_the_xml(tmp_path: Path) -> None:
+    lesson_path = tmp_path / "ctl.md"
+    lesson_path.write_text(
+        "---\ntitle: Bell\x07 lesson\n---\n\n# S\n\n## T\n\n- a\x01b\x1bc\n", encoding="utf-8"
+    )
+    lesson = read(lesson_path)
+    prs = open_deck(DeckWriter().render(lesson))
+    texts = "\n".join(t for s in prs.slides for t in face_texts(s))
+    assert "abc" in texts and not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", texts)
+
+
+# --------------------------------------------------------------------------- the UNAMIR deck
+
+needs_unamir = pytest.mark.skipif(not UNAMIR.is_file(), reason="source/unamir.md not written yet")
+
+
+@pytest.fixture(scope="module")
+def unamir() -> tuple[Lesson, bytes]:
+    lesson = read(UNAMIR)
+    return lesson, DeckWriter().render(lesson)
+
+
+@needs_unamir
+def test_unamir_deck_titles_and_sections(unamir) -> None:
+    lesson, data = unamir
+    prs = open_deck(data)
+    titles = [s.shapes.title.text_frame.text for s in prs.slides]
+    assert titles[0] == lesson.meta.title
+    for section in lesson.sections:
+        assert section.title_text in titles
+        for topic in section.topics:
+            has_face = any(
+                not isinstance(b, (Div, Question, Match, Order))
+                or (isinstance(b, Div) and b.audience == "slides")
+                for b in topic.blocks
+            )
+            if has_face:
+                assert any(
+                    t == topic.title_text or t.startswith(topic.title_text + " (") for t in titles
+                ), topic.title_text
+    for slide in prs.slides:
+        assert slide.shapes.title.placeholder_format.type in TITLE_TYPES
+
+
+@needs_unamir
+def test_unamir_question_slides_carry_numbers_and_answers_in_notes(unamir) -> None:
+    lesson, data = unamir
+    prs = open_deck(data)
+    graded = lesson.graded()
+    assert len(graded) >= 6
+    for block in graded:
+        unit = "point" if block.points == 1 else "points"
+        head = f"Check for understanding: Question {block.number} ({block.points} {unit})"
+        slides = [s for s in prs.slides if s.shapes.title.text_frame.text.startswith(head)]
+        assert slides, head
+        notes = notes_text(slides[0])
+        face = "\n".join(face_texts(slides[0]))
+        if isinstance(block, Question) and block.options:
+            correct = [plain_text(o.inlines) for o in block.options if o.correct]
+            assert notes.startswith("Answer")
+            assert all(c in notes for c in correct)
+        elif isinstance(block, Question):
+            assert notes.startswith("Model answer: ")
+            answer = plain_text(block.answer[0].inlines)
+            assert answer[:60] in notes and answer[:60] not in face
+        elif isinstance(block, Match):
+            assert notes.startswith("Answers: 1 — ")
+        else:
+            assert notes.startswith("Correct order: ")
+
+
+@needs_unamir
+def test_unamir_nothing_from_handout_or_teacher_on_a_face(unamir) -> None:
+    lesson, data = unamir
+    prs = open_deck(data)
+    faces = "\n".join(t for s in prs.slides for t in face_texts(s))
+    notes = "\n".join(notes_text(s) for s in prs.slides)
+    hidden = []
+    for block in iter_all_blocks(lesson):
+        if isinstance(block, Div) and block.audience in ("handout", "teacher", "notes"):
+            for inner in block.blocks:
+                text = plain_text(inner.inlines) if hasattr(inner, "inlines") else ""
+                if len(text) > 25:
+                    hidden.append((block.audience, text))
+    assert hidden, "the UNAMIR lesson has handout and teacher blocks"
+    for audience, text in hidden:
+        assert text[:80] not in faces, (audience, text[:80])
+        if audience == "teacher":
+            assert text[:80] in notes
+    assert "Teacher note: " in notes
+
+
+@needs_unamir
+def test_unamir_deck_every_body_run_at_least_the_floor(unamir) -> None:
+    _, data = unamir
+    prs = open_deck(data)
+    for slide in prs.slides:
+        for shape in slide.shapes:
+            if shape.is_placeholder and shape.placeholder_format.type in (13, 15, 16):
+                continue
+            frames = [shape.text_frame] if shape.has_text_frame else []
+            if shape.has_table:
+                frames = [c.text_frame for row in shape.table.rows for c in row.cells]
+            for tf in frames:
+                for p in tf.paragraphs:
+                    for r in p.runs:
+                        assert r.font.size >= Pt(18), (slide.shapes.title.text, r.text)
+
+
+# --------------------------------------------------------------------------- school templates
+
+
+def _german_template(tmp_path: Path, *, potx: bool) -> Path:
+    """A 4:3 template with localised layout names and one example slide (with notes)."""
+    prs = Presentation()  # python-pptx's default: 4:3, Calibri
+    for layout in prs.slide_layouts:
+        layout.name = GERMAN.get(layout.name, layout.name)
+    # shuffle the layouts' order so that position cannot be what finds them
+    lst = prs.slide_master._element.find(pptx_xml.qn("p:sldLayoutIdLst"))
+    ids = list(lst)
+    for el in ids:
+        lst.remove(el)
+    for el in reversed(ids):
+        lst.append(el)
+    slide = prs.slides.add_slide(prs.slide_layouts.get_by_name("Titel und Inhalt"))
+    slide.shapes.title.text = "TEMPLATE-EXAMPLE-SLIDE"
+    slide.notes_slide.notes_text_frame.text = "TEMPLATE-EXAMPLE-NOTES"
+    buf = io.BytesIO()
+    prs.save(buf)
+    data = buf.getvalue()
+    path = tmp_path / ("school.potx" if potx else "school.pptx")
+    path.write_bytes(pptx_xml.set_template_content_type(data) if potx else data)
+    return path
+
+
+@pytest.mark.parametrize("potx", [False, True], ids=["pptx", "potx"])
+def test_localised_4_3_template(tmp_path: Path, small, potx: bool) -> None:
+    lesson, _ = small
+    template = _german_template(tmp_path, potx=potx)
+    if potx:
+        with zipfile.ZipFile(template) as zf:
+            assert pptx_xml.CT_TEMPLATE in zf.read("[Content_Types].xml").decode()
+    data = DeckWriter().render(lesson, template)
+    prs = open_deck(data)
+    assert (prs.slide_width, prs.slide_height) == (9144000, 6858000)
+    layouts = [s.slide_layout.name for s in prs.slides]
+    assert layouts[0] == "Titelfolie"
+    assert layouts[2] == "Abschnittsüberschrift"
+    assert "Titel und Inhalt" in layouts and "Nur Titel" in layouts
+    assert set(layouts) <= set(GERMAN.values())
+    for slide in prs.slides:
+        title = slide.shapes.title
+        assert title is not None and title.text_frame.text.strip()
+        assert "TEMPLATE-EXAMPLE" not in "\n".join(face_texts(slide) + [notes_text(slide)])
+    # the example slide's parts are gone, and every slide part is one the deck uses
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = zf.namelist()
+        blob = b"".join(zf.read(n) for n in names)
+        assert b"TEMPLATE-EXAMPLE" not in blob
+        rels = zf.read("ppt/_rels/presentation.xml.rels").decode()
+        slide_parts = [n for n in names if re.fullmatch(r"ppt/slides/slide\d+\.xml", n)]
+        assert len(slide_parts) == len(prs.slides)
+        for part in slide_parts:
+            assert (
+                f'Target="{part.removeprefix("ppt/")}"' in rels or part.removeprefix("ppt/") in rels
+            )
+        notes_parts = [n for n in names if re.fullmatch(r"ppt/notesSlides/notesSlide\d+\.xml", n)]
+        assert len(notes_parts) == sum(1 for s in prs.slides if s.has_notes_slide)
+        assert pptx_xml.CT_TEMPLATE not in zf.read("[Content_Types].xml").decode()
+    # the deck's text is measured for the theme's Calibri (Carlito): no font forced on runs
+    runs = [
+        r
+        for s in prs.slides
+        for sh in s.shapes
+        if sh.has_text_frame
+        for p in sh.text_frame.paragraphs
+        for r in p.runs
+    ]
+    assert {r.font.name for r in runs} <= {None, "Courier New"}
+
+
+def test_template_without_a_usable_layout_is_a_clear_error(tmp_path: Path, small) -> None:
+    lesson, _ = small
+    prs = Presentation()
+    for layout in list(prs.slide_layouts):
+        if layout.name not in ("Title Only", "Blank"):
+            prs.slide_layouts.remove(layout)
+    path = tmp_path / "bare.pptx"
+    prs.save(path)
+    with pytest.raises(LessonError) as info:
+        DeckWriter().render(lesson, path)
+    message = str(info.value)
+    assert "template bare.pptx has no layout with a title and a body placeholder" in message
+
+
+def test_a_file_that_is_not_a_template_is_a_clear_error(tmp_path: Path, small) -> None:
+    lesson, _ = small
+    path = tmp_path / "school.pptx"
+    path.write_text("not a zip file")
+    with pytest.raises(LessonError, match="school.pptx is not a PowerPoint"):
+        DeckWriter().render(lesson, path)
+    with pytest.raises(LessonError, match="cannot read template"):
+        DeckWriter().render(lesson, tmp_path / "missing.pptx")
+
+
+def test_an_unmeasurable_theme_font_is_replaced_by_arial(tmp_path: Path, small) -> None:
+    from lxml import etree
+    from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+
+    lesson, _ = small
+    prs = Presentation()
+    part = prs.slide_master.part.part_related_by(RT.THEME)
+    root = etree.fromstring(part.blob)
+    for latin in root.iter(pptx_xml.qn("a:latin")):
+        latin.set("typeface", "Some Unknown Display Font")
+    part._blob = etree.tostring(root)
+    path = tmp_path / "fancy.pptx"
+    prs.save(path)
+    deck = open_deck(DeckWriter().render(lesson, path))
+    names = {
+        r.font.name
+        for s in deck.slides
+        for sh in s.shapes
+        if sh.has_text_frame
+        for p in sh.text_frame.paragraphs
+        for r in p.runs
+    }
+    assert "Arial" in names and "Some Unknown Display Font" not in names

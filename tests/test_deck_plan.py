@@ -1,0 +1,383 @@
+"""The deck plan: pure data, tested without python-pptx.
+
+Fixtures are read with the lesson reader; a few model objects are built by hand to aim at one
+rule at a time (a 1,000-character bullet, control characters, shuffles).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from coursepack.model import (
+    BulletList,
+    Lesson,
+    ListItem,
+    Match,
+    MatchPair,
+    Meta,
+    Order,
+    OrderItem,
+    Paragraph,
+    Section,
+    Text,
+    Topic,
+)
+from coursepack.reader import read_lesson
+from coursepack.writers.deck_plan import (
+    EMU_PER_PT,
+    Box,
+    DeckPlan,
+    FitRules,
+    Para,
+    Run,
+    SlideGeometry,
+    fit_text,
+    frame_height,
+    graded_face_and_notes,
+    plan_deck,
+    split_para,
+    stable_shuffle,
+    text_height_pt,
+    text_width_pt,
+)
+from coursepack.writers.text_metrics import Piece, default_metrics
+
+FIXTURES = Path(__file__).parent / "fixtures" / "deck"
+ROOT = Path(__file__).resolve().parent.parent
+GEOMETRY = SlideGeometry.default()
+METRICS = default_metrics()
+RULES = FitRules()
+
+
+def read(name: str) -> Lesson:
+    lesson, diags = read_lesson(FIXTURES / name)
+    assert lesson is not None, diags
+    assert not [d for d in diags if d.is_error], diags
+    return lesson
+
+
+def plan_of(lesson: Lesson) -> DeckPlan:
+    return plan_deck(lesson, GEOMETRY, METRICS, pixel_size=lambda image: (400, 250))
+
+
+def face_text(slide) -> str:
+    parts = [slide.title]
+    for block in (slide.body, slide.subtitle, *(b for _, b in slide.columns)):
+        if block is not None:
+            parts.extend(p.text for p in block.paras)
+    if slide.table is not None:
+        for row in (slide.table.header, *slide.table.rows):
+            parts.extend("".join(r.text for r in cell) for cell in row)
+    if slide.picture is not None:
+        parts.append(slide.picture.caption)
+    return "\n".join(parts)
+
+
+def lesson_of(*topics: Topic, title: str = "T") -> Lesson:
+    return Lesson(Path("x.md"), Meta(title=title), (), (Section((Text("S"),), (), topics, 1),))
+
+
+def bullet(text: str, line: int = 1) -> BulletList:
+    return BulletList((ListItem((Text(text),), (), line),), line)
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def test_slide_kinds_and_titles_of_a_small_lesson() -> None:
+    plan = plan_of(read("small.md"))
+    got = [(s.kind, s.title) for s in plan.slides]
+    assert got == [
+        ("title", "A Small Lesson"),
+        ("overview", "Overview"),
+        ("section", "First Section"),
+        ("content", "Bullets and Levels"),
+        ("content", "Quote, Code and Picture (1/2)"),
+        ("image", "Quote, Code and Picture (2/2)"),
+        ("table", "A Table"),
+        ("section", "Second Section"),
+        ("question", "Check for understanding: Question 1 (2 points)"),
+        ("question", "Check for understanding: Question 2 (3 points)"),
+        ("question", "Check for understanding: Question 3 (1 point)"),
+        ("question", "Check for understanding: Question 4 (1 point)"),
+    ]
+    assert plan.title == "A Small Lesson" and plan.footer == "A Small Lesson"
+    assert not plan.slides[0].footer and all(s.footer for s in plan.slides[1:])
+
+
+def test_bullet_levels_and_bold_cloze() -> None:
+    plan = plan_of(read("small.md"))
+    slide = next(s for s in plan.slides if s.title == "Bullets and Levels")
+    levels = [(p.level, p.style) for p in slide.body.paras]
+    assert levels[:4] == [(0, "bullet"), (1, "bullet"), (2, "bullet"), (0, "bullet")]
+    blank = [r for r in slide.body.paras[3].runs if r.text == "blank"]
+    assert blank and blank[0].bold
+    assert any(r.mono and r.text == "code" for r in slide.body.paras[0].runs)
+
+
+def test_quote_is_italic_and_code_is_monospace() -> None:
+    plan = plan_of(read("small.md"))
+    slide = next(s for s in plan.slides if s.title.startswith("Quote, Code and Picture (1/2)"))
+    styles = [p.style for p in slide.body.paras]
+    assert styles == ["quote", "code", "code"]
+    assert all(r.italic for r in slide.body.paras[0].runs)
+    assert all(r.mono for p in slide.body.paras[1:] for r in p.runs)
+
+
+def test_picture_keeps_aspect_and_alt_text() -> None:
+    plan = plan_of(read("small.md"))
+    pic = next(s.picture for s in plan.slides if s.picture is not None)
+    assert pic.alt == "A simple blue map of the region"
+    assert abs(pic.box.width / pic.box.height - 400 / 250) < 0.01
+    area = GEOMETRY.area
+    assert area.left <= pic.box.left and pic.box.left + pic.box.width <= area.left + area.width
+    assert pic.caption_box is not None and pic.caption_box.bottom <= area.bottom
+
+
+def test_every_slide_has_a_title() -> None:
+    for name in ("small.md", "overflow.md"):
+        for slide in plan_of(read(name)).slides:
+            assert slide.title.strip(), slide
+
+
+# --------------------------------------------------------------------------- audiences
+
+
+def test_no_handout_or_teacher_text_on_the_face_and_notes_present() -> None:
+    plan = plan_of(read("small.md"))
+    faces = "\n".join(face_text(s) for s in plan.slides)
+    notes = "\n".join(n for s in plan.slides for n in s.notes)
+    for marker in (
+        "HANDOUT-ONLY-MARKER",
+        "TEACHER-ONLY-MARKER",
+        "SPEAKER-NOTE-MARKER",
+        "MODEL-ANSWER-MARKER",
+    ):
+        assert marker not in faces, marker
+    assert "SLIDES-ONLY-MARKER" in faces
+    assert "SPEAKER-NOTE-MARKER" in notes
+    assert "Teacher note: TEACHER-ONLY-MARKER" in notes
+    assert "HANDOUT-ONLY-MARKER" not in notes
+    assert plan.slides[1].notes == ("Intro speaker note.",)
+
+
+def test_question_slides_carry_numbers_and_answers_go_to_notes() -> None:
+    plan = plan_of(read("small.md"))
+    questions = [s for s in plan.slides if s.kind == "question"]
+    assert [re.search(r"Question (\d+)", s.title)[1] for s in questions] == ["1", "2", "3", "4"]
+    mc, open_q, match, order = questions
+    assert [p.prefix for p in mc.body.paras if p.prefix] == ["A.", "B.", "C."]
+    assert mc.notes[0] == "Answer: B — Roméo Dallaire"
+    assert open_q.notes[0].startswith("Model answer: MODEL-ANSWER-MARKER")
+    assert match.notes[0].startswith("Answers: 1 — ")
+    assert order.notes[0].startswith("Correct order: ")
+    for slide in questions:
+        assert not any("Answer" in line for line in face_text(slide).splitlines()[1:])
+
+
+def test_matching_is_shuffled_on_two_columns() -> None:
+    plan = plan_of(read("small.md"))
+    match = next(s for s in plan.slides if "Question 3" in s.title)
+    assert match.columns, "terms and definitions side by side"
+    definitions = [p.text for _, b in match.columns for p in b.paras if p.style == "option"]
+    defs = [t.split(" ", 1)[1] for t in definitions if t[0].isalpha()]
+    written = ["Force Commander", "Head of UN peacekeeping", "Head of Mission"]
+    assert sorted(defs) == sorted(written) and defs != written
+
+
+def test_order_items_are_never_in_the_correct_order() -> None:
+    for n in range(2, 9):
+        items = tuple(OrderItem((Text(f"event {i}"),), i) for i in range(n))
+        block = Order(1, 1, (), items, 1)
+        paras, notes = graded_face_and_notes(block)
+        shown = [p.runs[0].text for p in paras]
+        assert shown != [f"event {i}" for i in range(n)]
+        assert sorted(shown) == sorted(f"event {i}" for i in range(n))
+        assert notes[0].startswith("Correct order: ")
+
+
+def test_stable_shuffle_is_deterministic_and_never_identity() -> None:
+    texts = ["a", "b"]
+    assert stable_shuffle(texts) == stable_shuffle(list(texts)) == [1, 0]
+    for n in range(2, 12):
+        texts = [f"item {i}" for i in range(n)]
+        order = stable_shuffle(texts)
+        assert sorted(order) == list(range(n)) and order != list(range(n))
+    assert stable_shuffle(["only"]) == [0]
+
+
+def test_matching_notes_name_every_pair() -> None:
+    pairs = tuple(MatchPair((Text(f"T{i}"),), (Text(f"D{i}"),), i) for i in range(4))
+    _, notes = graded_face_and_notes(Match(5, 2, (), pairs, 1))
+    assert len(notes) == 5
+    assert all(f"T{i}" in notes[i + 1] and f"D{i}" in notes[i + 1] for i in range(4))
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+def test_long_topic_splits_into_continuation_slides() -> None:
+    plan = plan_of(read("overflow.md"))
+    titles = [s.title for s in plan.slides if s.title.startswith("Fourteen Long Bullets")]
+    n = len(titles)
+    assert n >= 2
+    assert titles == [f"Fourteen Long Bullets ({i}/{n})" for i in range(1, n + 1)]
+    bodies = [s.body for s in plan.slides if s.title in titles]
+    texts = [p.text for b in bodies for p in b.paras]
+    assert [t.split(":")[0] for t in texts] == [f"Bullet {i}" for i in range(1, 15)]
+    sizes = {b.size for b in bodies}
+    assert len(sizes) == 1 and RULES.body_floor <= sizes.pop() <= RULES.body_max
+
+
+def test_every_text_block_fits_its_box() -> None:
+    for name in ("small.md", "overflow.md"):
+        for slide in plan_of(read(name)).slides:
+            frames = []
+            if slide.body is not None:
+                frames.append((slide.body_box or GEOMETRY.body, slide.body))
+            frames.extend(slide.columns)
+            for box, block in frames:
+                assert block.size >= RULES.body_floor
+                height = frame_height(
+                    block.paras, block.size, text_width_pt(box, GEOMETRY.insets), METRICS, RULES
+                )
+                assert height <= text_height_pt(box, GEOMETRY.insets) + 0.01, slide.title
+
+
+def test_thirty_row_table_splits_with_the_header_repeated() -> None:
+    plan = plan_of(read("overflow.md"))
+    tables = [s for s in plan.slides if s.table is not None and "Thirty" in s.title]
+    assert len(tables) >= 2
+    header = tables[0].table.header
+    rows = []
+    for slide in tables:
+        table = slide.table
+        assert table.header == header
+        assert table.size >= RULES.body_floor
+        assert sum(table.row_heights) <= table.box.height
+        assert sum(table.col_widths) <= table.box.width
+        rows.extend(table.rows)
+    years = ["".join(r.text for r in row[0]) for row in rows]
+    assert years == [str(1960 + i) for i in range(30)]
+    n = len(tables)
+    assert [s.title for s in tables] == [
+        f"A Table Of Thirty Rows ({i}/{n})" for i in range(1, n + 1)
+    ]
+
+
+def _thousand_characters() -> str:
+    sentences = [
+        f"Sentence number {i} tells the class one more fact about the mission and its mandate."
+        for i in range(1, 14)
+    ]
+    text = " ".join(sentences)
+    assert len(text) >= 1000
+    return text
+
+
+def test_a_thousand_character_bullet_splits_at_sentence_boundaries() -> None:
+    text = _thousand_characters()
+    para = Para((Run(text),), 0, "bullet")
+    box = Box(0, 0, GEOMETRY.body.width, GEOMETRY.body.height // 3)
+    width, height = text_width_pt(box, GEOMETRY.insets), text_height_pt(box, GEOMETRY.insets)
+    pieces = split_para(para, 18, width, height, METRICS, RULES)
+    assert len(pieces) >= 2
+    for piece in pieces:
+        assert piece.text.endswith("."), piece.text[-40:]
+        assert frame_height([piece], 18, width, METRICS, RULES) <= height
+    assert [p.continued for p in pieces] == [False] + [True] * (len(pieces) - 1)
+    assert " ".join(p.text for p in pieces) == text
+
+
+def test_a_thousand_character_bullet_on_a_full_slide_becomes_continuation_slides() -> None:
+    text = _thousand_characters()
+    items = [bullet("An opening bullet that takes a line of its own on the slide.")]
+    items += [bullet(text * 2, 3)]
+    lesson = lesson_of(Topic((Text("Long"),), tuple(items), 2))
+    slides = [s for s in plan_of(lesson).slides if s.title.startswith("Long")]
+    assert len(slides) >= 2 and slides[0].title == f"Long (1/{len(slides)})"
+    for slide in slides[1:]:
+        assert all(p.text.endswith(".") for p in slide.body.paras)
+
+
+def test_a_sentence_longer_than_a_page_splits_at_words() -> None:
+    words = " ".join(f"word{i}" for i in range(400))
+    para = Para((Run(words),), 0, "bullet")
+    box = Box(0, 0, GEOMETRY.body.width, GEOMETRY.body.height // 2)
+    width, height = text_width_pt(box, GEOMETRY.insets), text_height_pt(box, GEOMETRY.insets)
+    pieces = split_para(para, 18, width, height, METRICS, RULES)
+    assert len(pieces) >= 2
+    assert " ".join(p.text for p in pieces) == words
+    assert all(frame_height([p], 18, width, METRICS, RULES) <= height for p in pieces)
+
+
+def test_sizes_go_down_to_the_floor_before_splitting() -> None:
+    box = GEOMETRY.body
+    short = [Para((Run("One short bullet."),))]
+    assert fit_text(short, box, GEOMETRY.insets, METRICS, RULES)[0].size == RULES.body_max
+    medium = [Para((Run("A bullet of moderate length that wraps onto a second line. " * 2),))] * 5
+    blocks = fit_text(medium, box, GEOMETRY.insets, METRICS, RULES)
+    assert len(blocks) == 1 and RULES.body_floor <= blocks[0].size < RULES.body_max
+
+
+def test_a_150_character_title_fits() -> None:
+    plan = plan_of(read("overflow.md"))
+    long = [s for s in plan.slides if s.title.startswith("A Topic Title That Goes On")]
+    assert len(long) == 2  # the cover and the topic
+    cover, topic = long
+    assert len(topic.title) == 150
+    assert topic.title_size >= RULES.title_floor
+    box = topic.title_box or GEOMETRY.title
+    lines = METRICS.count_lines(
+        [Piece(topic.title, bold=True)], text_width_pt(box, GEOMETRY.insets), topic.title_size
+    )
+    assert lines * METRICS.line_height(topic.title_size) <= text_height_pt(box, GEOMETRY.insets)
+    assert lines >= 2  # shrunk and wrapped
+    body = topic.body_box or GEOMETRY.body
+    assert body.top >= box.bottom
+
+
+def test_control_characters_are_removed() -> None:
+    para = Paragraph((Text("bell\x07 and\x00 nul\x1b esc \ufffe ok"),), 2)
+    lesson = Lesson(
+        Path("x.md"), Meta(title="Ti\x01tle"), (para,), (Section((Text("S\x0b"),), (), (), 1),)
+    )
+    plan = plan_of(lesson)
+    texts = [face_text(s) for s in plan.slides]
+    assert plan.slides[0].title == "Title"
+    assert "bell and nul esc  ok" in texts[1]
+    assert not any(re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe]", t) for t in texts)
+
+
+def test_sections_without_topics_and_empty_topics_still_have_titled_slides() -> None:
+    lesson = lesson_of(Topic((Text("Empty"),), (), 2))
+    kinds = [(s.kind, s.title) for s in plan_of(lesson).slides]
+    assert kinds == [("title", "T"), ("section", "S"), ("content", "Empty")]
+
+
+def test_the_plan_never_imports_python_pptx() -> None:
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from coursepack.reader import read_lesson\n"
+        "from coursepack.writers.deck_plan import plan_deck, SlideGeometry\n"
+        "from coursepack.writers.text_metrics import default_metrics\n"
+        "import coursepack.writers.deck\n"
+        f"lesson, _ = read_lesson(Path({str(FIXTURES / 'small.md')!r}))\n"
+        "plan_deck(lesson, SlideGeometry.default(), default_metrics())\n"
+        "assert 'pptx' not in sys.modules, 'python-pptx imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("size", [18, 28])
+def test_measuring_matches_the_metric_twin(size: int) -> None:
+    # Arimo has Arial's advance widths: "Hello world" is 4.9464 em wide in Arial regular.
+    width = METRICS.width("Hello world", size)
+    assert width == pytest.approx(4.9464 * size, rel=0.01)
+    assert METRICS.width("Hello world", size, bold=True) > width
+    assert EMU_PER_PT == 12700
