@@ -1,0 +1,188 @@
+"""Render decks with LibreOffice and check that nothing overflows.
+
+One ``soffice`` call converts every deck to PDF; ``pdftotext -bbox`` gives each word's box. Every
+word must lie on its page and inside the box of a shape of its slide (text that overflows a
+placeholder falls outside it). Every body run in the pptx is at least the 18 pt floor.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from pptx import Presentation
+from pptx.util import Pt
+
+from coursepack.reader import read_lesson
+from coursepack.writers.deck import DeckWriter
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures" / "deck"
+UNAMIR = ROOT / "source" / "unamir.md"
+EMU_PER_PT = 12700
+TOLERANCE = 3.0  # points: glyph boxes may poke out of a text box by a hair
+FOOTER_TYPES = (13, 15, 16)  # slide number, footer, date placeholders
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+    reason="LibreOffice (soffice) and poppler-utils (pdftotext) are needed to render decks",
+)
+
+
+def _school_template(folder: Path) -> Path:
+    """A 4:3 template with German layout names (python-pptx's default, renamed)."""
+    prs = Presentation()
+    names = {
+        "Title Slide": "Titelfolie",
+        "Title and Content": "Titel und Inhalt",
+        "Section Header": "Abschnittsüberschrift",
+        "Title Only": "Nur Titel",
+    }
+    for layout in prs.slide_layouts:
+        layout.name = names.get(layout.name, layout.name)
+    path = folder / "school.pptx"
+    prs.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> dict[str, tuple[bytes, Path]]:
+    """name → (pptx bytes, pdf path), converted in one soffice run."""
+    out = tmp_path_factory.mktemp("decks")
+    inputs = [("overflow", FIXTURES / "overflow.md", None), ("small", FIXTURES / "small.md", None)]
+    school = _school_template(out)
+    inputs += [("overflow-4x3", FIXTURES / "overflow.md", school)]
+    if UNAMIR.is_file():
+        inputs += [("unamir", UNAMIR, None), ("unamir-4x3", UNAMIR, school)]
+    decks: dict[str, bytes] = {}
+    for name, source, template in inputs:
+        lesson, diags = read_lesson(source)
+        assert lesson is not None, diags
+        decks[name] = DeckWriter().render(lesson, template)
+        (out / f"{name}.pptx").write_bytes(decks[name])
+    profile = Path("/tmp") / f"coursepack-lo-{uuid.uuid4().hex}"
+    try:
+        subprocess.run(
+            [
+                "soffice",
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(out),
+                *(str(out / f"{name}.pptx") for name in decks),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    return {name: (data, out / f"{name}.pdf") for name, data in decks.items()}
+
+
+def words_by_page(pdf: Path) -> list[tuple[float, float, list[tuple[str, tuple[float, ...]]]]]:
+    """(width, height, [(word, (x0, y0, x1, y1))]) per page, from ``pdftotext -bbox``."""
+    xhtml = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    root = ElementTree.fromstring(xhtml)
+    ns = "{http://www.w3.org/1999/xhtml}"
+    pages = []
+    for page in root.iter(f"{ns}page"):
+        words = [
+            (w.text or "", tuple(float(w.get(k)) for k in ("xMin", "yMin", "xMax", "yMax")))
+            for w in page.iter(f"{ns}word")
+        ]
+        pages.append((float(page.get("width")), float(page.get("height")), words))
+    return pages
+
+
+def shape_boxes(slide) -> list[tuple[float, float, float, float]]:
+    """Every shape's box on a slide, in points (placeholders inherit from their layout)."""
+    boxes = []
+    for shape in slide.shapes:
+        if shape.left is None or shape.width is None:
+            continue
+        x, y = shape.left / EMU_PER_PT, shape.top / EMU_PER_PT
+        boxes.append((x, y, x + shape.width / EMU_PER_PT, y + shape.height / EMU_PER_PT))
+    return boxes
+
+
+def inside(box, outer, tol: float = TOLERANCE) -> bool:
+    """True when a word's box lies in ``outer``.
+
+    pdftotext's word boxes span the font's whole ascent and descent (about 1.3 em), more than
+    the glyphs ink, so vertically a sixth of the word's height is tolerated as well: a line
+    that really overflows is off by a whole line.
+    """
+    vertical = max(tol, (box[3] - box[1]) / 6)
+    return (
+        box[0] >= outer[0] - tol
+        and box[1] >= outer[1] - vertical
+        and box[2] <= outer[2] + tol
+        and box[3] <= outer[3] + vertical
+    )
+
+
+DECKS = ["overflow", "small", "overflow-4x3", "unamir", "unamir-4x3"]
+
+
+@pytest.mark.parametrize("name", DECKS)
+def test_no_word_outside_the_slide_or_its_shape(rendered, name: str) -> None:
+    if name not in rendered:
+        pytest.skip("source/unamir.md not written yet")
+    data, pdf = rendered[name]
+    prs = Presentation(io.BytesIO(data))
+    pages = words_by_page(pdf)
+    assert len(pages) == len(prs.slides)
+    problems = []
+    for number, (slide, (width, height, words)) in enumerate(
+        zip(prs.slides, pages, strict=True), 1
+    ):
+        assert abs(width - prs.slide_width / EMU_PER_PT) < 1
+        boxes = shape_boxes(slide)
+        for word, box in words:
+            if not inside(box, (0, 0, width, height), tol=0.5):
+                problems.append(f"slide {number}: {word!r} is off the page at {box}")
+            elif not any(inside(box, outer) for outer in boxes):
+                problems.append(f"slide {number}: {word!r} overflows its shape at {box}")
+    assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("name", DECKS)
+def test_no_body_text_under_the_floor(rendered, name: str) -> None:
+    if name not in rendered:
+        pytest.skip("source/unamir.md not written yet")
+    data, _ = rendered[name]
+    prs = Presentation(io.BytesIO(data))
+    checked = 0
+    for slide in prs.slides:
+        for shape in slide.shapes:
+            if shape.is_placeholder and shape.placeholder_format.type in FOOTER_TYPES:
+                continue
+            is_title = shape == slide.shapes.title
+            frames = [shape.text_frame] if shape.has_text_frame else []
+            if shape.has_table:
+                frames = [cell.text_frame for row in shape.table.rows for cell in row.cells]
+            for tf in frames:
+                for run in (r for p in tf.paragraphs for r in p.runs):
+                    assert run.font.size is not None, run.text
+                    floor = Pt(24) if is_title else Pt(18)
+                    assert run.font.size >= floor, (slide.shapes.title.text_frame.text, run.text)
+                    checked += 1
+    assert checked > 20
+
+
+def test_overflow_deck_really_was_split(rendered) -> None:
+    data, _ = rendered["overflow"]
+    prs = Presentation(io.BytesIO(data))
+    titles = [s.shapes.title.text_frame.text for s in prs.slides]
+    assert any(t.startswith("Fourteen Long Bullets (2/") for t in titles)
+    assert any(t.startswith("A Table Of Thirty Rows (2/") for t in titles)
