@@ -97,6 +97,7 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
     """Every semantic check on a lesson the reader could build (unsorted)."""
     path = lesson.path
     found: list[Diagnostic] = []
+    found.extend(_check_template(lesson))
     for block in _all_blocks(lesson):
         if isinstance(block, Question):
             found.extend(_check_question(path, block))
@@ -133,6 +134,37 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
                 )
             )
     return found
+
+
+def _check_template(lesson: Lesson) -> list[Diagnostic]:
+    """``pptx-template`` must name a .potx/.pptx file in the lesson's folder (or below)."""
+    name = lesson.meta.pptx_template.strip()
+    if not name:
+        return []
+    line = lesson.meta.line_of("pptx-template")
+    if is_remote(name):
+        return [error(lesson.path, line, f"pptx-template '{name}' must be a file, not an address")]
+    if Path(name).suffix.lower() not in (".potx", ".pptx"):
+        return [
+            error(
+                lesson.path,
+                line,
+                f"pptx-template '{name}' is not a PowerPoint template (.potx or .pptx)",
+            )
+        ]
+    try:
+        target = (lesson.folder / name).resolve()
+    except (OSError, RuntimeError):
+        target = lesson.folder / name
+    if not target.is_file():
+        return [
+            error(
+                lesson.path,
+                line,
+                f"pptx-template '{name}' not found (looked for {display_path(target)})",
+            )
+        ]
+    return []
 
 
 def _check_question(path: Path, question: Question) -> list[Diagnostic]:

@@ -871,6 +871,14 @@ class _Builder:
                 options.append(Option(item.inlines, False, item.line))
                 continue
             correct, rest = mark
+            if item.children:
+                self.diagnostics.append(
+                    warning(
+                        self.path,
+                        item.children[0].line,
+                        "sub-bullets under an option are left out (write each option on one line)",
+                    )
+                )
             if not plain_text(rest).strip():
                 self.diagnostics.append(
                     error(self.path, item.line, "this option is empty (write it after the box)")
@@ -885,6 +893,14 @@ class _Builder:
         prompt = tuple(b for b in blocks if b is not pair_list)
         pairs: list[MatchPair] = []
         for item in pair_list.items if pair_list else ():
+            if item.children:
+                self.diagnostics.append(
+                    warning(
+                        self.path,
+                        item.children[0].line,
+                        "sub-bullets in a match block are left out (write each pair on one line)",
+                    )
+                )
             split = _split_pair(item.inlines)
             if split is None:
                 self.diagnostics.append(
@@ -914,6 +930,15 @@ class _Builder:
         item_list = lists[-1] if lists else None
         prompt = tuple(b for b in blocks if b is not item_list)
         items = tuple(OrderItem(i.inlines, i.line) for i in (item_list.items if item_list else ()))
+        for item in item_list.items if item_list else ():
+            if item.children:
+                self.diagnostics.append(
+                    warning(
+                        self.path,
+                        item.children[0].line,
+                        "sub-bullets in an order block are left out (write each item on one line)",
+                    )
+                )
         return Order(number, points, prompt, items, line)
 
     # ---------------------------------------------------------------- blocks

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from coursepack.check import check_lesson, check_paths, starter_text
 from coursepack.diagnostics import Diagnostic, display_path
@@ -29,6 +31,7 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
     "unclosed-front-matter": [(1, "error", "front matter opened with '---' on line 1 is never")],
     "title-not-string": [(2, "error", "'title' must be plain text, not a list")],
     "front-matter-not-mapping": [(2, "error", "the front matter must be 'key: value' lines")],
+    "pptx-template-missing": [(3, "error", "pptx-template 'school.potx' not found")],
     "bad-paper": [(3, "error", "paper 'A5' is not known (use 'letter' or 'a4')")],
     "unknown-front-matter-key": [
         (3, "warning", "unknown front matter key 'autor' (did you mean 'author'?)")
@@ -267,3 +270,64 @@ def test_read_never_raises_on_odd_input() -> None:
         for prefix in ("", "---\ntitle: t\n---\n"):
             lesson, diagnostics = read_text(prefix + text, Path("odd.md"))
             assert all(isinstance(d, Diagnostic) for d in diagnostics)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "---",
+                "title: t",
+                "# ",
+                "## ",
+                "- ",
+                "  - ",
+                "1. ",
+                "> ",
+                "::: ",
+                ":::",
+                "question",
+                "match",
+                "order",
+                "notes",
+                "{.question points=2}",
+                "points=0",
+                "lines=3",
+                "[[",
+                "]]",
+                "[ ]",
+                "[x]",
+                "Answer:",
+                "::",
+                "![a](b.png)",
+                "```",
+                "|a|b|",
+                "|-|-|",
+                "**",
+                "*",
+                "`",
+                "\\",
+                "<b>",
+                "{{",
+                "\x00",
+                "\r\n",
+                "\n",
+                "\t",
+                "text",
+                "\ufeff",
+                "\udcff",
+                "[x](javascript:y)",
+            ]
+        ),
+        max_size=60,
+    )
+)
+def test_reader_never_raises(parts: list[str]) -> None:
+    """Any mix of lesson syntax reads without an exception, and lines stay in the file."""
+    text = "".join(parts)
+    lesson, diagnostics = read_text(text, Path("fuzz.md"))
+    line_count = text.replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
+    for diagnostic in diagnostics:
+        assert 0 <= diagnostic.line <= line_count, diagnostic
+        assert not diagnostic.message[0].isupper()
