@@ -357,7 +357,7 @@ class _Emitter:
         if sp.kind == "title":
             sub = self._ph(slide, {"subTitle"} | _CONTENT_TYPES)
             if sub is not None and sp.subtitle is not None:
-                self.text(sub.text_frame, sp.subtitle, anchor=None)
+                self.text(sub.text_frame, sp.subtitle, anchor=None, align=None)
                 used.add(id(sub._element))
         elif sp.body is not None:
             body = self._ph(slide, _CONTENT_TYPES)
@@ -421,7 +421,7 @@ class _Emitter:
             run.font.name = self.title_font
         X.set_lang(run, self.lang)
 
-    def text(self, tf, block: TextBlock, anchor: str | None) -> None:
+    def text(self, tf, block: TextBlock, anchor: str | None, align: str | None = "l") -> None:
 
         ins = X_INSETS
         X.body_pr(tf, anchor=anchor, insets=ins)
@@ -442,6 +442,7 @@ class _Emitter:
                 indent=indent if bullet or para.prefix else 0,
                 space_before_pt=space_before(para, size),
                 bullet=bullet,
+                align=align,
             )
             if para.prefix:
                 r = p.add_run()

@@ -139,7 +139,8 @@ class FitRules:
     title_floor: float = 24
     cover_max: float = 44
     table_max: float = 24
-    step: float = 2
+    step: float = 1  # sizes tried, largest first
+    level_step: float = 2  # each outline level is this much smaller
     caption: float = 18
 
 
@@ -317,7 +318,7 @@ def indent_of(para: Para) -> tuple[int, int]:
 def para_size(para: Para, size: float, rules: FitRules) -> float:
     """The size of a paragraph in a frame written at ``size``: sub-levels a step smaller."""
     if para.style in ("bullet", "quote", "code") and para.level:
-        return max(rules.body_floor, size - rules.step * para.level)
+        return max(rules.body_floor, size - rules.level_step * para.level)
     return size
 
 
@@ -518,8 +519,12 @@ def fit_columns(
     Returns (size, top box, left box, right box); the top box is empty when ``top`` is.
     """
     full_w = text_width_pt(box, insets)
-    col = Box(box.left, box.top, (box.width - gap) // 2, box.height)
-    col_w = text_width_pt(col, insets)
+    # the wider text gets the wider column (terms are short, definitions long)
+    widest = [max((metrics.width(p.text, 20) for p in side), default=1.0) for side in (left, right)]
+    share = min(0.65, max(0.35, widest[0] / (widest[0] + widest[1])))
+    left_col = Box(box.left, box.top, int((box.width - gap) * share), box.height)
+    right_col = Box(0, 0, box.width - gap - left_col.width, box.height)
+    left_w, right_w = text_width_pt(left_col, insets), text_width_pt(right_col, insets)
     pad = (insets.top + insets.bottom) / EMU_PER_PT
     for size in _sizes(rules.body_max, rules.body_floor, rules.step):
         top_h = frame_height(top, size, full_w, metrics, rules) + pad if top else 0.0
@@ -527,14 +532,14 @@ def fit_columns(
         if col_h <= 0:
             continue
         if (
-            frame_height(left, size, col_w, metrics, rules) <= col_h
-            and frame_height(right, size, col_w, metrics, rules) <= col_h
+            frame_height(left, size, left_w, metrics, rules) <= col_h
+            and frame_height(right, size, right_w, metrics, rules) <= col_h
         ):
             top_emu = int(math.ceil(top_h * EMU_PER_PT))
             top_box = Box(box.left, box.top, box.width, top_emu)
             y = box.top + top_emu
-            left_box = Box(box.left, y, col.width, box.bottom - y)
-            right_box = Box(box.left + col.width + gap, y, col.width, box.bottom - y)
+            left_box = Box(box.left, y, left_col.width, box.bottom - y)
+            right_box = Box(box.left + left_col.width + gap, y, right_col.width, box.bottom - y)
             return size, top_box, left_box, right_box
     return None
 
@@ -866,7 +871,8 @@ def _prompt_paras(blocks: Sequence[Block]) -> tuple[list[Para], list[str]]:
 def graded_title(block: Question | Match | Order) -> str:
     """ "Check for understanding: Question 3 (2 points)"."""
     unit = "point" if block.points == 1 else "points"
-    return f"Check for understanding: Question {block.number} ({block.points} {unit})"
+    # no-break spaces keep "Question 3" and "(2 points)" on one line when the title wraps
+    return f"Check for understanding: Question\u00a0{block.number} ({block.points}\u00a0{unit})"
 
 
 def graded_face_and_notes(block: Question | Match | Order) -> tuple[list[Para], list[str]]:

@@ -171,13 +171,14 @@ def paragraph_format(
     space_before_pt: float,
     bullet: str | None,
     bullet_colour: str | None = None,
-    align: str = "l",
+    align: str | None = "l",
 ) -> None:
     """Indents, spacing (100% line spacing), alignment and the bullet of one paragraph."""
     p_pr = paragraph._p.get_or_add_pPr()
     p_pr.set("marL", str(int(mar_l)))
     p_pr.set("indent", str(int(indent)))
-    p_pr.set("algn", align)
+    if align:  # None: keep the placeholder's own alignment (a centred subtitle stays so)
+        p_pr.set("algn", align)
     for tag in (
         "a:lnSpc",
         "a:spcBef",

@@ -24,7 +24,8 @@ _REF_SIZE = 1000
 # Courier New (and its twin Liberation Mono) advance every glyph by 1229/2048 em.
 _MONO_ADVANCE = 1229 / 2048
 
-_TOKENS = re.compile(r"\s+|\S+")
+# Lines break at whitespace, but never at a no-break space (U+00A0).
+_TOKENS = re.compile(r"[^\S\u00a0]+|(?:[^\s]|\u00a0)+")
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ class TextMetrics:
         for piece in pieces:
             for token in _TOKENS.findall(piece.text):
                 w = self.width(token, size, piece.bold, piece.italic, piece.mono)
-                if token.isspace():
+                if token.isspace() and "\u00a0" not in token:
                     if in_word:
                         words.append([current, 0.0])
                         current, in_word = 0.0, False
