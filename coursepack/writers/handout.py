@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
 
 from coursepack.diagnostics import LessonError, error
 from coursepack.layouts import LayoutNotFound, LayoutSearch
@@ -476,6 +477,15 @@ class HandoutWriter:
                     [error(self.layouts.find("theme.yaml"), 0, f"bad colour {name}: {value!r}")]
                 )
             variables.append(f"  --{name.replace('_', '-')}: {value};")
+        # A ruled line as an SVG tile in the theme's muted colour (for the handout's notes areas:
+        # CSS gradients this thin vanish in some viewers at low zoom; SVG strokes do not).
+        muted = str((theme.get("colours") or {}).get("muted", "#5b6675"))
+        svg = (
+            "<svg xmlns='http://www.w3.org/2000/svg' width='600' height='20' "
+            "preserveAspectRatio='none'><line x1='0' y1='19.5' x2='600' y2='19.5' "
+            f"stroke='{muted}' stroke-width='0.7'/></svg>"
+        )
+        variables.append(f'  --ruled-line: url("data:image/svg+xml,{quote(svg)}");')
         theme_fonts = theme.get("fonts") or {}
         stack = [theme_fonts.get("handout", ""), *theme_fonts.get("handout_fallbacks", [])]
         quoted = ", ".join(f'"{name}"' for name in stack if name)
