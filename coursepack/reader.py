@@ -38,7 +38,6 @@ from .diagnostics import Diagnostic, error, warning
 from .model import (
     AUDIENCE_KINDS,
     DIV_KINDS,
-    GRADED_KINDS,
     Block,
     BulletList,
     Cloze,
@@ -71,7 +70,14 @@ from .model import (
     plain_text,
 )
 
-__all__ = ["read_lesson", "read_text", "FRONT_MATTER_KEYS", "MAX_LIST_DEPTH", "is_remote"]
+__all__ = [
+    "FRONT_MATTER_KEYS",
+    "MAX_LIST_DEPTH",
+    "is_remote",
+    "iter_images",
+    "read_lesson",
+    "read_text",
+]
 
 #: Front-matter keys a lesson may use (``pptx-template`` maps to ``Meta.pptx_template``).
 FRONT_MATTER_KEYS = (
@@ -718,6 +724,7 @@ class _Builder:
         self.env = env
         self.diagnostics: list[Diagnostic] = []
         self.number = 0  # graded blocks seen so far
+        self.graded_open: list[str] = []  # kinds of the graded blocks being converted
         self.images: dict[Path, None] = {}
 
     # ---------------------------------------------------------------- regions
@@ -781,13 +788,14 @@ class _Builder:
             blocks = self.blocks_only(region, parent_div=kind if region.closed else "")
             return [Div(kind, tuple(blocks), region.line)]  # type: ignore[arg-type]
         # graded block
-        if parent_div in GRADED_KINDS:
+        if self.graded_open:
+            outer = self.graded_open[-1]
             self.diagnostics.append(
                 error(
                     self.path,
                     region.line,
-                    f"a '::: {kind}' cannot go inside a '::: {parent_div}' (close the "
-                    f"{parent_div} with ':::' first)",
+                    f"a '::: {kind}' cannot go inside a '::: {outer}' (close the "
+                    f"{outer} with ':::' first)",
                 )
             )
         elif parent_div in ("notes", "teacher"):
@@ -803,7 +811,13 @@ class _Builder:
         number = self.number
         points = _whole_number(spec.attrs, "points", region.line, self.path, self.diagnostics) or 1
         lines = _whole_number(spec.attrs, "lines", region.line, self.path, self.diagnostics)
-        blocks = self.blocks_only(region, parent_div=kind if region.closed else "")
+        if region.closed:
+            self.graded_open.append(kind)
+        try:
+            blocks = self.blocks_only(region, parent_div=kind if region.closed else "")
+        finally:
+            if region.closed:
+                self.graded_open.pop()
         if kind == "question":
             return [self.question(blocks, number, points, lines, region.line)]
         if kind == "match":
