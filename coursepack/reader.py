@@ -206,12 +206,15 @@ def _clean_lines(text: str, path: Path) -> tuple[list[str], list[Diagnostic]]:
     if not _BAD_CHARS_RE.search(text):
         return lines, diagnostics
     bad_lines = 0
+    first_unreported = 0
     for index, line in enumerate(lines):
         found = _BAD_CHARS_RE.findall(line)
         if not found:
             continue
         bad_lines += 1
         lines[index] = _BAD_CHARS_RE.sub("", line)
+        if bad_lines == _MAX_CHAR_WARNINGS + 1:
+            first_unreported = index + 1
         if bad_lines <= _MAX_CHAR_WARNINGS:
             names = ", ".join(dict.fromkeys(_char_name(c) for c in found))
             diagnostics.append(
@@ -225,8 +228,9 @@ def _clean_lines(text: str, path: Path) -> tuple[list[str], list[Diagnostic]]:
         diagnostics.append(
             warning(
                 path,
-                0,
-                f"removed control characters on {bad_lines - _MAX_CHAR_WARNINGS} more line(s)",
+                first_unreported,
+                f"removed control characters on {bad_lines - _MAX_CHAR_WARNINGS} more line(s), "
+                "from this one on",
             )
         )
     return lines, diagnostics
@@ -282,7 +286,9 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
         ]
     source = "\n".join(fm_lines)
     try:
-        yaml.safe_load(source)
+        # Parse with the safe loader but keep the nodes: values stay the text as written
+        # (``lang: no`` is "no", not False; ``date: 2026-13-45`` is no error), and each key
+        # keeps its line.
         node = yaml.compose(source, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -291,12 +297,16 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
         context = getattr(exc, "context_mark", None)
         if context is not None and mark is not None and context.line != mark.line:
             problem += f" (in the value that starts on line {context.line + 2})"
-        message = (
-            f"the front matter is not valid YAML: {problem} "
-            "(write one 'key: value' per line; put quotes around a value that contains ': ')"
+        hint = (
+            "use spaces, not tabs, at the start of a line"
+            if "'\\t'" in problem
+            else "write one 'key: value' per line; put quotes around a value that contains ': '"
         )
+        message = f"the front matter is not valid YAML: {problem} ({hint})"
         return None, [error(path, min(line, len(fm_lines) + 1), message)]
-    except (ValueError, RecursionError) as exc:  # pragma: no cover - exotic YAML failures
+    except RecursionError:
+        return None, [error(path, 1, "the front matter is nested too deeply to be read")]
+    except ValueError as exc:  # pragma: no cover - exotic YAML failures
         return None, [error(path, 1, f"the front matter cannot be read: {exc}")]
     if node is None:
         return Meta(title=""), [
