@@ -12,6 +12,7 @@ font configuration and the parsed CSS are created once per writer and reused for
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -307,7 +308,7 @@ class HandoutWriter:
         html = self.render_html(lesson, audience, paper)
         stylesheets = self._weasy_stylesheets() + [self._paper_stylesheet(lesson, paper)]
         fetcher = self._require_fetcher()
-        with fetcher.allowing([lesson.folder]) as refused:
+        with fetcher.allowing([lesson.folder]) as refused, _quiet_refusals():
             document = HTML(string=html, base_url=str(lesson.folder), url_fetcher=fetcher)
             pdf = document.write_pdf(
                 stylesheets=stylesheets,
@@ -520,7 +521,7 @@ class HandoutWriter:
             font_config = FontConfiguration()
             fetcher = self._require_fetcher()
             sheets: list[Any] = []
-            with fetcher.allowing([]) as refused:
+            with fetcher.allowing([]) as refused, _quiet_refusals():
                 sheets.append(
                     CSS(
                         string=self.generated_css(),
@@ -570,6 +571,25 @@ class HandoutWriter:
                 error(lesson.path, image_lines.get(problem.url, 0), describe(problem))
             )
         raise LessonError(diagnostics)
+
+
+class _DropRefusals(logging.Filter):
+    """Drops WeasyPrint's log lines about URLs we refused: they become one LessonError."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return "refused to load" not in message and "cannot read" not in message
+
+
+@contextlib.contextmanager
+def _quiet_refusals() -> Iterator[None]:
+    logger = logging.getLogger("weasyprint")
+    dropper = _DropRefusals()
+    logger.addFilter(dropper)
+    try:
+        yield
+    finally:
+        logger.removeFilter(dropper)
 
 
 def _images(lesson: Lesson) -> Iterator[Image]:

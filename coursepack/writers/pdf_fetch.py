@@ -27,6 +27,7 @@ class Refusal:
 
     url: str
     reason: str
+    unreadable: bool = False  # allowed, but missing or unreadable
 
 
 def _short(url: str) -> str:
@@ -81,8 +82,11 @@ class SafeURLFetcher(URLFetcher):
             return super().fetch(url, headers)
         except (OSError, ValueError) as exc:
             # A missing or unreadable file would otherwise print as a blank space.
-            self.refused.append(Refusal(url, f"it could not be read ({exc})"))
-            raise
+            reason = getattr(exc, "reason", None) or exc
+            detail = getattr(reason, "strerror", None) or str(reason)
+            refusal = Refusal(url, detail, unreadable=True)
+            self.refused.append(refusal)
+            raise ValueError(describe(refusal)) from exc
 
 
 def _real(path: Path) -> Path:
@@ -92,4 +96,6 @@ def _real(path: Path) -> Path:
 
 def describe(refusal: Refusal) -> str:
     """A one-line message for a refusal."""
+    if refusal.unreadable:
+        return f"cannot read {_short(refusal.url)}: {refusal.reason}"
     return f"refused to load {_short(refusal.url)}: {refusal.reason}"
