@@ -190,8 +190,9 @@ def _decode(data: bytes, path: Path) -> tuple[str | None, list[Diagnostic]]:
         return None, [
             error(
                 path,
-                line,
-                f"the file is not UTF-8 (save it as UTF-8): byte 0x{byte:02x} cannot be read",
+                1,
+                f"the file is not UTF-8 (save it as UTF-8): the first byte that cannot be read "
+                f"(0x{byte:02x}) is on line {line}",
             )
         ]
 

@@ -72,7 +72,7 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
     ],
     "bad-link": [(5, "error", "a link to a 'javascript:' address cannot work")],
     "graded-in-graded": [(8, "error", "a '::: question' cannot go inside a '::: question'")],
-    "not-utf8": [(5, "error", "the file is not UTF-8 (save it as UTF-8)")],
+    "not-utf8": [(1, "error", "the file is not UTF-8 (save it as UTF-8): the first byte")],
     "utf16": [(1, "error", 'the file is UTF-16 ("Unicode"), not UTF-8 (save it as UTF-8)')],
     "control-chars": [
         (5, "warning", "removed 1 invisible control character(s) (U+0007)"),
@@ -105,6 +105,11 @@ def test_error_fixture(name: str) -> None:
     assert (lesson is None) == has_error
     for diagnostic in diagnostics:
         assert diagnostic.format().startswith(f"{display_path(path)}:")
+
+
+def test_not_utf8_names_the_line() -> None:
+    _, diagnostics = check_lesson(ERRORS / "not-utf8.md")
+    assert diagnostics[0].message.endswith("(0xe9) is on line 5")
 
 
 def test_format_is_path_colon_line(monkeypatch: pytest.MonkeyPatch) -> None:
