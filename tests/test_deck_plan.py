@@ -381,3 +381,25 @@ def test_measuring_matches_the_metric_twin(size: int) -> None:
     assert width == pytest.approx(4.9464 * size, rel=0.01)
     assert METRICS.width("Hello world", size, bold=True) > width
     assert EMU_PER_PT == 12700
+
+
+def test_a_table_row_taller_than_a_slide_is_cut_into_rows() -> None:
+    plan = plan_of(read("overflow.md"))
+    tables = [s.table for s in plan.slides if s.title.startswith("A Table With A Giant Cell")]
+    assert len(tables) >= 2
+    text = ""
+    for table in tables:
+        assert sum(table.row_heights) <= table.box.height
+        text += " ".join("".join(r.text for r in row[1]) for row in table.rows) + " "
+    clauses = re.findall(r"Clause (\d+) of", text)
+    assert clauses == [str(i) for i in range(1, 45)]
+    assert text.rstrip().endswith("A short cell.")
+
+
+def test_a_long_code_block_is_split_by_lines_in_monospace() -> None:
+    plan = plan_of(read("overflow.md"))
+    slides = [s for s in plan.slides if s.title.startswith("A Long Code Block")]
+    assert len(slides) >= 2
+    lines = [p.text for s in slides for p in s.body.paras]
+    assert lines[0].startswith("line_01 = compute(1")
+    assert all(p.style == "code" for s in slides for p in s.body.paras)

@@ -275,7 +275,7 @@ def runs_of(inlines: Inlines, bold: bool = False, italic: bool = False) -> tuple
         elif isinstance(node, Emph):
             out.extend(runs_of(node.children, bold, True))
         elif isinstance(node, Link):
-            href = node.href if re.match(r"(?i)(https?:|mailto:)", node.href) else ""
+            href = clean(node.href) if re.match(r"(?i)(https?:|mailto:)", node.href) else ""
             out.extend(replace(r, href=href) for r in runs_of(node.children, bold, italic))
     return _merge(out)
 
@@ -657,17 +657,76 @@ def _row_height(
     return int(math.ceil(lines * metrics.line_height(size) * EMU_PER_PT + tb))
 
 
+def _table_widths(
+    header: Sequence[Cell],
+    rows: Sequence[Sequence[Cell]],
+    size: float,
+    box: Box,
+    metrics: TextMetrics,
+) -> list[int]:
+    """Column widths: a narrow table is not stretched across the slide (natural width + air)."""
+    natural = sum(_column_widths(header, rows, size, 10 * box.width, metrics, unwrapped=True))
+    total = min(box.width, max(int(natural * 1.3), box.width // 2))
+    return _column_widths(header, rows, size, total, metrics)
+
+
+def _split_cell(cell: Cell, parts: int, sentences: bool) -> list[Cell]:
+    """A cell's runs cut at sentence (or word) boundaries into ``parts`` similar pieces."""
+    text = "".join(r.text for r in cell)
+    bounds = _boundaries(text, sentences)
+    cuts = []
+    for i in range(1, parts):
+        target = len(text) * i / parts
+        cuts.append(min(bounds, key=lambda b: abs(b - target)) if bounds else len(text))
+    edges = [0, *sorted(set(cuts)), len(text)]
+    pieces = [_slice_runs(cell, a, b) for a, b in zip(edges, edges[1:], strict=False)]
+    return pieces + [()] * (parts - len(pieces))
+
+
+def _split_tall_rows(
+    header: tuple[Cell, ...],
+    rows: tuple[tuple[Cell, ...], ...],
+    box: Box,
+    metrics: TextMetrics,
+    rules: FitRules,
+) -> tuple[tuple[Cell, ...], ...]:
+    """Rows too tall for a slide even at the floor become several rows (cut at words)."""
+    size = rules.body_floor
+    widths = _table_widths(header, rows, size, box, metrics)
+    head = _row_height(header, widths, size, True, metrics)
+
+    def fits(row: Sequence[Cell]) -> bool:
+        return head + _row_height(row, widths, size, False, metrics) <= box.height
+
+    out: list[tuple[Cell, ...]] = []
+    for row in rows:
+        if fits(row):
+            out.append(row)
+            continue
+        pieces = [row]
+        for sentences in (True, False):
+            most = max(len(_boundaries("".join(r.text for r in c), sentences)) for c in row) + 1
+            for parts in range(2, min(most, 500) + 1):
+                cells = [_split_cell(cell, parts, sentences) for cell in row]
+                pieces = [tuple(cells[c][i] for c in range(len(row))) for i in range(parts)]
+                if all(fits(piece) for piece in pieces):
+                    break
+            else:
+                continue
+            break
+        out.extend(pieces)
+    return tuple(out)
+
+
 def fit_table(table: Table, box: Box, metrics: TextMetrics, rules: FitRules) -> list[TablePlan]:
     """The table at the largest size that fits, else split by rows with the header repeated."""
     header = tuple(runs_of(cell.inlines) for cell in table.header)
     rows = tuple(tuple(runs_of(cell.inlines) for cell in row) for row in table.rows)
     aligns = tuple(table.aligns) + ("",) * (len(header) - len(table.aligns))
+    rows = _split_tall_rows(header, rows, box, metrics, rules)
 
     def layout(size: float) -> tuple[list[int], int, list[int]]:
-        # a narrow table is not stretched across the slide: natural width plus some air
-        natural = sum(_column_widths(header, rows, size, 10 * box.width, metrics, unwrapped=True))
-        total = min(box.width, max(int(natural * 1.3), box.width // 2))
-        widths = _column_widths(header, rows, size, total, metrics)
+        widths = _table_widths(header, rows, size, box, metrics)
         head = _row_height(header, widths, size, True, metrics)
         return widths, head, [_row_height(r, widths, size, False, metrics) for r in rows]
 
