@@ -69,7 +69,7 @@ def test_fixture(case: Path) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_crlf_and_bom_keep_lines(case: Path, tmp_path: Path) -> None:
     """Windows line endings and a UTF-8 BOM change nothing, lines included."""
-    text = case.read_text(encoding="utf-8")
+    text = case.read_text(encoding="utf-8-sig")
     copy = tmp_path / case.name
     copy.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
     for extra in case.parent.glob(case.stem + ".*"):
@@ -154,3 +154,10 @@ def test_no_front_matter_is_still_a_lesson() -> None:
     assert lesson.meta.title == ""
     assert lesson.sections[0].line == 1
     assert lesson.sections[0].topics[0].line == 3
+
+
+def test_crlf_fixture_really_has_crlf_and_bom() -> None:
+    """Guard against an editor or git setting normalising the Windows fixture."""
+    data = (FIXTURES / "crlf-bom.md").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf---\r\n")
+    assert data.count(b"\r\n") == data.count(b"\n")
