@@ -53,7 +53,7 @@ HandoutAudience = Literal["handout", "key"]
 TEMPLATE = "handout.html.j2"
 STYLESHEETS = ("handout.css",)
 # Templates the main template imports; listed so that stamps notice an override of any of them.
-PARTIALS = ("blocks.html.j2",)
+PARTIALS = ("lesson.html.j2", "blocks.html.j2")
 PAPER_SIZES = {"letter": "letter", "a4": "A4"}
 DEFAULT_LINES = 4
 LINK_SCHEMES = ("http", "https", "mailto")
@@ -368,7 +368,7 @@ class HandoutWriter:
             "created": date,
             "graded": graded,
             "total_points": lesson.total_points,
-            "clozes": lesson_clozes(lesson, "handout") if is_key else [],
+            "lesson_clozes": lambda one: lesson_clozes(one, "handout") if is_key else [],
             "default_lines": DEFAULT_LINES,
             "shows": shows,
             "letter": letter,
