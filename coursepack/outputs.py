@@ -65,6 +65,7 @@ class Stamps:
     def __init__(self, folder: Path):
         self.path = folder / STAMP_FILE
         self._entries: dict[str, dict[str, str]] = {}
+        self._changed = False
         try:
             loaded = json.loads(self.path.read_text(encoding="utf-8"))
             if isinstance(loaded, dict):
@@ -87,9 +88,12 @@ class Stamps:
     def record(self, output: Path, inputs_digest: str, output_digest: str) -> None:
         """Remember that ``output`` (SHA-256 ``output_digest``) was made from ``inputs_digest``."""
         self._entries[output.name] = {"inputs": inputs_digest, "output": output_digest}
+        self._changed = True
 
     def save(self) -> None:
-        """Write the stamp file (atomically, sorted keys so it diffs cleanly)."""
+        """Write the stamp file if anything changed (atomically, sorted keys)."""
+        if not self._changed:
+            return
         text = json.dumps(self._entries, indent=1, sort_keys=True)
         write_atomic(self.path, text.encode("utf-8"))
 
