@@ -483,3 +483,22 @@ def test_an_unmeasurable_theme_font_is_replaced_by_arial(tmp_path: Path, small) 
         for r in p.runs
     }
     assert "Arial" in names and "Some Unknown Display Font" not in names
+
+
+def test_default_geometry_is_the_default_templates() -> None:
+    from coursepack.writers.deck import find_layouts, geometry_of
+    from coursepack.writers.deck_plan import SlideGeometry
+
+    prs = Presentation(str(ROOT / "layouts" / "deck.pptx"))
+    roles, missing = find_layouts(prs, "deck.pptx")
+    assert roles is not None, missing
+    got = geometry_of(prs, roles)
+    want = SlideGeometry.default()
+    for field in ("width", "height", "title", "body", "cover_title", "section_title"):
+        a, b = getattr(got, field), getattr(want, field)
+        if isinstance(a, int):
+            assert a == b, field
+        else:
+            assert all(
+                abs(x - y) <= 1000 for x, y in zip(vars(a).values(), vars(b).values(), strict=True)
+            ), field

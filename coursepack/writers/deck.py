@@ -26,7 +26,6 @@ from coursepack.writers.deck_plan import (
     Box,
     DeckPlan,
     FitRules,
-    Para,
     SlideGeometry,
     SlidePlan,
     TablePlan,
@@ -592,4 +591,4 @@ def _pt(size: float):
     return Pt(size)
 
 
-__all__ = ["DeckWriter", "Para", "find_layouts", "geometry_of"]
+__all__ = ["DeckWriter", "choose_metrics", "find_layouts", "geometry_of"]
