@@ -544,3 +544,49 @@ def test_layout_files_lists_templates_css_and_fonts(writer):
     names = {path.name for path in writer.layout_files()}
     assert {"handout.html.j2", "blocks.html.j2", "handout.css", "theme.yaml"} <= names
     assert any(name.startswith("AtkinsonHyperlegible") for name in names)
+
+
+# --------------------------------------------------------------------------- course pack
+
+
+@pytest.fixture(scope="module")
+def pack(full, literal, unamir, writer):
+    from coursepack.course import Course
+
+    lessons = [unamir["lesson"], full["lesson"], literal["lesson"]]
+    course = Course(
+        path=full["lesson"].folder / "course.yaml",
+        title="Modern World History",
+        subtitle="Unit 7",
+        author="History department",
+        term="Spring 2027",
+        paper=None,
+        lang="en",
+        lessons=tuple(lesson.path for lesson in lessons),
+    )
+    return {
+        "lessons": lessons,
+        "handout": writer.render_pack(course, lessons, "handout"),
+        "key": writer.render_pack(course, lessons, "key"),
+    }
+
+
+def test_pack_lessons_start_on_odd_pages_named_in_bookmarks_and_contents(pack, unamir):
+    for audience in ("handout", "key"):
+        reader = PdfReader(io.BytesIO(pack[audience]))
+        pages = [page.extract_text() for page in reader.pages]
+        assert len(pages) > len(PdfReader(io.BytesIO(unamir[audience])).pages) + 2
+        outline = [item for item in reader.outline if not isinstance(item, list)]
+        titles = [lesson.meta.title for lesson in pack["lessons"]]
+        assert [item.title for item in outline] == titles
+        contents = squash(pages[1])
+        for item, title in zip(outline, titles, strict=True):
+            number = reader.get_destination_page_number(item) + 1
+            assert number % 2 == 1, (title, number)  # a right-hand page
+            assert squash(title) in squash(pages[number - 1])
+            assert f"{squash(title)}{'.' * 3}" in contents.replace(". ", ".")
+            assert re.search(re.escape(squash(title)) + r"\.*" + str(number), contents)
+        assert f"Page {len(pages)} of {len(pages)}" in pages[-1] or not pages[-1].strip()
+    key = squash(pdf_text(pack["key"]))
+    assert "MODELANSWERTEXT" in key and "MODELANSWERTEXT" not in squash(pdf_text(pack["handout"]))
+    assert "Pointsperlesson" in key

@@ -17,7 +17,7 @@ import dataclasses
 import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -46,14 +46,16 @@ from coursepack.model import (
 if TYPE_CHECKING:
     import jinja2
 
+    from coursepack.course import Course
     from coursepack.writers.pdf_fetch import SafeURLFetcher
 
 HandoutAudience = Literal["handout", "key"]
 
 TEMPLATE = "handout.html.j2"
+PACK_TEMPLATE = "pack.html.j2"
 STYLESHEETS = ("handout.css",)
 # Templates the main template imports; listed so that stamps notice an override of any of them.
-PARTIALS = ("lesson.html.j2", "blocks.html.j2")
+PARTIALS = ("lesson.html.j2", "blocks.html.j2", PACK_TEMPLATE)
 PAPER_SIZES = {"letter": "letter", "a4": "A4"}
 DEFAULT_LINES = 4
 LINK_SCHEMES = ("http", "https", "mailto")
@@ -303,13 +305,42 @@ class HandoutWriter:
 
     def render(self, lesson: Lesson, audience: HandoutAudience, paper: str | None = None) -> bytes:
         """The PDF of ``lesson`` for ``audience``; ``paper`` overrides ``lesson.meta.paper``."""
+        html = self.render_html(lesson, audience, paper)
+        return self._pdf(html, self._paper(lesson, paper), [lesson], lesson.path)
+
+    def render_pack(
+        self,
+        course: Course,
+        lessons: Sequence[Lesson],
+        audience: HandoutAudience,
+        paper: str | None = None,
+    ) -> bytes:
+        """A course pack: a cover, the contents, then every lesson (handouts or answer keys)."""
+        html = self.render_pack_html(course, lessons, audience, paper)
+        return self._pdf(html, self._pack_paper(course, lessons, paper), lessons, course.path)
+
+    def render_pack_html(
+        self,
+        course: Course,
+        lessons: Sequence[Lesson],
+        audience: HandoutAudience,
+        paper: str | None = None,
+    ) -> str:
+        """The HTML of a course pack (see :meth:`render_pack`)."""
+        chosen = self._pack_paper(course, lessons, paper)
+        context = self._shared_context(audience, chosen)
+        context.update(course=course, lessons=tuple(lessons))
+        return self._render_template(PACK_TEMPLATE, context, course.path)
+
+    def _pdf(self, html: str, paper: str, lessons: Sequence[Lesson], where: Path) -> bytes:
+        """Print ``html``: shared fonts and CSS, the paper size, only allowed files fetched."""
         from weasyprint import HTML
 
-        html = self.render_html(lesson, audience, paper)
-        stylesheets = self._weasy_stylesheets() + [self._paper_stylesheet(lesson, paper)]
+        stylesheets = self._weasy_stylesheets() + [self._paper_stylesheet(paper)]
         fetcher = self._require_fetcher()
-        with fetcher.allowing([lesson.folder]) as refused, _quiet_refusals():
-            document = HTML(string=html, base_url=str(lesson.folder), url_fetcher=fetcher)
+        folders = sorted({lesson.folder for lesson in lessons} | {where.parent})
+        with fetcher.allowing(folders) as refused, _quiet_refusals():
+            document = HTML(string=html, base_url=str(where.parent), url_fetcher=fetcher)
             pdf = document.write_pdf(
                 stylesheets=stylesheets,
                 font_config=self._font_config,
@@ -318,7 +349,7 @@ class HandoutWriter:
             )
             problems = list(refused)
         if problems:
-            self._raise_refused(lesson, problems)
+            self._raise_refused(lessons, where, problems)
         return pdf
 
     def render_html(
@@ -327,21 +358,30 @@ class HandoutWriter:
         """The HTML that :meth:`render` prints (for tests, debugging and a later course pack)."""
         if audience not in ("handout", "key"):
             raise ValueError(f"audience must be 'handout' or 'key', not {audience!r}")
+        context = self._shared_context(audience, self._paper(lesson, paper))
+        meta = lesson.meta
+        context.update(
+            lesson=lesson,
+            meta=meta,
+            created=meta.date if re.fullmatch(r"\d{4}-\d{2}-\d{2}", meta.date or "") else "",
+        )
+        return self._render_template(TEMPLATE, context, lesson.path)
+
+    def _render_template(self, name: str, context: dict[str, Any], where: Path) -> str:
+        """Render layout template ``name``; template problems become clear errors."""
         import jinja2
 
-        env = self._environment()
         try:
-            template = env.get_template(TEMPLATE)
-            return template.render(self._context(lesson, audience, paper))
+            return self._environment().get_template(name).render(context)
         except jinja2.TemplateNotFound as exc:
-            raise LayoutNotFound(exc.name or TEMPLATE, self.layouts.folders) from exc
+            raise LayoutNotFound(exc.name or name, self.layouts.folders) from exc
         except jinja2.TemplateSyntaxError as exc:
-            where = Path(exc.filename) if exc.filename else lesson.path
+            path = Path(exc.filename) if exc.filename else where
             message = f"template error: {exc.message}"
-            raise LessonError([error(where, exc.lineno or 0, message)]) from exc
+            raise LessonError([error(path, exc.lineno or 0, message)]) from exc
         except jinja2.UndefinedError as exc:
             raise LessonError(
-                [error(lesson.path, 0, f"layout template {TEMPLATE} failed: {exc.message}")]
+                [error(where, 0, f"layout template {name} failed: {exc.message}")]
             ) from exc
 
     def layout_files(self) -> list[Path]:
@@ -353,21 +393,16 @@ class HandoutWriter:
 
     # ----------------------------------------------------------------- template context
 
-    def _context(self, lesson: Lesson, audience: HandoutAudience, paper: str | None) -> dict:
-        meta = lesson.meta
+    def _shared_context(self, audience: HandoutAudience, paper: str) -> dict[str, Any]:
+        """What every template gets: the audience switch and the helpers."""
+        if audience not in ("handout", "key"):
+            raise ValueError(f"audience must be 'handout' or 'key', not {audience!r}")
         is_key = audience == "key"
-        graded = lesson.graded()
-        date = meta.date if re.fullmatch(r"\d{4}-\d{2}-\d{2}", meta.date or "") else ""
         return {
-            "lesson": lesson,
-            "meta": meta,
             "audience": audience,
             "view": audience,
             "is_key": is_key,
-            "paper": self._paper(lesson, paper),
-            "created": date,
-            "graded": graded,
-            "total_points": lesson.total_points,
+            "paper": paper,
             "lesson_clozes": lambda one: lesson_clozes(one, "handout") if is_key else [],
             "default_lines": DEFAULT_LINES,
             "shows": shows,
@@ -377,8 +412,8 @@ class HandoutWriter:
             "match_rows": match_rows,
             "order_rows": order_rows,
             "gap_width": self._gap_width,
-            "answer_fit": lambda q: self._answer_fit(q, self._paper(lesson, paper)),
-            "image_url": lambda image: _image_url(lesson, image),
+            "answer_fit": lambda question: self._answer_fit(question, paper),
+            "image_url": _image_url,
             "plain_text": plain_text,
         }
 
@@ -426,6 +461,16 @@ class HandoutWriter:
                 except (fontpkg.FontpkgError, LookupError):
                     continue
         return files
+
+    @staticmethod
+    def _pack_paper(course: Course, lessons: Sequence[Lesson], paper: str | None) -> str:
+        """The pack's paper: the override, else the course's, else the first lesson's."""
+        chosen = (paper or course.paper or (lessons[0].meta.paper if lessons else "letter")).lower()
+        if chosen not in PAPER_SIZES:
+            raise LessonError(
+                [error(course.path, 0, f"unknown paper size {chosen!r} (use letter or a4)")]
+            )
+        return chosen
 
     @staticmethod
     def _paper(lesson: Lesson, paper: str | None) -> str:
@@ -544,32 +589,35 @@ class HandoutWriter:
             self._stylesheets = sheets
         return self._stylesheets
 
-    def _paper_stylesheet(self, lesson: Lesson, paper: str | None) -> Any:
+    def _paper_stylesheet(self, paper: str) -> Any:
         """A tiny parsed ``@page { size }`` per paper size, after the layout CSS so it wins."""
-        chosen = self._paper(lesson, paper)
-        if chosen not in self._paper_css:
+        if paper not in self._paper_css:
             from weasyprint import CSS
 
-            self._paper_css[chosen] = CSS(
-                string=f"@page {{ size: {PAPER_SIZES[chosen]}; }}",
+            self._paper_css[paper] = CSS(
+                string=f"@page {{ size: {PAPER_SIZES[paper]}; }}",
                 font_config=self._font_config,
                 url_fetcher=self._require_fetcher(),
             )
-        return self._paper_css[chosen]
+        return self._paper_css[paper]
 
-    def _raise_refused(self, lesson: Lesson, problems: list) -> None:
+    def _raise_refused(self, lessons: Sequence[Lesson], where: Path, problems: list) -> None:
+        """One LessonError for every refused URL, at the image's line when it is one."""
         from coursepack.writers.pdf_fetch import describe
 
-        image_lines = {_image_url(lesson, b): b.line for b in _images(lesson)}
+        places = {
+            _image_url(image): (lesson.path, image.line)
+            for lesson in lessons
+            for image in _images(lesson)
+        }
         diagnostics = []
         seen: set[str] = set()
         for problem in problems:
             if problem.url in seen:
                 continue
             seen.add(problem.url)
-            diagnostics.append(
-                error(lesson.path, image_lines.get(problem.url, 0), describe(problem))
-            )
+            path, line = places.get(problem.url, (where, 0))
+            diagnostics.append(error(path, line, describe(problem)))
         raise LessonError(diagnostics)
 
 
@@ -608,10 +656,10 @@ def _images_in(blocks: tuple[Block, ...]) -> Iterator[Image]:
             yield from _images_in(block.blocks)
 
 
-def _image_url(lesson: Lesson, image: Image) -> str:
-    """The ``file:`` URL of an image (not resolved: the fetcher resolves and checks it)."""
-    path = image.path if image.path.is_absolute() else lesson.folder / image.path
-    return path.absolute().as_uri()
+def _image_url(image: Image) -> str:
+    """The ``file:`` URL of an image (the reader resolved its path against the lesson folder;
+    the fetcher resolves symlinks again and checks the folder)."""
+    return image.path.absolute().as_uri()
 
 
 __all__ = [
