@@ -73,6 +73,15 @@ def _area(ph) -> int:
     return int(ph.width or 0) * int(ph.height or 0)
 
 
+def _placed(ph) -> bool:
+    """True when a placeholder has a position (its own, or inherited from the master)."""
+    return None not in (ph.left, ph.top, ph.width, ph.height) and _area(ph) > 0
+
+
+def _has_title(layout) -> bool:
+    return any(t in ("title", "ctrTitle") and _placed(ph) for t, ph in _ph_types(layout))
+
+
 def find_layouts(prs, name: str) -> tuple[_Layouts | None, str]:
     """Pick layouts by placeholder types; returns (layouts, what is missing)."""
     layouts = list(prs.slide_layouts)
@@ -85,9 +94,9 @@ def find_layouts(prs, name: str) -> tuple[_Layouts | None, str]:
         kind = layout._element.get("type", "")
         types = _ph_types(layout)
         main = [(t, ph) for t, ph in types if t not in _FOOTER_TYPES]
-        titles = [ph for t, ph in main if t == "title"]
-        ctr = [ph for t, ph in main if t == "ctrTitle"]
-        bodies = [ph for t, ph in main if t in _CONTENT_TYPES]
+        titles = [ph for t, ph in main if t == "title" and _placed(ph)]
+        ctr = [ph for t, ph in main if t == "ctrTitle" and _placed(ph)]
+        bodies = [ph for t, ph in main if t in _CONTENT_TYPES and _placed(ph)]
         others = [ph for t, ph in main if t not in _CONTENT_TYPES | {"title", "ctrTitle"}]
         if kind in ("vertTx", "vertTitleAndTx") or any(_is_vertical(ph) for _, ph in main):
             continue
@@ -107,9 +116,8 @@ def find_layouts(prs, name: str) -> tuple[_Layouts | None, str]:
     if content_candidates:
         best = max(content_candidates, key=lambda c: (c[0], c[1]))
         content = best[2]
-    by_name = {layout.name.strip().lower(): layout for layout in layouts}
-    if content is None:
-        content = by_name.get("title and content")
+    # names are only a fallback, and only for layouts that have a title to fill
+    by_name = {layout.name.strip().lower(): layout for layout in layouts if _has_title(layout)}
     if content is None:
         return None, f"template {name} has no layout with a title and a body placeholder"
     if title_only is None:
@@ -122,8 +130,9 @@ def find_layouts(prs, name: str) -> tuple[_Layouts | None, str]:
 
 
 def _placeholder(layout, types: set[str]):
+    """The layout's first positioned placeholder of one of ``types``, or None."""
     for t, ph in _ph_types(layout):
-        if t in types:
+        if t in types and _placed(ph):
             return ph
     return None
 
@@ -198,21 +207,12 @@ class DeckWriter:
         return [self.layouts.find("deck.pptx"), self.layouts.find("theme.yaml")]
 
     def render(self, lesson: Lesson, template: Path | None = None) -> bytes:
-        """The deck's bytes; ``template`` is a school's ``.pptx``/``.potx`` (default: ours)."""
-        path = Path(template) if template is not None else self.layouts.find("deck.pptx")
-        prs = self._open(lesson, path, template is not None)
-        X.remove_all_slides(prs)
-        roles, missing = find_layouts(prs, path.name)
-        if roles is None:
-            raise LessonError([self._where(lesson, path, missing)])
-        metrics, title_font, body_font = choose_metrics(prs)
-        plan = plan_deck(
-            lesson,
-            geometry_of(prs, roles),
-            metrics,
-            self.rules,
-            pixel_size=lambda image: self._pixels(lesson, image),
-        )
+        """The deck's bytes; ``template`` is a school's ``.pptx``/``.potx`` (default: ours).
+
+        Raises :class:`~coursepack.diagnostics.LessonError` for a template that cannot be
+        read or has no usable layout, and for an image that cannot be placed on a slide.
+        """
+        prs, roles, plan, (metrics, title_font, body_font) = self._prepare(lesson, template)
         _Emitter(prs, roles, plan, title_font, body_font, metrics, self.rules).emit(lesson)
         _core_properties(prs, plan)
         buf = io.BytesIO()
@@ -221,19 +221,25 @@ class DeckWriter:
 
     def plan(self, lesson: Lesson, template: Path | None = None) -> DeckPlan:
         """The plan the deck would be written from (for tests and debugging)."""
+        return self._prepare(lesson, template)[2]
+
+    def _prepare(self, lesson: Lesson, template: Path | None):
+        """Open the template without its slides, choose layouts and metrics, plan the deck."""
         path = Path(template) if template is not None else self.layouts.find("deck.pptx")
-        prs = self._open(lesson, path, template is not None)
+        prs = self._open(lesson, path)
+        X.remove_all_slides(prs)
         roles, missing = find_layouts(prs, path.name)
         if roles is None:
             raise LessonError([self._where(lesson, path, missing)])
-        metrics, _, _ = choose_metrics(prs)
-        return plan_deck(
+        fonts = choose_metrics(prs)
+        plan = plan_deck(
             lesson,
             geometry_of(prs, roles),
-            metrics,
+            fonts[0],
             self.rules,
             pixel_size=lambda image: self._pixels(lesson, image),
         )
+        return prs, roles, plan, fonts
 
     # -- helpers
     @staticmethod
@@ -242,7 +248,7 @@ class DeckWriter:
             return error(lesson.path, lesson.meta.line_of("pptx-template"), message)
         return error(path, 0, message)
 
-    def _open(self, lesson: Lesson, path: Path, user: bool):
+    def _open(self, lesson: Lesson, path: Path):
         from pptx import Presentation
 
         try:

@@ -24,6 +24,13 @@ CT_PRESENTATION = (
 )
 CT_TEMPLATE_MACRO = "application/vnd.ms-powerpoint.template.macroEnabled.main+xml"
 CT_PRESENTATION_MACRO = "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml"
+CT_SLIDESHOW = "application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml"
+# main-part content types python-pptx refuses, and what they become
+_AS_PRESENTATION = {
+    CT_TEMPLATE: CT_PRESENTATION,
+    CT_TEMPLATE_MACRO: CT_PRESENTATION_MACRO,
+    CT_SLIDESHOW: CT_PRESENTATION,
+}
 
 NS = {
     "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
@@ -47,18 +54,18 @@ def qn(tag: str) -> str:
 
 
 def as_presentation_package(data: bytes) -> bytes:
-    """The package bytes with a template main content type rewritten to a presentation's.
+    """The package bytes with a template (or slide show) main content type made a presentation's.
 
-    A ``.potx`` is a ``.pptx`` whose main part is declared as a template; python-pptx refuses
-    it. Only ``[Content_Types].xml`` changes; every other member is copied as is.
+    A ``.potx`` is a ``.pptx`` whose main part is declared as a template (a ``.ppsx`` as a slide
+    show); python-pptx refuses both. Only ``[Content_Types].xml`` changes; every other member
+    is copied as is. A package that is not a zip raises ``zipfile.BadZipFile``.
     """
     with zipfile.ZipFile(io.BytesIO(data)) as src:
         types = src.read("[Content_Types].xml").decode("utf-8")
-        if CT_TEMPLATE not in types and CT_TEMPLATE_MACRO not in types:
+        if not any(ct in types for ct in _AS_PRESENTATION):
             return data
-        types = types.replace(CT_TEMPLATE, CT_PRESENTATION).replace(
-            CT_TEMPLATE_MACRO, CT_PRESENTATION_MACRO
-        )
+        for old, new in _AS_PRESENTATION.items():
+            types = types.replace(old, new)
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
             for info in src.infolist():
