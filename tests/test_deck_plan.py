@@ -403,3 +403,19 @@ def test_a_long_code_block_is_split_by_lines_in_monospace() -> None:
     lines = [p.text for s in slides for p in s.body.paras]
     assert lines[0].startswith("line_01 = compute(1")
     assert all(p.style == "code" for s in slides for p in s.body.paras)
+
+
+def test_a_long_cover_subtitle_still_fits() -> None:
+    meta = Meta(title="T", subtitle="A subtitle that goes on. " * 30, course="C", author="A")
+    cover = plan_of(Lesson(Path("x.md"), meta, (), ())).slides[0]
+    box = cover.body_box or GEOMETRY.cover_subtitle
+    assert box.bottom <= GEOMETRY.height
+    height = frame_height(
+        cover.subtitle.paras,
+        cover.subtitle.size,
+        text_width_pt(box, GEOMETRY.insets),
+        METRICS,
+        RULES,
+    )
+    assert height <= text_height_pt(box, GEOMETRY.insets)
+    assert cover.subtitle.size >= RULES.body_floor

@@ -362,6 +362,8 @@ class _Emitter:
         if sp.kind == "title":
             sub = self._ph(slide, {"subTitle"} | _CONTENT_TYPES)
             if sub is not None and sp.subtitle is not None:
+                if sp.body_box is not None:
+                    self._place(sub, sp.body_box)
                 self.text(sub.text_frame, sp.subtitle, anchor=None, align=None)
                 used.add(id(sub._element))
         elif sp.body is not None:

@@ -224,7 +224,10 @@ LayoutRole = Literal["title", "section", "content", "title_only"]
 
 @dataclass(frozen=True)
 class SlidePlan:
-    """One slide. ``title_box``/``body_box`` are set only when they differ from the layout's."""
+    """One slide. ``title_box``/``body_box`` are set only when they differ from the layout's.
+
+    On the title slide, ``body_box`` is the subtitle's box; ``columns`` are extra text boxes.
+    """
 
     kind: SlideKind
     layout: LayoutRole
@@ -1105,7 +1108,7 @@ class _Planner:
         if need > box.height:  # grow upwards: the cover title sits on its bottom edge
             top = max(EMU_PER_INCH // 5, box.bottom - need)
             title_box = Box(box.left, top, box.width, box.bottom - top)
-        sub = None
+        sub, sub_box = None, None
         if self.g.cover_subtitle is not None:
             paras = []
             if meta.subtitle:
@@ -1116,10 +1119,7 @@ class _Planner:
             if details:
                 paras.append(Para((Run(details),), 0, "plain"))
             if paras:
-                blocks = fit_text(
-                    paras, self.g.cover_subtitle, self.g.insets, self.m, self.r, high=28
-                )
-                sub = blocks[0] if len(blocks) == 1 else TextBlock(tuple(paras), self.r.body_floor)
+                sub, sub_box = self._cover_subtitle(paras)
         self.slides.append(
             SlidePlan(
                 "title",
@@ -1129,9 +1129,28 @@ class _Planner:
                 subtitle=sub,
                 footer=False,
                 title_box=title_box,
+                body_box=sub_box,
                 line=1,
             )
         )
+
+    def _cover_subtitle(self, paras: list[Para]) -> tuple[TextBlock, Box | None]:
+        """The cover's subtitle lines: in their box, else a box reaching down the slide, else
+        as many lines as fit (the last ones are dropped rather than overflow)."""
+        box = self.g.cover_subtitle
+        assert box is not None
+        tall = Box(
+            box.left,
+            box.top,
+            box.width,
+            max(box.height, self.g.height - box.top - EMU_PER_INCH // 4),
+        )
+        for candidate, override in ((box, None), (tall, tall)):
+            blocks = fit_text(paras, candidate, self.g.insets, self.m, self.r, high=28)
+            if len(blocks) == 1:
+                return blocks[0], override
+        first = fit_text(paras, tall, self.g.insets, self.m, self.r, high=28)[0]
+        return first, tall
 
     def section(self, title: str, line: int) -> None:
         size, _ = fit_title(
