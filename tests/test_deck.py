@@ -502,3 +502,29 @@ def test_default_geometry_is_the_default_templates() -> None:
             assert all(
                 abs(x - y) <= 1000 for x, y in zip(vars(a).values(), vars(b).values(), strict=True)
             ), field
+
+
+def test_byte_identical_across_processes(small) -> None:
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    _, data = small
+    code = (
+        "import hashlib, sys; from pathlib import Path\n"
+        "from coursepack.reader import read_lesson\n"
+        "from coursepack.writers.deck import DeckWriter\n"
+        f"lesson, _ = read_lesson(Path({str(FIXTURES / 'small.md')!r}))\n"
+        "sys.stdout.write(hashlib.sha256(DeckWriter().render(lesson)).hexdigest())\n"
+    )
+    for seed in ("1", "2"):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert out.stdout == hashlib.sha256(data).hexdigest()
