@@ -97,8 +97,8 @@ def test_slide_kinds_and_titles_of_a_small_lesson() -> None:
         ("overview", "Overview"),
         ("section", "First Section"),
         ("content", "Bullets and Levels"),
-        ("content", "Quote, Code and Picture (1/2)"),
-        ("image", "Quote, Code and Picture (2/2)"),
+        ("content", "Quote, Code and Picture"),
+        ("image", "A Picture Alone"),
         ("table", "A Table"),
         ("section", "Second Section"),
         ("question", "Check for understanding: Question 1 (2 points)"),
@@ -122,7 +122,7 @@ def test_bullet_levels_and_bold_cloze() -> None:
 
 def test_quote_is_italic_and_code_is_monospace() -> None:
     plan = plan_of(read("small.md"))
-    slide = next(s for s in plan.slides if s.title.startswith("Quote, Code and Picture (1/2)"))
+    slide = next(s for s in plan.slides if s.title == "Quote, Code and Picture")
     styles = [p.style for p in slide.body.paras]
     assert styles == ["quote", "code", "code"]
     assert all(r.italic for r in slide.body.paras[0].runs)
@@ -131,12 +131,28 @@ def test_quote_is_italic_and_code_is_monospace() -> None:
 
 def test_picture_keeps_aspect_and_alt_text() -> None:
     plan = plan_of(read("small.md"))
-    pic = next(s.picture for s in plan.slides if s.picture is not None)
-    assert pic.alt == "A simple blue map of the region"
-    assert abs(pic.box.width / pic.box.height - 400 / 250) < 0.01
+    beside, alone = [s for s in plan.slides if s.picture is not None]
     area = GEOMETRY.area
-    assert area.left <= pic.box.left and pic.box.left + pic.box.width <= area.left + area.width
-    assert pic.caption_box is not None and pic.caption_box.bottom <= area.bottom
+    for slide in (beside, alone):
+        pic = slide.picture
+        assert abs(pic.box.width / pic.box.height - 400 / 250) < 0.01
+        assert area.left <= pic.box.left and pic.box.left + pic.box.width <= area.left + area.width
+        assert area.top <= pic.box.top and pic.box.bottom <= area.bottom
+    assert beside.picture.alt == "A simple blue map of the region"
+    assert beside.picture.caption_box is not None
+    assert beside.picture.caption_box.bottom <= area.bottom
+    assert alone.picture.alt == "The same map, on a slide of its own"
+    assert alone.kind == "image" and alone.body is None
+
+
+def test_short_text_and_a_picture_share_a_slide_side_by_side() -> None:
+    plan = plan_of(read("small.md"))
+    slide = next(s for s in plan.slides if s.title == "Quote, Code and Picture")
+    assert slide.body is not None and slide.picture is not None
+    text_box = slide.body_box
+    assert text_box is not None
+    assert text_box.left + text_box.width <= slide.picture.box.left
+    assert slide.body.size >= 22
 
 
 def test_every_slide_has_a_title() -> None:

@@ -1000,6 +1000,8 @@ class _Chunk:
 
 
 _LEAD_INS = {"check for understanding", "check your understanding"}
+# text beside a picture must fit its half of the slide at this size or more
+_SIDE_BY_SIDE_MIN = 22
 
 
 class _Walker:
@@ -1170,7 +1172,15 @@ class _Planner:
         walker = _Walker()
         walker.walk(blocks)
         planned: list[tuple[SlidePlan, bool]] = []  # (slide, counts toward "(i/n)")
-        for chunk in walker.chunks:
+        chunks = list(walker.chunks)
+        while chunks:
+            chunk = chunks.pop(0)
+            pair = self._side_by_side(chunk, chunks[0], title, kind) if chunks else None
+            if pair is not None:
+                other = chunks.pop(0)
+                notes = tuple(chunk.notes + other.notes)
+                planned.append((replace(pair, notes=notes), True))
+                continue
             made = self._chunk(chunk, title, kind)
             if made and chunk.notes:
                 first, counts = made[0]
@@ -1219,6 +1229,41 @@ class _Planner:
     def _longest_title(self, title: str) -> str:
         # measure with a worst-case continuation suffix so "(2/3)" never needs more room
         return f"{title} (00/00)"
+
+    def _side_by_side(
+        self, first: _Chunk, second: _Chunk, title: str, kind: SlideKind
+    ) -> SlidePlan | None:
+        """Short text and a picture next to each other on one slide, when the text fits its
+        half at a comfortable size (else None: they get a slide each)."""
+        kinds = {first.kind, second.kind}
+        if kinds != {"text", "image"}:
+            return None
+        text, image = (first, second) if first.kind == "text" else (second, first)
+        assert isinstance(image.block, Image)
+        if not text.paras:
+            return None
+        size, tbox, body = self._body_box(self._longest_title(title))
+        gap = EMU_PER_INCH // 3
+        half = (body.width - gap) // 2
+        left = Box(body.left, body.top, half, body.height)
+        right = Box(body.left + half + gap, body.top, body.width - half - gap, body.height)
+        blocks = fit_text(text.paras, left, self.g.insets, self.m, self.r)
+        if len(blocks) != 1 or blocks[0].size < _SIDE_BY_SIDE_MIN:
+            return None
+        pic = fit_picture(
+            image.block, right, self.g.insets, self.m, self.r, self.pixel_size(image.block)
+        )
+        return SlidePlan(
+            kind,
+            "content",
+            title,
+            size,
+            body=blocks[0],
+            body_box=left,
+            picture=pic,
+            title_box=tbox,
+            line=min(first.line, second.line),
+        )
 
     def _chunk(self, chunk: _Chunk, title: str, kind: SlideKind) -> list[tuple[SlidePlan, bool]]:
         out: list[tuple[SlidePlan, bool]] = []
