@@ -34,6 +34,7 @@ from coursepack.model import (
     Inlines,
     Lesson,
     Match,
+    Option,
     Order,
     Paragraph,
     Question,
@@ -251,6 +252,7 @@ def text_width_em(text: str, fonts: list[Path]) -> float:
 # to choose the key's answer size; a layout override with other margins is still laid out right.
 ANSWER_WIDTH_PT = {"letter": 612 - 108 - 44, "a4": 595.3 - 108 - 44}
 ANSWER_SIZES_PT = (10.5, 10.0, 9.5, 9.0, 8.5)
+OPTION_INDENT_PT = 34  # tick box and letter before an option's text
 
 
 def wrapped_lines(paragraphs: list[str], width_em: float, fonts: list[Path]) -> int:
@@ -300,6 +302,7 @@ class HandoutWriter:
         self._fetcher: SafeURLFetcher | None = None
         self._gap_fonts: list[Path] | None = None
         self._answer_fonts: list[Path] | None = None
+        self._regular_fonts: list[Path] | None = None
 
     # ----------------------------------------------------------------- public API
 
@@ -413,6 +416,7 @@ class HandoutWriter:
             "order_rows": order_rows,
             "gap_width": self._gap_width,
             "answer_fit": lambda question: self._answer_fit(question, paper),
+            "bold_fits": lambda option: self._bold_fits(option, paper),
             "image_url": _image_url,
             "plain_text": plain_text,
         }
@@ -440,6 +444,21 @@ class HandoutWriter:
             if needed <= lines:
                 return {"lines": lines, "size": f"{size}pt"}
         return {"lines": needed, "size": f"{ANSWER_SIZES_PT[-1]}pt"}
+
+    def _bold_fits(self, option: Option, paper: str) -> bool:
+        """True when a correct option set in bold takes no more lines than in regular weight.
+
+        The key sets correct options in bold; where that would wrap onto an extra line (and
+        shift the page against the handout), it underlines them instead.
+        """
+        text = [plain_text(option.inlines)]
+        width = (ANSWER_WIDTH_PT.get(paper, ANSWER_WIDTH_PT["letter"]) - OPTION_INDENT_PT) / 10.5
+        if self._gap_fonts is None:
+            self._gap_fonts = self._theme_font_files(700, "normal")
+        if self._regular_fonts is None:
+            self._regular_fonts = self._theme_font_files(400, "normal")
+        regular = wrapped_lines(text, width, self._regular_fonts)
+        return wrapped_lines(text, width * 0.97, self._gap_fonts) <= regular
 
     def _italic_fonts(self) -> list[Path]:
         if self._answer_fonts is None:
