@@ -6,6 +6,7 @@ as Markdown and read with the real reader, so the tests cover what a teacher wou
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -140,14 +141,15 @@ Greek Ελληνικά and accents café naïve Ångström, Arabic مرحبا ب
 # --------------------------------------------------------------------------- helpers
 
 
+@functools.cache
+def page_texts(data: bytes) -> tuple[str, ...]:
+    """The text of each page (cached: pypdf's extraction is the slow part of these tests)."""
+    return tuple(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
 def pdf_text(data: bytes) -> str:
     """All text of a PDF, pages joined."""
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-
-
-def page_texts(data: bytes) -> list[str]:
-    """The text of each page."""
-    return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
+    return "\n".join(page_texts(data))
 
 
 def squash(text: str) -> str:
@@ -574,7 +576,7 @@ def pack(full, literal, unamir, writer):
 def test_pack_lessons_start_on_odd_pages_named_in_bookmarks_and_contents(pack, unamir):
     for audience in ("handout", "key"):
         reader = PdfReader(io.BytesIO(pack[audience]))
-        pages = [page.extract_text() for page in reader.pages]
+        pages = page_texts(pack[audience])
         assert len(pages) > len(PdfReader(io.BytesIO(unamir[audience])).pages) + 2
         outline = [item for item in reader.outline if not isinstance(item, list)]
         titles = [lesson.meta.title for lesson in pack["lessons"]]
