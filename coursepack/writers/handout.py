@@ -358,7 +358,7 @@ class HandoutWriter:
     def render_html(
         self, lesson: Lesson, audience: HandoutAudience, paper: str | None = None
     ) -> str:
-        """The HTML that :meth:`render` prints (for tests, debugging and a later course pack)."""
+        """The HTML that :meth:`render` prints (for tests and debugging)."""
         if audience not in ("handout", "key"):
             raise ValueError(f"audience must be 'handout' or 'key', not {audience!r}")
         context = self._shared_context(audience, self._paper(lesson, paper))
