@@ -6,6 +6,7 @@ rule at a time (a 1,000-character bullet, control characters, shuffles).
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -435,3 +436,85 @@ def test_a_long_cover_subtitle_still_fits() -> None:
     )
     assert height <= text_height_pt(box, GEOMETRY.insets)
     assert cover.subtitle.size >= RULES.body_floor
+
+
+# --------------------------------------------------------------------------- property: no overflow
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from coursepack.model import CodeBlock, Table, TableCell  # noqa: E402
+
+_WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzÉé.,;:!?-'0123456789", min_size=1, max_size=25)
+_TEXT = st.lists(_WORD, min_size=1, max_size=220).map(" ".join)
+
+
+@st.composite
+def _blocks(draw) -> tuple:
+    blocks = []
+    for line in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["bullets", "para", "table", "code"]))
+        if kind == "bullets":
+            items = tuple(
+                ListItem(
+                    (Text(draw(_TEXT)),),
+                    tuple(
+                        ListItem((Text(draw(_TEXT)),), (), line)
+                        for _ in range(draw(st.integers(0, 2)))
+                    ),
+                    line,
+                )
+                for _ in range(draw(st.integers(1, 8)))
+            )
+            blocks.append(BulletList(items, line))
+        elif kind == "para":
+            blocks.append(Paragraph((Text(draw(_TEXT)),), line))
+        elif kind == "code":
+            lines = draw(st.lists(_WORD, min_size=1, max_size=40))
+            blocks.append(CodeBlock("\n".join(lines), "", line))
+        else:
+            cols = draw(st.integers(1, 5))
+            cell = st.builds(lambda t, n=line: TableCell((Text(t),), n), _TEXT)
+            header = tuple(draw(cell) for _ in range(cols))
+            rows = tuple(
+                tuple(draw(cell) for _ in range(cols)) for _ in range(draw(st.integers(0, 25)))
+            )
+            blocks.append(Table(header, rows, ("",) * cols, line))
+    return tuple(blocks)
+
+
+@settings(
+    max_examples=int(os.environ.get("COURSEPACK_DECK_EXAMPLES", "40")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(title=_TEXT.map(lambda t: t[:150]), blocks=_blocks())
+def test_property_every_planned_slide_fits(title: str, blocks: tuple) -> None:
+    plan = plan_of(lesson_of(Topic((Text(title),), blocks, 1)))
+    for slide in plan.slides:
+        assert slide.title.strip()
+        assert slide.title_size >= RULES.title_floor
+        if slide.kind in ("content", "table", "image", "question"):
+            box = slide.title_box or GEOMETRY.title
+            lines = METRICS.count_lines(
+                [Piece(slide.title, bold=True)],
+                text_width_pt(box, GEOMETRY.insets),
+                slide.title_size,
+            )
+            assert (
+                lines * METRICS.line_height(slide.title_size)
+                <= text_height_pt(box, GEOMETRY.insets) + 0.01
+            )
+        frames = [(slide.body_box or GEOMETRY.body, slide.body)] if slide.body else []
+        for box, block in [*frames, *slide.columns]:
+            assert block.size >= RULES.body_floor
+            height = frame_height(
+                block.paras, block.size, text_width_pt(box, GEOMETRY.insets), METRICS, RULES
+            )
+            assert height <= text_height_pt(box, GEOMETRY.insets) + 0.01
+        if slide.table is not None:
+            table = slide.table
+            assert table.size >= RULES.body_floor
+            assert sum(table.row_heights) <= table.box.height
+            assert sum(table.col_widths) <= table.box.width

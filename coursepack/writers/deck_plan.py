@@ -721,11 +721,34 @@ def _split_tall_rows(
     return tuple(out)
 
 
+def _fit_header(
+    header: tuple[Cell, ...],
+    rows: tuple[tuple[Cell, ...], ...],
+    box: Box,
+    metrics: TextMetrics,
+    rules: FitRules,
+) -> tuple[tuple[Cell, ...], tuple[tuple[Cell, ...], ...]]:
+    """A header taller than a third of the area at the floor is cut (at words): its first
+    part stays the header and the rest opens the body, in bold, so no text is lost."""
+    size = rules.body_floor
+    widths = _table_widths(header, rows, size, box, metrics)
+    limit = box.height // 3
+    if _row_height(header, widths, size, True, metrics) <= limit:
+        return header, rows
+    third = Box(box.left, box.top, box.width, limit)
+    pieces = _split_tall_rows(tuple(() for _ in header), (header,), third, metrics, rules)
+    bold = tuple(
+        tuple(tuple(replace(r, bold=True) for r in cell) for cell in piece) for piece in pieces
+    )
+    return bold[0], (*bold[1:], *rows)
+
+
 def fit_table(table: Table, box: Box, metrics: TextMetrics, rules: FitRules) -> list[TablePlan]:
     """The table at the largest size that fits, else split by rows with the header repeated."""
     header = tuple(runs_of(cell.inlines) for cell in table.header)
     rows = tuple(tuple(runs_of(cell.inlines) for cell in row) for row in table.rows)
     aligns = tuple(table.aligns) + ("",) * (len(header) - len(table.aligns))
+    header, rows = _fit_header(header, rows, box, metrics, rules)
     rows = _split_tall_rows(header, rows, box, metrics, rules)
 
     def layout(size: float) -> tuple[list[int], int, list[int]]:
@@ -733,8 +756,10 @@ def fit_table(table: Table, box: Box, metrics: TextMetrics, rules: FitRules) -> 
         head = _row_height(header, widths, size, True, metrics)
         return widths, head, [_row_height(r, widths, size, False, metrics) for r in rows]
 
-    def pages(size: float) -> tuple[list[int], int, list[list[int]]]:
+    def pages(size: float) -> tuple[list[int], int, list[list[int]]] | None:
         widths, head, heights = layout(size)
+        if head + max(heights, default=0) > box.height:
+            return None  # some row cannot fit under the header at this size
         groups: list[list[int]] = [[]]
         used = head
         for i, h in enumerate(heights):
@@ -746,9 +771,16 @@ def fit_table(table: Table, box: Box, metrics: TextMetrics, rules: FitRules) -> 
         return widths, head, groups
 
     sizes = _sizes(rules.table_max, rules.body_floor, rules.step)
-    floor_count = len(pages(rules.body_floor)[2])
+    at_floor = pages(rules.body_floor)
+    floor_count = len(at_floor[2]) if at_floor else len(rows) or 1
     for size in sizes:
-        widths, head, groups = pages(size)
+        paged = pages(size)
+        if paged is None and size > rules.body_floor:
+            continue
+        if paged is None:  # cannot happen after the splits above; one row a slide, then
+            widths, head, _ = layout(size)
+            paged = (widths, head, [[i] for i in range(len(rows))] or [[]])
+        widths, head, groups = paged
         if len(groups) > floor_count:
             continue
         if len(groups) > 1:  # even the pages out
