@@ -443,7 +443,7 @@ def test_a_long_cover_subtitle_still_fits() -> None:
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from coursepack.model import CodeBlock, Table, TableCell  # noqa: E402
+from coursepack.model import CodeBlock, Option, Question, Table, TableCell  # noqa: E402
 
 _WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzÉé.,;:!?-'0123456789", min_size=1, max_size=25)
 _TEXT = st.lists(_WORD, min_size=1, max_size=220).map(" ".join)
@@ -453,7 +453,7 @@ _TEXT = st.lists(_WORD, min_size=1, max_size=220).map(" ".join)
 def _blocks(draw) -> tuple:
     blocks = []
     for line in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(["bullets", "para", "table", "code"]))
+        kind = draw(st.sampled_from(["bullets", "para", "table", "code", "graded"]))
         if kind == "bullets":
             items = tuple(
                 ListItem(
@@ -469,6 +469,47 @@ def _blocks(draw) -> tuple:
             blocks.append(BulletList(items, line))
         elif kind == "para":
             blocks.append(Paragraph((Text(draw(_TEXT)),), line))
+        elif kind == "graded":
+            prompt = (Paragraph((Text(draw(_TEXT)),), line),)
+            n = draw(st.integers(2, 9))
+            texts = [draw(_TEXT) for _ in range(2 * n)]
+            blocks.append(
+                draw(
+                    st.sampled_from(
+                        [
+                            Question(
+                                line + 1,
+                                2,
+                                prompt,
+                                tuple(
+                                    Option((Text(t),), i == 0, line)
+                                    for i, t in enumerate(texts[:n])
+                                ),
+                                (),
+                                None,
+                                line,
+                            ),
+                            Match(
+                                line + 1,
+                                3,
+                                prompt,
+                                tuple(
+                                    MatchPair((Text(a),), (Text(b),), line)
+                                    for a, b in zip(texts[:n], texts[n:], strict=True)
+                                ),
+                                line,
+                            ),
+                            Order(
+                                line + 1,
+                                1,
+                                prompt,
+                                tuple(OrderItem((Text(t),), line) for t in texts[:n]),
+                                line,
+                            ),
+                        ]
+                    )
+                )
+            )
         elif kind == "code":
             lines = draw(st.lists(_WORD, min_size=1, max_size=40))
             blocks.append(CodeBlock("\n".join(lines), "", line))
