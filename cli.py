@@ -34,7 +34,7 @@ def guarded(func: Callable[..., int | None]) -> Callable[..., None]:
     def wrapper(*args: Any, **kwargs: Any) -> None:
         from coursepack.build import BuildFailed
         from coursepack.diagnostics import LessonError
-        from coursepack.layouts import LayoutNotFound
+        from coursepack.layouts import LayoutNotFound, ThemeError
 
         ctx = click.get_current_context()
         try:
@@ -42,7 +42,7 @@ def guarded(func: Callable[..., int | None]) -> Callable[..., None]:
         except LessonError as exc:
             _echo_diagnostics(exc.diagnostics)
             code = 1
-        except (BuildFailed, LayoutNotFound) as exc:
+        except (BuildFailed, LayoutNotFound, ThemeError) as exc:
             click.echo(f"error: {exc}", err=True)
             code = 1
         except KeyboardInterrupt:

@@ -46,8 +46,9 @@ OUTPUT_SUFFIXES: dict[OutputKind, str] = {
     "pack-key": "-coursepack-answer-key.pdf",
 }
 # Which layout files each writer reads: an edit to one rebuilds exactly the outputs it affects.
-HANDOUT_LAYOUT_PATTERNS = ("*.j2", "*.css", "theme.yaml")
-DECK_LAYOUT_PATTERNS = ("deck.pptx", "theme.yaml")
+# Both also depend on every theme.yaml (merged, the teacher's over the built-in one).
+HANDOUT_LAYOUT_PATTERNS = ("*.j2", "*.css")
+DECK_LAYOUT_PATTERNS = ("deck.pptx",)
 # Libraries whose upgrade can change the bytes of an output.
 RENDERING_PACKAGES = (
     "weasyprint",
@@ -203,8 +204,10 @@ class Builder:
         planned: list[PlannedOutput] = []
         problems: list[Diagnostic] = []
         digests = _Digests()
-        handout_layouts = digests.files(self.layouts.files_matching(HANDOUT_LAYOUT_PATTERNS))
-        deck_layouts = digests.files(self.layouts.files_matching(DECK_LAYOUT_PATTERNS))
+        themes = self.layouts.theme_files()
+        handout_files = self.layouts.files_matching(HANDOUT_LAYOUT_PATTERNS) + themes
+        handout_layouts = digests.files(handout_files)
+        deck_layouts = digests.files(self.layouts.files_matching(DECK_LAYOUT_PATTERNS) + themes)
         base = [__version__, *_library_versions()]
 
         def lesson_part(lesson: Lesson) -> list[str]:

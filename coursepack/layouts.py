@@ -57,9 +57,55 @@ class LayoutSearch:
 
     @cached_property
     def theme(self) -> dict[str, Any]:
-        """The shared theme (``theme.yaml``): colours and fonts for every output."""
-        with self.find("theme.yaml").open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+        """The shared theme: colours and fonts for every output.
+
+        Every ``theme.yaml`` on the search path is merged, the teacher's over the built-in one,
+        so an override needs only the values it changes.
+        """
+        merged: dict[str, Any] = {}
+        for folder in reversed(self.folders):
+            path = folder / "theme.yaml"
+            if path.is_file():
+                merged = _merge(merged, _load_theme(path))
+        if not merged:
+            raise LayoutNotFound("theme.yaml", self.folders)
+        return merged
+
+    def theme_files(self) -> list[Path]:
+        """Every ``theme.yaml`` that :attr:`theme` merges (for build stamps)."""
+        return [
+            folder / "theme.yaml" for folder in self.folders if (folder / "theme.yaml").is_file()
+        ]
+
+
+class ThemeError(Exception):
+    """A ``theme.yaml`` that is not valid YAML or not a mapping."""
+
+
+def _load_theme(path: Path) -> dict[str, Any]:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ThemeError(f"{where}: invalid theme file: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ThemeError(f"{path}: a theme must be a mapping (colours:, fonts:)")
+    return data
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` over ``base``, merging nested mappings key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def default_search_path(user_dir: Path | None = None) -> tuple[Path, ...]:
