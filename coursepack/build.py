@@ -204,6 +204,7 @@ class Builder:
         planned: list[PlannedOutput] = []
         problems: list[Diagnostic] = []
         digests = _Digests()
+        self.layouts.theme  # noqa: B018 - a broken theme.yaml is reported before any work
         themes = self.layouts.theme_files()
         handout_files = self.layouts.files_matching(HANDOUT_LAYOUT_PATTERNS) + themes
         handout_layouts = digests.files(handout_files)

@@ -89,7 +89,8 @@ def _load_theme(path: Path) -> dict[str, Any]:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ThemeError(f"{where}: invalid theme file: {exc}") from exc
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ThemeError(f"{where}: invalid theme file: {reason}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -11,7 +11,8 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from coursepack.build import Builder, BuildOptions, BuildReport, check_and_build
+from coursepack.build import Builder, BuildFailed, BuildOptions, BuildReport, check_and_build
+from coursepack.layouts import LayoutNotFound, ThemeError
 
 Echo = Callable[[str], None]
 
@@ -19,8 +20,16 @@ Echo = Callable[[str], None]
 def build_once(
     builder: Builder, paths: Sequence[Path], options: BuildOptions, echo: Echo
 ) -> BuildReport:
-    """Check and build, printing the diagnostics and the outputs that changed."""
-    report = check_and_build(builder, paths, options)
+    """Check and build, printing the diagnostics and the outputs that changed.
+
+    Problems that stop a build (a broken theme, an unusable output folder) are printed and
+    watching goes on: the last good outputs stay.
+    """
+    try:
+        report = check_and_build(builder, paths, options)
+    except (BuildFailed, LayoutNotFound, ThemeError) as exc:
+        echo(f"error: {exc}")
+        return BuildReport()
     for diagnostic in report.diagnostics:
         echo(diagnostic.format())
     for path, status in report.outputs:
@@ -66,7 +75,8 @@ def watch(
             return False
         return out_dir not in path.parents
 
-    for _changes in watch_changes(
+    layout_roots = builder.layouts.folders
+    for changes in watch_changes(
         *roots,
         watch_filter=relevant,
         debounce=debounce_ms,
@@ -75,4 +85,9 @@ def watch(
         raise_interrupt=False,
         yield_on_timeout=False,
     ):
+        changed = [Path(path) for _change, path in changes]
+        if any(root in path.parents for path in changed for root in layout_roots):
+            # Templates, CSS or the theme changed: start with fresh writers so nothing stale
+            # (parsed CSS, the merged theme) survives. Lesson edits keep the writers warm.
+            builder = Builder()
         build_once(builder, paths, options, echo)
