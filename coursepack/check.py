@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .diagnostics import Diagnostic, display_path, error
+from .diagnostics import Diagnostic, display_path, error, warning
 from .model import (
     Block,
     BulletList,
@@ -38,6 +38,8 @@ IMAGE_FORMATS = {
     b"GIF87a": "GIF",
     b"GIF89a": "GIF",
 }
+#: A lesson reports at most this many problems (and then how many more there are).
+MAX_DIAGNOSTICS = 200
 #: Link schemes a handout or slide can use; anything else with a scheme is an error.
 LINK_SCHEMES = ("http:", "https:", "mailto:", "tel:")
 
@@ -52,9 +54,25 @@ def check_lesson(path: Path) -> tuple[Lesson | None, list[Diagnostic]]:
     if lesson is not None:
         diagnostics = diagnostics + check_model(lesson)
     diagnostics.sort(key=lambda d: d.line)
-    if any(d.is_error for d in diagnostics):
+    failed = any(d.is_error for d in diagnostics)
+    diagnostics = _cap(path, diagnostics)
+    if failed:
         return None, diagnostics
     return lesson, diagnostics
+
+
+def _cap(path: Path, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """At most MAX_DIAGNOSTICS lines, then one that counts the rest (a lesson of 1 MB of ``[[``
+    would otherwise print half a million errors)."""
+    if len(diagnostics) <= MAX_DIAGNOSTICS:
+        return diagnostics
+    kept, rest = diagnostics[:MAX_DIAGNOSTICS], diagnostics[MAX_DIAGNOSTICS:]
+    summary = (
+        f"{len(rest)} more problem(s) from this line on are not shown "
+        "(fix the ones above and check again)"
+    )
+    make = error if any(d.is_error for d in rest) else warning
+    return kept + [make(path, rest[0].line, summary)]
 
 
 def check_paths(paths: Iterable[Path]) -> dict[Path, tuple[Lesson | None, list[Diagnostic]]]:
@@ -75,12 +93,22 @@ def check_paths(paths: Iterable[Path]) -> dict[Path, tuple[Lesson | None, list[D
                 results[path] = (None, [error(path, 0, "no .md lesson files in this folder")])
             for lesson_path in lessons:
                 if lesson_path not in results:
-                    results[lesson_path] = check_lesson(lesson_path)
+                    results[lesson_path] = _check_or_name(lesson_path)
         elif not path.exists():
             results[path] = (None, [error(path, 0, "no such file or folder")])
         elif path not in results:
-            results[path] = check_lesson(path)
+            results[path] = _check_or_name(path)
     return results
+
+
+def _check_or_name(path: Path) -> tuple[Lesson | None, list[Diagnostic]]:
+    """``check_lesson``; a bug met while checking names the lesson (the CLI's exit 3 message)."""
+    try:
+        return check_lesson(path)
+    except Exception as exc:
+        from .build import InternalError  # imported here: build imports this module
+
+        raise InternalError(path, f"{type(exc).__name__}: {exc}") from exc
 
 
 def starter_text() -> str:

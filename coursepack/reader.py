@@ -104,6 +104,10 @@ DIV_ATTRIBUTES: dict[str, tuple[str, ...]] = {
 }
 #: ``:::`` blocks nest at most this deep.
 MAX_DIV_DEPTH = 8
+#: Bold, italics and links nest at most this deep; deeper formatting is dropped (the text is
+#: kept). Without a limit, ``*****...a*****...`` builds a model so deep that walking it (the
+#: checks, the templates, the deck) overflows Python's recursion limit.
+MAX_INLINE_DEPTH = 8
 #: The most writing lines an open question may ask for.
 MAX_LINES = 100
 #: At most this many "removed character" warnings; the rest are summed up in one.
@@ -1160,6 +1164,7 @@ class _Builder:
         stack: list[tuple[str, list[Inline], int, str]] = []
         out: list[Inline] = []
         current = out
+        too_deep = 0  # formatting opened beyond MAX_INLINE_DEPTH (dropped, and its closers)
         for token in children:
             kind = token.type
             if kind == "text":
@@ -1183,8 +1188,23 @@ class _Builder:
                 self.diagnostics.append(error(self.path, where, token.meta["message"]))
                 current.append(Text(token.content, line))
             elif kind in ("strong_open", "em_open", "link_open"):
+                if len(stack) >= MAX_INLINE_DEPTH:
+                    if not too_deep:
+                        self.diagnostics.append(
+                            warning(
+                                self.path,
+                                line,
+                                f"bold, italics and links nest at most {MAX_INLINE_DEPTH} deep; "
+                                "the deeper formatting is left out (the text is kept)",
+                            )
+                        )
+                    too_deep += 1
+                    continue
                 stack.append((kind, current, line, str(token.attrGet("href") or "")))
                 current = []
+            elif kind in ("strong_close", "em_close", "link_close") and too_deep:
+                # Tokens nest properly, so the innermost (dropped) formatting closes first.
+                too_deep -= 1
             elif kind in ("strong_close", "em_close", "link_close") and stack:
                 opened, parent, start, href = stack.pop()
                 merged = _merge_text(current)
