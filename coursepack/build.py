@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cache
@@ -148,6 +148,13 @@ class BuildReport:
         )
 
 
+def lesson_paper(lesson: Lesson, course_papers: Mapping[Path, str]) -> str:
+    """A lesson's paper: its own ``paper:``, else its course's, else the default (letter)."""
+    if "paper" in dict(lesson.meta.key_lines):
+        return lesson.meta.paper
+    return course_papers.get(lesson.path.resolve(), lesson.meta.paper)
+
+
 def output_path(out_dir: Path, name: str, kind: OutputKind) -> Path:
     """Where an output goes: ``DIR/<lesson stem or course slug><suffix>``."""
     return out_dir / f"{name}{OUTPUT_SUFFIXES[kind]}"
@@ -199,8 +206,13 @@ class Builder:
         lessons: Sequence[Lesson],
         options: BuildOptions,
         courses: Sequence[Course] = (),
+        course_papers: Mapping[Path, str] | None = None,
     ) -> tuple[list[PlannedOutput], list[Diagnostic]]:
-        """Every output to consider, with its input digest; diagnostics for bad options."""
+        """Every output to consider, with its input digest; diagnostics for bad options.
+
+        ``course_papers`` maps a lesson (resolved path) to the ``paper`` of the course that
+        holds it: the lesson's handout and key use it unless the lesson names its own paper.
+        """
         planned: list[PlannedOutput] = []
         problems: list[Diagnostic] = []
         digests = _Digests()
@@ -231,7 +243,7 @@ class Builder:
                     digest = digest_of(parts)
                     planned.append(PlannedOutput(kind, path, digest, (lesson,), template=template))
                 else:
-                    paper = options.paper or lesson.meta.paper
+                    paper = options.paper or lesson_paper(lesson, course_papers or {})
                     digest = digest_of([*base, kind, paper, *lesson_part(lesson), *handout_layouts])
                     planned.append(PlannedOutput(kind, path, digest, (lesson,), paper=paper))
 
@@ -300,11 +312,12 @@ class Builder:
         options: BuildOptions,
         progress: Callable[[str], None] | None = None,
         courses: Sequence[Course] = (),
+        course_papers: Mapping[Path, str] | None = None,
     ) -> BuildReport:
         """Write every outdated output; failures leave the previous files alone."""
         report = BuildReport()
         prepare_output_dir(options.out_dir)
-        planned, problems = self.plan(lessons, options, courses)
+        planned, problems = self.plan(lessons, options, courses, course_papers)
         report.diagnostics.extend(problems)
         if any(d.is_error for d in problems):
             return report
@@ -385,21 +398,37 @@ def _write_group(items: Sequence[PlannedOutput]) -> list[WriteResult]:
 
 
 def collect(paths: Sequence[Path]) -> tuple[list[Path], list[Course], list[Diagnostic]]:
-    """Lesson files and courses under ``paths`` (folders: their ``*.md`` and ``course.yaml``)."""
+    """Lesson files and courses under ``paths`` (folders: their ``*.md`` and ``course.yaml``).
+
+    A lesson a course lists from a subfolder is collected too, so that it is checked before
+    the pack is built; each file is collected once, however it is named.
+    """
     lesson_paths: list[Path] = []
     courses: list[Course] = []
     problems: list[Diagnostic] = []
+    seen: set[Path] = set()
+
+    def add(lesson: Path) -> None:
+        key = lesson.resolve()
+        if key not in seen:
+            seen.add(key)
+            lesson_paths.append(lesson)
+
     for path in paths:
         if path.is_dir():
-            lesson_paths.extend(sorted(path.glob("*.md")))
+            for lesson in sorted(path.glob("*.md")):
+                if lesson.is_file() and not lesson.name.startswith("."):
+                    add(lesson)
             course_file = path / COURSE_FILE
             if course_file.is_file():
                 course, diagnostics = read_course(course_file)
                 problems.extend(diagnostics)
                 if course is not None:
                     courses.append(course)
+                    for lesson in course.lessons:
+                        add(lesson)
         else:
-            lesson_paths.append(path)
+            add(path)
     return lesson_paths, courses, problems
 
 
@@ -431,6 +460,10 @@ def check_and_build(
             report.strict_failure |= bad
         else:
             lessons.append(lesson)
+    # A course's paper applies to every lesson it holds that does not name its own.
+    course_papers = {
+        lesson: course.paper for course in courses if course.paper for lesson in course.lessons
+    }
     buildable = []
     for course in courses:
         if broken.intersection(course.lessons):
@@ -440,7 +473,9 @@ def check_and_build(
                 )
         else:
             buildable.append(course)
-    built = builder.build(lessons, options, progress=progress, courses=buildable)
+    built = builder.build(
+        lessons, options, progress=progress, courses=buildable, course_papers=course_papers
+    )
     report.outputs.extend(built.outputs)
     report.diagnostics.extend(built.diagnostics)
     return report

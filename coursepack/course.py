@@ -148,7 +148,8 @@ def _lesson_paths(
     """The lesson files in pack order: as listed, or every .md in the folder by name."""
     folder = path.parent
     if listed is None:
-        return tuple(sorted(folder.glob("*.md")))
+        lessons = (p for p in folder.glob("*.md") if p.is_file() and not p.name.startswith("."))
+        return tuple(lesson.resolve() for lesson in sorted(lessons, key=lambda p: p.name))
     if not isinstance(listed, list):
         problems.append(error(path, key_line, "'lessons' must be a list of lesson files"))
         return ()
