@@ -273,3 +273,23 @@ def test_a_missing_lesson_is_an_error_at_its_line_and_unknown_keys_warn(tmp_path
     assert "course.yaml:2: warning: unknown key 'autor' (did you mean 'author'?)" in result.stderr
     assert (tmp_path / "build" / "here-handout.pdf").is_file()
     assert not (tmp_path / "build" / "short-course-coursepack.pdf").exists()
+
+
+def test_a_lesson_listed_from_a_subfolder_is_checked_too(tmp_path: Path) -> None:
+    course = tmp_path / "course"
+    write_lesson(course, "intro.md", "# Part\n\nText.\n", title="Intro")
+    write_lesson(course / "week-2", "treaty.md", "# Part\n\nA blank [[ ]].\n", title="Treaty")
+    (course / "course.yaml").write_text(
+        "title: Sub Course\nlessons:\n  - intro.md\n  - week-2/treaty.md\n", encoding="utf-8"
+    )
+    result = run_cli("build", "course", "--only", "handout", "--jobs", "1", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "treaty.md:7: error: empty blank" in result.stderr
+    assert (tmp_path / "build" / "intro-handout.pdf").is_file()
+    assert not (tmp_path / "build" / "sub-course-coursepack.pdf").exists()
+    # Fixed, the lesson goes into the pack in its listed place.
+    write_lesson(course / "week-2", "treaty.md", "# Part\n\nA blank [[x]].\n", title="Treaty")
+    result = run_cli("build", "course", "--only", "handout", "--jobs", "1", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    reader = PdfReader(tmp_path / "build" / "sub-course-coursepack.pdf")
+    assert [item.title for item, _ in outline(reader)] == ["Intro", "Treaty"]
