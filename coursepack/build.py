@@ -115,6 +115,11 @@ class PlannedOutput:
         return self.lessons[0]
 
     @property
+    def label(self) -> str:
+        """What progress lines call this output's group: the course title, or the lesson file."""
+        return f"{self.course.title} (course pack)" if self.course else self.lesson.path.name
+
+    @property
     def group(self) -> Path:
         """Outputs of one group are written by one worker (a lesson, or a course pack)."""
         return self.course.path if self.course else self.lesson.path
@@ -353,7 +358,7 @@ class Builder:
             for index, items in enumerate(groups.values(), 1):
                 if progress:
                     names = ", ".join(i.path.name for i in items)
-                    progress(f"[{index}/{total}] {items[0].group.name}: writing {names}")
+                    progress(f"[{index}/{total}] {items[0].label}: writing {names}")
                 yield from (self.write(item) for item in items)
             return
         with ProcessPoolExecutor(
@@ -364,7 +369,7 @@ class Builder:
                 results = future.result()
                 if progress and results:
                     names = ", ".join(r.item.path.name for r in results)
-                    progress(f"[{index}/{total}] {results[0].item.group.name}: wrote {names}")
+                    progress(f"[{index}/{total}] {results[0].item.label}: wrote {names}")
                 yield from results
 
 

@@ -127,6 +127,10 @@ def read_course(path: Path) -> tuple[Course | None, list[Diagnostic]]:
         problems.append(error(path, line("paper"), f"paper must be letter or a4, not {paper!r}"))
 
     lessons = _lesson_paths(path, data.get("lessons"), node, line("lessons"), problems)
+    if not lessons and not any(d.is_error for d in problems):
+        where = line("lessons") if "lessons" in data else 1
+        message = "the course has no lessons (add .md files or list them under 'lessons')"
+        problems.append(error(path, where, message))
     if any(d.is_error for d in problems):
         return None, problems
     course = Course(

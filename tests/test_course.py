@@ -52,6 +52,7 @@ def test_missing_lesson_is_an_error_at_its_line(tmp_path: Path) -> None:
 
 
 def test_unknown_key_is_a_warning(tmp_path: Path) -> None:
+    write_lesson(tmp_path, "a.md", "# S\n")
     course, problems = read_course(course_file(tmp_path, "title: T\nautor: Me\n"))
     assert course is not None
     assert len(problems) == 1
@@ -64,3 +65,10 @@ def test_missing_title_and_bad_yaml(tmp_path: Path) -> None:
     assert course is None and "missing 'title'" in problems[0].message
     course, problems = read_course(course_file(tmp_path / "two", "title: T\nlessons: [a.md\n"))
     assert course is None and problems[0].line >= 2 and "invalid YAML" in problems[0].message
+
+
+def test_a_course_without_lessons_is_an_error(tmp_path: Path) -> None:
+    course, problems = read_course(course_file(tmp_path / "empty", "title: T\n"))
+    assert course is None and problems[0].line == 1 and "no lessons" in problems[0].message
+    course, problems = read_course(course_file(tmp_path / "listed", "title: T\nlessons: []\n"))
+    assert course is None and problems[0].line == 2 and "no lessons" in problems[0].message
