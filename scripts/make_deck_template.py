@@ -20,12 +20,11 @@ from pathlib import Path
 import yaml
 from lxml import etree
 from pptx import Presentation
-from pptx.opc.constants import RELATIONSHIP_TYPE as RT
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coursepack.writers.pptx_xml import qn, stable_zip  # noqa: E402
+from coursepack.writers.pptx_xml import apply_theme, qn, stable_zip  # noqa: E402
 
 INCH = 914400
 A = "http://schemas.openxmlformats.org/drawingml/2006/main"
@@ -49,11 +48,6 @@ BOX = {
     "left": (0.6, 1.8, 5.917, 4.95),
     "right": (6.817, 1.8, 5.917, 4.95),
 }
-
-
-def hexcol(value: str) -> str:
-    """``#1d4e89`` → ``1D4E89``."""
-    return value.lstrip("#").upper()
 
 
 def emu(inches: float) -> int:
@@ -190,43 +184,6 @@ SMALL = (
 )
 
 
-def rewrite_theme(prs, theme: dict) -> None:
-    """Colours from theme.yaml, Arial as the major and minor font."""
-    part = prs.slide_master.part.part_related_by(RT.THEME)
-    root = etree.fromstring(part.blob)
-    root.set("name", "coursepack")
-    colours = theme["colours"]
-    scheme = {
-        "dk1": colours["ink"],
-        "lt1": colours["paper"],
-        "dk2": colours["accent"],
-        "lt2": colours["accent_light"],
-        "accent1": colours["accent"],
-        "accent2": colours["answer"],
-        "accent3": colours["muted"],
-        "accent4": "#8a5a00",
-        "accent5": "#6b3fa0",
-        "accent6": "#a33b3b",
-        "hlink": colours["accent"],
-        "folHlink": colours["muted"],
-    }
-    clr = root.find(f".//{qn('a:clrScheme')}")
-    clr.set("name", "coursepack")
-    for name, value in scheme.items():
-        slot = clr.find(qn(f"a:{name}"))
-        for child in list(slot):
-            slot.remove(child)
-        etree.SubElement(slot, qn("a:srgbClr"), val=hexcol(value))
-    fonts = root.find(f".//{qn('a:fontScheme')}")
-    fonts.set("name", "coursepack")
-    for which in ("a:majorFont", "a:minorFont"):
-        group = fonts.find(qn(which))
-        group.find(qn("a:latin")).set("typeface", theme["fonts"]["slides"])
-        for extra in group.findall(qn("a:font")):  # per-script fonts: let the system choose
-            group.remove(extra)
-    part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-
-
 def rewrite_master(prs) -> None:
     """Positions, no autofit, footers, a rule under the title, the text styles."""
     master = prs.slide_master._element
@@ -327,7 +284,7 @@ def build(theme_path: Path) -> bytes:
     prs.slide_height = emu(7.5)
     sld_sz = prs.part._element.find(qn("p:sldSz"))
     sld_sz.attrib.pop("type", None)
-    rewrite_theme(prs, theme)
+    apply_theme(prs, theme)
     rewrite_master(prs)
     rewrite_layouts(prs)
     props = prs.core_properties

@@ -220,18 +220,24 @@ def test_killed_build_leaves_complete_files(tmp_path: Path, unamir_copy: Path) -
     assert not [p for p in (project / "out").iterdir() if p.name.endswith(".tmp")]
 
 
-def test_partial_theme_override_changes_the_handout(tmp_path: Path, unamir_copy: Path) -> None:
-    """A ./layouts/theme.yaml with one colour is merged over the built-in theme."""
+def test_partial_theme_override_changes_handout_and_deck(
+    tmp_path: Path, unamir_copy: Path
+) -> None:
+    """A ./layouts/theme.yaml with one colour is merged over the built-in theme, everywhere."""
     project = unamir_copy.parent.parent
-    plain = run_cli("build", "source", "-o", "plain", "--only", "handout", cwd=project)
+    only = ("--only", "handout", "--only", "slides")
+    plain = run_cli("build", "source", "-o", "plain", *only, cwd=project)
     assert plain.exit_code == 0, plain.output
     (project / "layouts").mkdir()
     (project / "layouts" / "theme.yaml").write_text('colours:\n  accent: "#8b1e1e"\n')
-    red = run_cli("build", "source", "-o", "red", "--only", "handout", cwd=project)
+    red = run_cli("build", "source", "-o", "red", *only, cwd=project)
     assert red.exit_code == 0, red.output
     plain_pdf = (project / "plain" / "unamir-handout.pdf").read_bytes()
     red_pdf = (project / "red" / "unamir-handout.pdf").read_bytes()
     assert plain_pdf != red_pdf
+    with zipfile.ZipFile(project / "red" / "unamir-slides.pptx") as deck:
+        theme = deck.read("ppt/theme/theme1.xml").decode()
+    assert '<a:accent1><a:srgbClr val="8B1E1E"/>' in theme
     (project / "layouts" / "theme.yaml").write_text("colours: [oops\n")
     broken = run_cli("build", "source", "-o", "red", "--only", "handout", "--force", cwd=project)
     assert broken.exit_code == 1

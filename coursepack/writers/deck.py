@@ -227,6 +227,10 @@ class DeckWriter:
         """Open the template without its slides, choose layouts and metrics, plan the deck."""
         path = Path(template) if template is not None else self.layouts.find("deck.pptx")
         prs = self._open(lesson, path)
+        if template is None:
+            # Our own template follows theme.yaml, so a teacher's colour override reaches the
+            # deck too; a school's template keeps its own look.
+            X.apply_theme(prs, self.layouts.theme)
         X.remove_all_slides(prs)
         roles, missing = find_layouts(prs, path.name)
         if roles is None:

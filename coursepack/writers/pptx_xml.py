@@ -313,3 +313,47 @@ def fill_slide_number(sp, number: int, size_pt: float) -> None:
     fld.append(t)
     p.append(fld)
     tx_body.append(p)
+
+
+def apply_theme(prs, theme: dict) -> None:
+    """Write theme.yaml's colours and slide font into the deck's theme (its colour scheme).
+
+    The default template's shapes use scheme colours, so this one change recolours the deck;
+    used both to generate ``layouts/deck.pptx`` and to apply a teacher's theme override.
+    """
+    from lxml import etree
+    from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+
+    part = prs.slide_master.part.part_related_by(RT.THEME)
+    root = etree.fromstring(part.blob)
+    root.set("name", "coursepack")
+    colours = theme["colours"]
+    scheme = {
+        "dk1": colours["ink"],
+        "lt1": colours["paper"],
+        "dk2": colours["accent"],
+        "lt2": colours["accent_light"],
+        "accent1": colours["accent"],
+        "accent2": colours["answer"],
+        "accent3": colours["muted"],
+        "accent4": "#8a5a00",
+        "accent5": "#6b3fa0",
+        "accent6": "#a33b3b",
+        "hlink": colours["accent"],
+        "folHlink": colours["muted"],
+    }
+    clr = root.find(f".//{qn('a:clrScheme')}")
+    clr.set("name", "coursepack")
+    for name, value in scheme.items():
+        slot = clr.find(qn(f"a:{name}"))
+        for child in list(slot):
+            slot.remove(child)
+        etree.SubElement(slot, qn("a:srgbClr"), val=value.lstrip("#").upper())
+    fonts = root.find(f".//{qn('a:fontScheme')}")
+    fonts.set("name", "coursepack")
+    for which in ("a:majorFont", "a:minorFont"):
+        group = fonts.find(qn(which))
+        group.find(qn("a:latin")).set("typeface", theme["fonts"]["slides"])
+        for extra in group.findall(qn("a:font")):  # per-script fonts: let the system choose
+            group.remove(extra)
+    part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
