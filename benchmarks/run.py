@@ -126,7 +126,7 @@ def make_course(folder: Path, count: int) -> None:
     folder.mkdir(parents=True)
     text = LESSON.read_text(encoding="utf-8")
     for index in range(1, count + 1):
-        lesson = text.replace("title: ", f"title: Lesson {index}: ", 1)
+        lesson = text.replace("title: ", f"title: Lesson {index} — ", 1)
         (folder / f"lesson-{index:02d}.md").write_text(lesson, encoding="utf-8")
     (folder / "course.yaml").write_text("title: Benchmark Course\n", encoding="utf-8")
 
