@@ -321,11 +321,18 @@ class Builder:
     ) -> BuildReport:
         """Write every outdated output; failures leave the previous files alone."""
         report = BuildReport()
+        if not lessons and not courses:
+            return report  # nothing to write (e.g. every lesson has errors): not even the folder
         prepare_output_dir(options.out_dir)
         planned, problems = self.plan(lessons, options, courses, course_papers)
         report.diagnostics.extend(problems)
         if any(d.is_error for d in problems):
             return report
+        # A folder where an output goes is found before anything is written, not after the
+        # first outputs are already in place.
+        for item in planned:
+            if item.path.is_dir():
+                raise BuildFailed(f"cannot write {item.path}: a folder of that name is in the way")
         stamps = Stamps(options.out_dir)
         outdated = []
         for item in planned:
@@ -421,9 +428,12 @@ def collect(paths: Sequence[Path]) -> tuple[list[Path], list[Course], list[Diagn
 
     for path in paths:
         if path.is_dir():
+            problems_before = len(problems)
+            found = False
             for lesson in sorted(path.glob("*.md")):
                 if lesson.is_file() and not lesson.name.startswith("."):
                     add(lesson)
+                    found = True
             course_file = path / COURSE_FILE
             if course_file.is_file():
                 course, diagnostics = read_course(course_file)
@@ -432,6 +442,10 @@ def collect(paths: Sequence[Path]) -> tuple[list[Path], list[Course], list[Diagn
                     courses.append(course)
                     for lesson in course.lessons:
                         add(lesson)
+                        found = True
+            if not found and len(problems) == problems_before:
+                # As ``check`` says: building an empty folder is a mistake, not a success.
+                problems.append(error(path, 0, "no .md lesson files in this folder"))
         else:
             add(path)
     return lesson_paths, courses, problems
