@@ -357,9 +357,12 @@ class Builder:
         progress: Callable[[str], None] | None,
     ) -> Iterable[WriteResult]:
         """Write outputs group by group, in worker processes when ``jobs`` > 1."""
-        groups: dict[Path, list[PlannedOutput]] = {}
+        groups: dict[object, list[PlannedOutput]] = {}
         for item in outdated:
             groups.setdefault(item.group, []).append(item)
+        if jobs > 1 and len(groups) < jobs:
+            # Fewer lessons than workers (typically one lesson): spread its outputs instead.
+            groups = {(item.group, item.kind): [item] for item in outdated}
         total = len(groups)
         if jobs <= 1 or total <= 1:
             for index, items in enumerate(groups.values(), 1):
@@ -368,16 +371,31 @@ class Builder:
                     progress(f"[{index}/{total}] {items[0].label}: writing {names}")
                 yield from (self.write(item) for item in items)
             return
+        global _worker_builder
+        self._preload(outdated)
+        # Forked workers inherit this builder, with its libraries already imported; where
+        # processes are spawned instead, the initializer makes a fresh one.
+        _worker_builder = self
         with ProcessPoolExecutor(
             max_workers=min(jobs, total), initializer=_init_worker, initargs=(self.layouts,)
         ) as pool:
-            futures = [pool.submit(_write_group, items) for items in groups.values()]
+            # Longest first (course packs, then lessons), so no worker is left with a big job.
+            ordered = sorted(groups.values(), key=lambda items: items[0].course is None)
+            futures = [pool.submit(_write_group, items) for items in ordered]
             for index, future in enumerate(as_completed(futures), 1):
                 results = future.result()
                 if progress and results:
                     names = ", ".join(r.item.path.name for r in results)
                     progress(f"[{index}/{total}] {results[0].item.label}: wrote {names}")
                 yield from results
+
+    @staticmethod
+    def _preload(outdated: Sequence[PlannedOutput]) -> None:
+        """Import the writing libraries once, before workers fork, instead of once per worker."""
+        if any(item.kind != "slides" for item in outdated):
+            import weasyprint  # noqa: F401
+        if any(item.kind == "slides" for item in outdated):
+            import pptx  # noqa: F401
 
 
 class _Digests:
@@ -401,7 +419,8 @@ _worker_builder: Builder | None = None
 def _init_worker(layouts: LayoutSearch) -> None:
     """Each worker process keeps one warm Builder for all the lessons it is given."""
     global _worker_builder
-    _worker_builder = Builder(layouts)
+    if _worker_builder is None:  # spawned, not forked: nothing inherited
+        _worker_builder = Builder(layouts)
 
 
 def _write_group(items: Sequence[PlannedOutput]) -> list[WriteResult]:
