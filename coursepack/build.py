@@ -348,6 +348,9 @@ class Builder:
                     stamps.record(result.item.path, result.item.inputs_digest, result.output_digest)
         finally:
             stamps.save()
+        # The summary lists outputs in plan order (lesson by lesson), however many jobs ran.
+        position = {item.path: index for index, item in enumerate(planned)}
+        report.outputs.sort(key=lambda output: position.get(output[0], len(position)))
         return report
 
     def _write_all(

@@ -208,6 +208,7 @@ def test_key_pack_has_the_answers_and_the_points_per_lesson(built: dict[str, Pat
 def test_jobs_2_writes_the_same_bytes_as_jobs_1(built: dict[str, Path]) -> None:
     result = run_coursepack("build", "course", "-o", "out2", "--jobs", "2", cwd=built["project"])
     assert result.returncode == 0, result.stderr
+    assert result.stdout.replace("out2", "out") == built["log"]  # the summary, in the same order
     first = sorted(p.name for p in built["out"].iterdir() if not p.name.startswith("."))
     second = sorted(p.name for p in (built["project"] / "out2").iterdir())
     assert [n for n in second if not n.startswith(".")] == first
