@@ -220,9 +220,7 @@ def test_killed_build_leaves_complete_files(tmp_path: Path, unamir_copy: Path) -
     assert not [p for p in (project / "out").iterdir() if p.name.endswith(".tmp")]
 
 
-def test_partial_theme_override_changes_handout_and_deck(
-    tmp_path: Path, unamir_copy: Path
-) -> None:
+def test_partial_theme_override_changes_handout_and_deck(tmp_path: Path, unamir_copy: Path) -> None:
     """A ./layouts/theme.yaml with one colour is merged over the built-in theme, everywhere."""
     project = unamir_copy.parent.parent
     only = ("--only", "handout", "--only", "slides")
