@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -98,8 +99,15 @@ class Stamps:
         write_atomic(self.path, text.encode("utf-8"))
 
 
+# What write_atomic's temporaries look like: ``.<output name>.<8 random characters>.tmp``, the
+# output being a PDF, a deck or the stamp file. Only those are ours to delete: the output folder
+# may be a teacher's own folder (``-o .``), where ``.notes.tmp`` is somebody else's file.
+_OUR_TEMPORARY = re.compile(r"^\..+\.(pdf|pptx|json)\.[a-z0-9_]{8}\.tmp$")
+
+
 def remove_stale_temporaries(folder: Path) -> None:
-    """Delete temporary files that a killed build left behind (``.<name>.*.tmp``)."""
+    """Delete temporary files that a killed build left behind (``.<output>.*.tmp``)."""
     for leftover in folder.glob(".*.tmp"):
-        with contextlib.suppress(OSError):
-            leftover.unlink()
+        if _OUR_TEMPORARY.match(leftover.name) and leftover.is_file():
+            with contextlib.suppress(OSError):
+                leftover.unlink()

@@ -120,7 +120,15 @@ def mutated_lessons(draw: st.DrawFn) -> tuple[str, bytes]:
     for _ in range(draw(st.integers(1, 6))):
         op = draw(
             st.sampled_from(
-                ["delete", "duplicate", "truncate", "insert-line", "insert-text", "control"]
+                [
+                    "delete",
+                    "duplicate",
+                    "truncate",
+                    "insert-line",
+                    "insert-text",
+                    "control",
+                    "repeat",
+                ]
             )
         )
         if not lines:
@@ -140,6 +148,10 @@ def mutated_lessons(draw: st.DrawFn) -> tuple[str, bytes]:
         elif op == "insert-text":
             at = draw(st.integers(0, len(line)))
             lines[index] = line[:at] + draw(st.sampled_from(FRAGMENTS)) + line[at:]
+        elif op == "repeat":  # a fragment many times over: deep nesting, long lines
+            at = draw(st.integers(0, len(line)))
+            many = draw(st.sampled_from(FRAGMENTS + ["word "])) * draw(st.integers(2, 300))
+            lines[index] = line[:at] + many + line[at:]
         else:
             at = draw(st.integers(0, len(line)))
             lines[index] = line[:at] + draw(st.sampled_from(CONTROL)) + line[at:]

@@ -338,6 +338,21 @@ def test_output_open_in_another_program(
     assert not list((tmp_path / "out").glob(".*.tmp"))
 
 
+def test_a_build_into_a_teachers_folder_keeps_their_temporary_files(
+    tmp_path: Path, lesson: Path
+) -> None:
+    """``-o .``: only the temporaries a killed build left are removed, not other programs'."""
+    theirs = [".notes.tmp", ".draft.md.tmp", ".report.pdf.tmp", ".~lock.x.pdf.tmp"]
+    for name in theirs:
+        (tmp_path / name).write_text("someone else's", encoding="utf-8")
+    stale = tmp_path / ".lesson-handout.pdf.k3j9x_2a.tmp"  # left by a killed build
+    stale.write_bytes(b"%PDF-half")
+    result = run_cli("build", "lesson.md", "-o", ".", "-j", "1", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert not stale.exists()
+    assert all((tmp_path / name).is_file() for name in theirs)
+
+
 # --------------------------------------------------------------------------- odd characters
 
 
@@ -697,3 +712,43 @@ def test_odd_folder_names_build_with_pictures(tmp_path: Path, folder: str) -> No
     result = run_cli("build", f"{folder}/lesson #1.md", "-o", "out #2", "-j", "1", cwd=tmp_path)
     assert result.exit_code == 0, result.output
     assert_outputs_open(tmp_path / "out #2", "lesson #1")
+
+
+# --------------------------------------------------------------------------- deck limits
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="deck_plan.py _Planner._title (about line 1123) grows the title box to the height "
+    "the title needs with no limit; a very long '##' title pushes the body's top below the "
+    "slide's bottom, the body box gets a negative height and python-pptx raises ValueError "
+    "in deck.py _place (exit 3)",
+)
+def test_a_very_long_topic_title_is_not_an_internal_error(tmp_path: Path) -> None:
+    title = " ".join(["Word"] * 300)  # a pasted paragraph written as a heading
+    write_lesson(tmp_path, "long.md", f"# S\n\n## {title}\n\n- a bullet\n")
+    result = run_cli("build", "long.md", "-o", "out", "-j", "1", "--only", "slides", cwd=tmp_path)
+    assert result.exit_code in (0, 1), result.output
+    assert_no_traceback(result.output)
+    if result.exit_code == 1:
+        assert re.search(r"^long\.md:7: error: ", result.stderr, re.M), result.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="deck_plan.py split_para grows each piece one boundary at a time from the start "
+    "of the bound list and _slice_runs walks every run for every try: a paragraph of 600 "
+    "blanks (600 runs) takes about 7 s of CPU, 200 blanks 0.2 s (superlinear)",
+)
+def test_a_paragraph_of_many_blanks_splits_in_linear_time(tmp_path: Path) -> None:
+    from coursepack.writers.deck import DeckWriter
+
+    blanks = " ".join(f"[[answer {i}]]" for i in range(600))
+    path = write_lesson(tmp_path, "blanks.md", f"# S\n\n## T\n\n{blanks}\n")
+    lesson, _ = check_lesson(path)
+    assert lesson is not None
+    writer = DeckWriter()
+    start = time.process_time()
+    writer.render(lesson)
+    elapsed = time.process_time() - start
+    assert elapsed < 3, f"600 blanks in one paragraph took {elapsed:.1f} s of CPU"
