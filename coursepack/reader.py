@@ -108,6 +108,8 @@ MAX_DIV_DEPTH = 8
 #: kept). Without a limit, ``*****...a*****...`` builds a model so deep that walking it (the
 #: checks, the templates, the deck) overflows Python's recursion limit.
 MAX_INLINE_DEPTH = 8
+#: A lesson file larger than this is refused (a lesson of 1 MB is already a very long one).
+MAX_LESSON_BYTES = 20_000_000
 #: The most writing lines an open question may ask for.
 MAX_LINES = 100
 #: At most this many "removed character" warnings; the rest are summed up in one.
@@ -146,7 +148,21 @@ def read_lesson(path: Path) -> tuple[Lesson | None, list[Diagnostic]]:
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        # Only regular files, and only so much of them: a device (/dev/zero) or a named pipe
+        # would never end, and a video given by mistake would be read whole into memory.
+        if path.exists() and not path.is_dir() and not path.is_file():
+            return None, [error(path, 0, "this is not a regular file, so not a lesson")]
+        with path.open("rb") as handle:
+            data = handle.read(MAX_LESSON_BYTES + 1)
+        if len(data) > MAX_LESSON_BYTES:
+            return None, [
+                error(
+                    path,
+                    0,
+                    f"the file is larger than {MAX_LESSON_BYTES // 1_000_000} MB: too big for a "
+                    "lesson (is it the right file?)",
+                )
+            ]
     except FileNotFoundError:
         return None, [error(path, 0, "file not found (check the name and the folder)")]
     except IsADirectoryError:

@@ -23,7 +23,7 @@ from conftest import ROOT, run_cli, run_coursepack, write_lesson
 
 from coursepack.build import InternalError
 from coursepack.check import MAX_DIAGNOSTICS, check_lesson
-from coursepack.reader import MAX_INLINE_DEPTH, read_text
+from coursepack.reader import MAX_INLINE_DEPTH, MAX_LESSON_BYTES, read_text
 
 UNAMIR = ROOT / "source" / "unamir.md"
 OUTPUTS = ("-handout.pdf", "-answer-key.pdf", "-slides.pptx")
@@ -241,6 +241,26 @@ def test_unreadable_lesson_file(tmp_path: Path, lesson: Path) -> None:
         lesson.chmod(0o644)
     assert result.exit_code == 1
     assert lines_of(result.stderr) == ["lesson.md: error: cannot read the file (permission denied)"]
+
+
+def test_not_a_regular_file_or_far_too_big(tmp_path: Path) -> None:
+    """A pipe or a device would never end; a video given by mistake is not read whole."""
+    cases = {}
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.md")
+        cases["pipe.md"] = "this is not a regular file, so not a lesson"
+    if Path("/dev/zero").exists():
+        cases["/dev/zero"] = "this is not a regular file, so not a lesson"
+    with (tmp_path / "video.md").open("wb") as handle:
+        handle.truncate(MAX_LESSON_BYTES + 1)  # sparse: costs no disk
+    cases["video.md"] = "the file is larger than 20 MB: too big for a lesson"
+    for name, message in cases.items():
+        for command in ("check", "build"):
+            result = run_cli(command, name, cwd=tmp_path)
+            assert result.exit_code == 1, (name, result.output)
+            (line,) = lines_of(result.stderr)
+            assert line.startswith(f"{name}: error: {message}"), line
+    assert not (tmp_path / "build").exists()
 
 
 def test_output_folder_is_a_file(tmp_path: Path, lesson: Path) -> None:
