@@ -357,6 +357,21 @@ def test_layout_override_cannot_fetch(
     assert_nothing_leaked(trap, project / "out")
 
 
+def test_template_override_cannot_fetch(project: Path, trap: Trap) -> None:
+    """A ``./layouts/handout.html.j2`` that loads things in every HTML way gets nothing."""
+    (project / "layouts").mkdir()
+    template = (HOSTILE / "layout-handout.html.j2").read_text(encoding="utf-8")
+    (project / "layouts" / "handout.html.j2").write_text(trap.fill(template), encoding="utf-8")
+    shutil.copyfile(ROOT / "source" / "unamir.md", project / "source" / "unamir.md")
+    result = build(project, "source/unamir.md", "--only", "handout")
+    assert trap.requests == [], trap.requests
+    assert "Traceback" not in result.output
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert errors and all("refused to load" in line for line in errors), result.stderr
+    assert not (project / "out" / "unamir-handout.pdf").exists()
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="handout.py _raise_refused blames the lesson (path:0) for a URL refused in a layout "

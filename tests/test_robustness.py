@@ -151,6 +151,29 @@ def test_internal_error_is_one_line_exit_3(
     assert leftovers == []
 
 
+def test_internal_error_in_a_worker_process_is_one_line_exit_3(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import multiprocessing
+
+    from coursepack.writers.handout import HandoutWriter
+
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("a monkeypatch reaches worker processes only when they are forked")
+
+    def boom(*args: object, **kwargs: object) -> bytes:
+        raise RuntimeError("worker exploded")
+
+    monkeypatch.setattr(HandoutWriter, "render", boom)  # forked workers inherit it
+    for name in ("a.md", "b.md"):
+        write_lesson(tmp_path / "source", name, "# S\n\n## T\n\n- x\n")
+    result = run_cli("build", "source", "-o", "out", "-j", "2", cwd=tmp_path)
+    assert result.exit_code == 3
+    assert_no_traceback(result.output)
+    (message,) = lines_of(result.stderr)
+    assert re.match(r"internal error while building source/[ab]\.md: RuntimeError: worker", message)
+
+
 def test_internal_error_in_check_names_the_lesson(
     monkeypatch: pytest.MonkeyPatch, lesson: Path
 ) -> None:
