@@ -38,6 +38,8 @@ IMAGE_FORMATS = {
     b"GIF87a": "GIF",
     b"GIF89a": "GIF",
 }
+#: Pictures above this many pixels are refused (Pillow's own decompression-bomb limit).
+MAX_IMAGE_PIXELS = 89_478_485
 #: A lesson reports at most this many problems (and then how many more there are).
 MAX_DIAGNOSTICS = 200
 #: Link schemes a handout or slide can use; anything else with a scheme is an error.
@@ -299,7 +301,41 @@ def _check_image(lesson: Lesson, image: Image) -> list[Diagnostic]:
                 f"image '{src}' is not a PNG, JPEG or GIF picture (save it as PNG or JPEG)",
             )
         )
+        return found
+    found.extend(_check_pixels(path, image.line, src, target))
     return found
+
+
+def _check_pixels(path: Path, line: int, src: str, target: Path) -> list[Diagnostic]:
+    """A picture too big to decode: the handout would drop it silently (Pillow refuses it as a
+    decompression bomb) while the deck fails. Only the header is read here."""
+    import warnings
+
+    from PIL import Image as PILImage
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # DecompressionBombWarning: we decide below
+            with PILImage.open(target) as picture:
+                width, height = picture.size
+    except PILImage.DecompressionBombError:
+        width, height = 0, 0
+        pixels = MAX_IMAGE_PIXELS + 1
+    except Exception as exc:  # a damaged header: Pillow raises many kinds of error
+        return [error(path, line, f"image '{src}' cannot be read ({type(exc).__name__}: {exc})")]
+    else:
+        pixels = width * height
+    if pixels <= MAX_IMAGE_PIXELS:
+        return []
+    size = f" is {width}×{height} pixels and" if width else ""
+    return [
+        error(
+            path,
+            line,
+            f"image '{src}'{size} is too big to print (at most {MAX_IMAGE_PIXELS // 1_000_000} "
+            "million pixels; save it smaller)",
+        )
+    ]
 
 
 def _short(text: str, limit: int = 60) -> str:

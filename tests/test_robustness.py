@@ -509,6 +509,37 @@ def test_deep_formatting_is_flattened_not_a_crash(tmp_path: Path) -> None:
     assert "a and fine" in pdf_text(tmp_path / "out" / "deep-handout.pdf")
 
 
+def _bilevel_png(width: int, height: int) -> bytes:
+    """A blank 1-bit PNG: tiny on disk however many pixels it has."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    row = b"\x00" * (1 + (width + 7) // 8)
+    packer = zlib.compressobj(9)
+    pixels = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("size", [(10_000, 10_000), (20_000, 20_000)])
+def test_a_decompression_bomb_picture_is_a_clear_error(tmp_path: Path, size: tuple) -> None:
+    """The handout used to drop such a picture silently (Pillow refuses to decode it)."""
+    (tmp_path / "huge.png").write_bytes(_bilevel_png(*size))
+    write_lesson(tmp_path, "l.md", "# S\n\n## T\n\n![A huge picture](huge.png)\n")
+    result = run_cli("build", "l.md", "-o", "out", "-j", "1", cwd=tmp_path)
+    assert result.exit_code == 1
+    (message,) = lines_of(result.stderr)
+    assert message.startswith("l.md:9: error: image 'huge.png' ")
+    assert "is too big to print (at most 89 million pixels" in message
+    assert not (tmp_path / "out").exists()
+
+
 PASTED = (
     "\ufeff---\r\n"
     "title: \u201cPasted\u201d from Word\r\n"
