@@ -240,3 +240,38 @@ def test_partial_theme_override_changes_handout_and_deck(tmp_path: Path, unamir_
     broken = run_cli("build", "source", "-o", "red", "--only", "handout", "--force", cwd=project)
     assert broken.exit_code == 1
     assert "theme.yaml:" in broken.output and "Traceback" not in broken.output
+
+
+def test_noop_rebuild_imports_no_writer_library(built: Path) -> None:
+    """Deciding that nothing changed must not load WeasyPrint or python-pptx."""
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('LOADED', [m for m in ('weasyprint', 'pptx')"
+        " if m in sys.modules], file=sys.stderr))\n"
+        "from cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "build", "source", "-o", "build"],
+        cwd=built,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "0 written" in result.stdout
+    assert "LOADED []" in result.stderr
+    # The probe itself works: a real build does load them.
+    (built / "source" / "pictures.md").write_text(
+        (built / "source" / "pictures.md").read_text() + "- changed\n", encoding="utf-8"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "build", "source", "-o", "build", "-j", "1"],
+        cwd=built,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
+    assert "LOADED ['weasyprint', 'pptx']" in result.stderr
