@@ -165,18 +165,22 @@ def assert_nothing_leaked(trap: Trap, folder: Path) -> None:
     from pypdf import PdfReader
 
     assert trap.requests == [], trap.requests
+    passwd = Path("/etc/passwd")
+    passwd_line = passwd.read_text().splitlines()[0].encode() if passwd.is_file() else None
     marker = trap.marker.encode()
     outputs = [p for p in folder.iterdir() if p.is_file()]
     assert outputs
     for path in outputs:
         data = path.read_bytes()
         assert marker not in data, path
+        assert not passwd_line or passwd_line not in data, path
         if path.suffix == ".pdf":
             reader = PdfReader(path)
             assert not reader.attachments, (path, list(reader.attachments))
             assert b"/EmbeddedFile" not in data, path
             for stream in _pdf_streams(data):
                 assert marker not in stream, path
+                assert not passwd_line or passwd_line not in stream, path
             assert trap.marker not in pdf_text(path)
             if shutil.which("pdftotext"):
                 text = subprocess.run(
@@ -187,6 +191,7 @@ def assert_nothing_leaked(trap: Trap, folder: Path) -> None:
             with zipfile.ZipFile(path) as archive:
                 for name in archive.namelist():
                     assert marker not in archive.read(name), (path, name)
+                    assert not passwd_line or passwd_line not in archive.read(name), (path, name)
             assert trap.marker not in deck_text(path)
 
 
