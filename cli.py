@@ -18,7 +18,6 @@ import click
 
 from coursepack import __version__
 
-REPORT_URL = "https://github.com/coursepack/coursepack/issues"
 DEFAULT_SOURCE = Path("source")
 
 
@@ -64,7 +63,8 @@ def guarded(func: Callable[..., int | None]) -> Callable[..., None]:
                 where, what = "", f"{type(exc).__name__}: {exc}"
             click.echo(
                 f"internal error{where}: {what}. This is a bug in coursepack {__version__}; "
-                f"please report it at {REPORT_URL} (run with --debug for the traceback).",
+                "please report it to the coursepack project with the lesson file "
+                "(run with --debug for the traceback).",
                 err=True,
             )
             code = 3
