@@ -359,6 +359,39 @@ def test_a_150_character_title_fits() -> None:
     assert body.top >= box.bottom
 
 
+def test_a_paragraph_pasted_as_a_title_is_shortened_with_the_whole_title_in_the_notes() -> None:
+    long = " ".join(f"Word{i}" for i in range(300))
+    lesson = Lesson(
+        Path("x.md"),
+        Meta(title=long),
+        (),
+        (Section((Text(long),), (), (Topic((Text(long),), (bullet("a bullet"),), 3),), 1),),
+    )
+    plan = plan_of(lesson)
+    boxes = {
+        "title": (GEOMETRY.cover_title, RULES.cover_max),
+        "section": (GEOMETRY.section_title, RULES.title_max),
+        "content": (GEOMETRY.title, RULES.title_max),
+    }
+    assert [s.kind for s in plan.slides] == ["title", "section", "content"]
+    for slide in plan.slides:
+        assert slide.title.endswith("…") and len(slide.title) < len(long)
+        assert long.startswith(slide.title[:-1])  # cut at a word, nothing else changed
+        assert slide.notes[0] == f"Full title: {long}"
+        assert slide.title_size >= RULES.title_floor
+        box = slide.title_box or boxes[slide.kind][0]
+        lines = METRICS.count_lines(
+            [Piece(slide.title, bold=True)], text_width_pt(box, GEOMETRY.insets), slide.title_size
+        )
+        assert lines * METRICS.line_height(slide.title_size) <= text_height_pt(box, GEOMETRY.insets)
+        assert box.top >= 0 and box.bottom <= GEOMETRY.height
+    topic = plan.slides[-1]
+    body = topic.body_box or GEOMETRY.body
+    assert body.top >= (topic.title_box or GEOMETRY.title).bottom
+    assert body.height >= GEOMETRY.body.height // 2
+    assert plan.title == long  # the document properties keep the whole title
+
+
 def test_control_characters_are_removed() -> None:
     para = Paragraph((Text("bell\x07 and\x00 nul\x1b esc \ufffe ok"),), 2)
     lesson = Lesson(

@@ -377,11 +377,6 @@ def test_template_override_cannot_fetch(project: Path, trap: Trap) -> None:
     assert not (project / "out" / "unamir-handout.pdf").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handout.py _raise_refused blames the lesson (path:0) for a URL refused in a layout "
-    "override's CSS; the error should name layouts/handout.css",
-)
 def test_a_refused_layout_url_names_the_layout_file(project: Path, trap: Trap, hostile_layouts):
     css_path, css = hostile_layouts
     css_path.write_text(css + f"\nbody {{ background: url({trap.url}/bg.png) }}\n", "utf-8")

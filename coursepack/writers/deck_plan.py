@@ -5,7 +5,9 @@ Like Pandoc's ``Presentation.hs``, this is the first of two stages: :func:`plan_
 python-pptx; :mod:`coursepack.writers.deck` writes it. Every fitting decision is made here, with
 real font metrics (:mod:`coursepack.writers.text_metrics`): text is sized between a maximum and a
 floor, and beyond the floor a slide is split into continuation slides titled "… (2/3)" (tables by
-rows with the header repeated, an over-long bullet at sentence boundaries, then at words).
+rows with the header repeated, an over-long bullet at sentence boundaries, then at words). A
+title too long for its box even at the floor (a paragraph pasted as a heading) is cut at a word
+with "…", and the whole title goes to the speaker notes.
 
 Text contract: every string in a plan is XML-safe. Control characters (other than tab and line
 feed), surrogates and U+FFFE/U+FFFF are removed by :func:`clean`; nothing else is changed.
@@ -16,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -375,15 +378,35 @@ def _sizes(high: float, low: float, step: float) -> list[float]:
 _SENTENCE_END = re.compile(r"(?<=[.!?…:;])[\"”’)\]]*\s+")
 
 
-def _slice_runs(runs: Sequence[Run], start: int, end: int) -> tuple[Run, ...]:
-    """The runs covering characters ``start:end`` of their joined text, trimmed of spaces."""
-    out: list[Run] = []
-    pos = 0
+def _run_starts(runs: Sequence[Run]) -> list[int]:
+    """Where each run starts in the runs' joined text."""
+    starts, pos = [], 0
     for run in runs:
-        lo, hi = max(start - pos, 0), min(end - pos, len(run.text))
-        if lo < hi:
-            out.append(replace(run, text=run.text[lo:hi]))
+        starts.append(pos)
         pos += len(run.text)
+    return starts
+
+
+def _slice_runs(
+    runs: Sequence[Run], start: int, end: int, starts: Sequence[int] | None = None
+) -> tuple[Run, ...]:
+    """The runs covering characters ``start:end`` of their joined text, trimmed of spaces.
+
+    ``starts`` (from :func:`_run_starts`) lets repeated slicing of one paragraph skip straight
+    to the first run it needs instead of walking every run each time.
+    """
+    if starts is None:
+        starts = _run_starts(runs)
+    out: list[Run] = []
+    for i in range(max(0, bisect_right(starts, start) - 1), len(runs)):
+        pos, run = starts[i], runs[i]
+        if pos >= end:
+            break
+        lo, hi = max(start - pos, 0), min(end - pos, len(run.text))
+        if lo == 0 and hi == len(run.text):
+            out.append(run)  # whole: runs are frozen, so share it rather than copy it
+        elif lo < hi:
+            out.append(replace(run, text=run.text[lo:hi]))
     return _strip_runs(out)
 
 
@@ -401,12 +424,40 @@ def _boundaries(text: str, sentences: bool) -> list[int]:
     return [m.end() for m in re.finditer(r"\s+", text) if m.end() < len(text)]
 
 
+def _last_fitting(count: int, first: int, ok: Callable[[int], bool]) -> int | None:
+    """The last index ``i >= first`` (below ``count``) with ``ok(i)``, or None if ``ok(first)``
+    is false; ``ok`` must be monotone (true, then false).
+
+    Gallops forward (1, 2, 4… steps) and then bisects, so a piece of k boundaries costs about
+    2·log2(k) measurements instead of k: splitting a paragraph stays near-linear in its length.
+    """
+    if first >= count or not ok(first):
+        return None
+    good, step = first, 1
+    bad = count  # the first index known not to fit (or the end)
+    while good + step < count:
+        if ok(good + step):
+            good, step = good + step, step * 2
+        else:
+            bad = good + step
+            break
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if ok(mid):
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
 def split_para(
     para: Para, size: float, width_pt: float, height_pt: float, metrics: TextMetrics, r: FitRules
 ) -> list[Para]:
     """Split a paragraph too tall for a page: at sentence ends, then words, then characters.
 
     Each piece is as long as a page allows; the second and later pieces are ``continued``.
+    A piece's height only grows as it takes in more text (greedy wrapping), so the longest
+    piece that fits is found by a galloping search over the boundaries, not one by one.
     """
 
     def fits(p: Para) -> bool:
@@ -415,29 +466,29 @@ def split_para(
     if fits(para):
         return [para]
     text = "".join(run.text for run in para.runs)
+    starts = _run_starts(para.runs)
 
     def piece(start: int, end: int) -> Para:
         return replace(
-            para, runs=_slice_runs(para.runs, start, end), continued=para.continued or start > 0
+            para,
+            runs=_slice_runs(para.runs, start, end, starts),
+            continued=para.continued or start > 0,
         )
 
     for bounds in (_boundaries(text, True), _boundaries(text, False), list(range(1, len(text)))):
         bounds = [*bounds, len(text)]
         pieces: list[Para] = []
-        start = 0
+        start, first = 0, 0  # bounds[first] is the first boundary after start
         while start < len(text):
-            best = None
-            for b in bounds:
-                if b <= start:
-                    continue
-                if fits(piece(start, b)):
-                    best = b
-                else:
-                    break
+            best = _last_fitting(
+                len(bounds),
+                first,
+                lambda i, start=start, bounds=bounds: fits(piece(start, bounds[i])),
+            )
             if best is None:
                 break
-            pieces.append(piece(start, best))
-            start = best
+            pieces.append(piece(start, bounds[best]))
+            start, first = bounds[best], best + 1
         else:
             return [p for p in pieces if p.runs]
     return [para]  # a single character taller than a page: nothing more to do
@@ -570,6 +621,44 @@ def fit_title(
     lines = metrics.count_lines(pieces, width, low)
     need = lines * metrics.line_height(low) * EMU_PER_PT + insets.top + insets.bottom
     return low, int(math.ceil(need))
+
+
+TITLE_MAX_LINES = 4  # a 150-character title fits whole, even on a 4:3 slide
+ELLIPSIS = "…"
+
+
+def shorten_title(
+    title: str,
+    box: Box,
+    insets: Insets,
+    metrics: TextMetrics,
+    high: float,
+    low: float,
+    limit: int,
+    suffix: str = "",
+) -> str:
+    """``title`` when ``title + suffix`` fits a box ``limit`` EMU tall (see :func:`fit_title`);
+    else its longest start that does, cut at a word (a character in one endless word) + "…".
+
+    A heading pasted from a paragraph would otherwise need a title box taller than the slide.
+    The planner puts the whole title in the speaker notes.
+    """
+
+    def fits(text: str) -> bool:
+        return fit_title(text + suffix, box, insets, metrics, high, low)[1] <= limit
+
+    if fits(title):
+        return title
+
+    def cut(end: int) -> str:
+        return title[:end].rstrip(" \t\n,;:-–—") + ELLIPSIS
+
+    words = [m.start() for m in re.finditer(r"\s+", title) if m.start() > 0]
+    for ends in (words, list(range(1, len(title)))):
+        best = _last_fitting(len(ends), 0, lambda i, ends=ends: fits(cut(ends[i])))
+        if best is not None:
+            return cut(ends[best])
+    return ELLIPSIS
 
 
 # --------------------------------------------------------------------------- tables
@@ -1099,6 +1188,9 @@ class _Walker:
                     self.note(_notes_lines(block.blocks, prefix))
 
 
+_LONGEST_SUFFIX = " (00/00)"  # the widest continuation suffix a title is measured with
+
+
 class _Planner:
     def __init__(
         self,
@@ -1133,8 +1225,18 @@ class _Planner:
     # -- slides
     def cover(self) -> None:
         meta = self.lesson.meta
-        title = clean(meta.title)
+        full = clean(meta.title)
         box = self.g.cover_title
+        # the cover title grows upwards, at most to a fifth of an inch under the slide's top
+        title = shorten_title(
+            full,
+            box,
+            self.g.insets,
+            self.m,
+            self.r.cover_max,
+            self.r.title_floor,
+            box.bottom - EMU_PER_INCH // 5,
+        )
         size, need = fit_title(
             title, box, self.g.insets, self.m, self.r.cover_max, self.r.title_floor
         )
@@ -1164,6 +1266,7 @@ class _Planner:
                 footer=False,
                 title_box=title_box,
                 body_box=sub_box,
+                notes=self._full_title(full, title),
                 line=1,
             )
         )
@@ -1187,10 +1290,21 @@ class _Planner:
         return first, tall
 
     def section(self, title: str, line: int) -> None:
-        size, _ = fit_title(
-            title, self.g.section_title, self.g.insets, self.m, self.r.title_max, self.r.title_floor
+        box, insets = self.g.section_title, self.g.insets
+        high, low = self.r.title_max, self.r.title_floor
+        shown = shorten_title(title, box, insets, self.m, high, low, box.height)
+        size, _ = fit_title(shown, box, insets, self.m, high, low)
+        self.slides.append(
+            SlidePlan(
+                "section",
+                "section",
+                shown,
+                size,
+                notes=self._full_title(title, shown),
+                footer=True,
+                line=line,
+            )
         )
-        self.slides.append(SlidePlan("section", "section", title, size, footer=True, line=line))
 
     def topic(
         self,
@@ -1201,6 +1315,7 @@ class _Planner:
         empty_slide: bool = True,
     ) -> list[str]:
         """Slides for a topic; returns notes left over when the topic made no slide."""
+        full, title = title, self._topic_title(title)
         walker = _Walker()
         walker.walk(blocks)
         planned: list[tuple[SlidePlan, bool]] = []  # (slide, counts toward "(i/n)")
@@ -1236,6 +1351,9 @@ class _Planner:
                     True,
                 )
             )
+        if title != full:  # the slide shows a shortened title: the notes keep the whole one
+            first, counts = planned[0]
+            planned[0] = (replace(first, notes=self._full_title(full, title) + first.notes), counts)
         self._number(planned, title)
         return []
 
@@ -1260,7 +1378,34 @@ class _Planner:
 
     def _longest_title(self, title: str) -> str:
         # measure with a worst-case continuation suffix so "(2/3)" never needs more room
-        return f"{title} (00/00)"
+        return f"{title}{_LONGEST_SUFFIX}"
+
+    def _title_limit(self) -> int:
+        """The tallest a content slide's title box may grow, in EMU: ``TITLE_MAX_LINES`` lines
+        at the floor size, and never so tall that the body keeps less than half its height."""
+        t, b, ins = self.g.title, self.g.body, self.g.insets
+        # the same sum as fit_title's, so a title of exactly TITLE_MAX_LINES lines is allowed
+        lines = TITLE_MAX_LINES * self.m.line_height(self.r.title_floor) * EMU_PER_PT
+        most = int(math.ceil(lines + ins.top + ins.bottom))
+        return max(t.height, min(most, b.bottom - b.height // 2 - t.top))
+
+    def _topic_title(self, title: str) -> str:
+        """The title a topic's slides show: whole, or shortened to fit ``_title_limit``."""
+        return shorten_title(
+            title,
+            self.g.title,
+            self.g.insets,
+            self.m,
+            self.r.title_max,
+            self.r.title_floor,
+            self._title_limit(),
+            suffix=_LONGEST_SUFFIX,
+        )
+
+    @staticmethod
+    def _full_title(full: str, shown: str) -> tuple[str, ...]:
+        """Speaker notes giving the whole title when the slide shows it shortened."""
+        return (f"Full title: {full}",) if shown != full else ()
 
     def _side_by_side(
         self, first: _Chunk, second: _Chunk, title: str, kind: SlideKind

@@ -300,6 +300,7 @@ class HandoutWriter:
         self._stylesheets: list[Any] | None = None
         self._paper_css: dict[str, Any] = {}
         self._fetcher: SafeURLFetcher | None = None
+        self._css_places: dict[str, tuple[Path, int]] | None = None
         self._gap_fonts: list[Path] | None = None
         self._answer_fonts: list[Path] | None = None
         self._regular_fonts: list[Path] | None = None
@@ -602,8 +603,9 @@ class HandoutWriter:
             if problems:
                 from coursepack.writers.pdf_fetch import describe
 
-                where = self.layouts.find(STYLESHEETS[0])
-                raise LessonError([error(where, 0, describe(p)) for p in problems])
+                places = self._layout_places()
+                where = (self.layouts.find(STYLESHEETS[0]), 0)
+                raise LessonError([error(*places.get(p.url, where), describe(p)) for p in problems])
             self._font_config = font_config
             self._stylesheets = sheets
         return self._stylesheets
@@ -620,15 +622,30 @@ class HandoutWriter:
             )
         return self._paper_css[paper]
 
+    def _layout_places(self) -> dict[str, tuple[Path, int]]:
+        """Where the layout stylesheets ask for each URL they load: url → (file, line)."""
+        if self._css_places is None:
+            from coursepack.writers.pdf_fetch import css_url_lines
+
+            places: dict[str, tuple[Path, int]] = {}
+            for name in STYLESHEETS:
+                path = self.layouts.find(name)
+                for url, line in css_url_lines(path).items():
+                    places.setdefault(url, (path, line))
+            self._css_places = places
+        return self._css_places
+
     def _raise_refused(self, lessons: Sequence[Lesson], where: Path, problems: list) -> None:
-        """One LessonError for every refused URL, at the image's line when it is one."""
+        """One LessonError for every refused URL, blamed on whoever asked for it: the image's
+        line in its lesson, the line of a layout stylesheet, else ``where`` (line 0)."""
         from coursepack.writers.pdf_fetch import describe
 
-        places = {
-            _image_url(image): (lesson.path, image.line)
+        places = dict(self._layout_places())
+        places.update(
+            (_image_url(image), (lesson.path, image.line))
             for lesson in lessons
             for image in _images(lesson)
-        }
+        )
         diagnostics = []
         seen: set[str] = set()
         for problem in problems:

@@ -15,10 +15,11 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from weasyprint.urls import URLFetcher, URLFetcherResponse
+import tinycss2
+from weasyprint.urls import URLFetcher, URLFetcherResponse, get_url_tuple, path2url
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,9 @@ class SafeURLFetcher(URLFetcher):
             return None
         if scheme != "file":
             return f"only local files may be used, not {scheme or 'relative'} URLs"
-        path = _real(Path(url2pathname(unquote(urlsplit(url).path))))
+        # url2pathname decodes the %-escapes itself: decode once, as urllib does when it opens
+        # the file (twice would turn a folder named "100%41" into "100A", outside the lesson).
+        path = _real(Path(url2pathname(urlsplit(url).path)))
         if any(path == root or root in path.parents for root in self.roots):
             return None
         return "the file is outside the lesson's folder and the layout folders"
@@ -99,3 +102,42 @@ def describe(refusal: Refusal) -> str:
     if refusal.unreadable:
         return f"cannot read {_short(refusal.url)}: {refusal.reason}"
     return f"refused to load {_short(refusal.url)}: {refusal.reason}"
+
+
+def css_url_lines(path: Path) -> dict[str, int]:
+    """Every URL a stylesheet file loads (``url()``, ``@import``), resolved as WeasyPrint
+    resolves it, and the line it is written on (the first line, if written twice).
+
+    A refused URL can then be blamed on the layout file and line that asked for it.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return {}
+    rules, _ = tinycss2.parse_stylesheet_bytes(data, skip_comments=True)
+    base = path2url(str(path))  # what CSS(filename=...) uses as the base URL
+    found: dict[str, int] = {}
+
+    def add(value: str, line: int) -> None:
+        kind, url = get_url_tuple(value, base) or ("", "")
+        if kind == "external":
+            found.setdefault(url, line)
+
+    def walk(tokens: Iterable | None, at_import: bool = False) -> None:
+        for token in tokens or ():
+            kind = getattr(token, "type", "")
+            if kind == "url" or (kind == "string" and at_import):
+                add(token.value, token.source_line)
+            elif kind == "function":
+                strings = [a for a in token.arguments if a.type == "string"]
+                if token.lower_name == "url" and strings:
+                    add(strings[0].value, token.source_line)
+                walk(token.arguments)
+            elif kind in ("() block", "[] block", "{} block"):
+                walk(token.content)
+            elif kind in ("qualified-rule", "at-rule"):
+                walk(token.prelude, kind == "at-rule" and token.lower_at_keyword == "import")
+                walk(token.content)
+
+    walk(rules)
+    return found
