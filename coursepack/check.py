@@ -13,7 +13,6 @@ from .diagnostics import Diagnostic, display_path, error, warning
 from .model import (
     Block,
     BulletList,
-    Div,
     Emph,
     Image,
     Inlines,
@@ -23,11 +22,11 @@ from .model import (
     Order,
     Paragraph,
     Question,
-    Quote,
     Strong,
     Table,
+    iter_all_blocks,
 )
-from .reader import is_remote, iter_images, read_lesson
+from .reader import is_remote, read_lesson
 
 __all__ = ["check_lesson", "check_paths", "check_model", "starter_text", "IMAGE_FORMATS"]
 
@@ -128,7 +127,7 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
     path = lesson.path
     found: list[Diagnostic] = []
     found.extend(_check_template(lesson))
-    for block in _all_blocks(lesson):
+    for block in iter_all_blocks(lesson):
         if isinstance(block, Question):
             found.extend(_check_question(path, block))
         elif isinstance(block, Match) and len(block.pairs) < 2:
@@ -345,33 +344,8 @@ def _short(text: str, limit: int = 60) -> str:
 # --------------------------------------------------------------------------- walking the model
 
 
-def _all_blocks(lesson: Lesson) -> Iterator[Block]:
-    """Every block, descending into divs, quotes and the prompts/answers of graded blocks."""
-    yield from _walk(lesson.intro)
-    for section in lesson.sections:
-        yield from _walk(section.blocks)
-        for topic in section.topics:
-            yield from _walk(topic.blocks)
-
-
-def _walk(blocks: tuple[Block, ...]) -> Iterator[Block]:
-    for block in blocks:
-        yield block
-        if isinstance(block, (Div, Quote)):
-            yield from _walk(block.blocks)
-        elif isinstance(block, Question):
-            yield from _walk(block.prompt)
-            yield from _walk(block.answer)
-        elif isinstance(block, (Match, Order)):
-            yield from _walk(block.prompt)
-
-
 def _images(lesson: Lesson) -> Iterator[Image]:
-    yield from iter_images(lesson.intro)
-    for section in lesson.sections:
-        yield from iter_images(section.blocks)
-        for topic in section.topics:
-            yield from iter_images(topic.blocks)
+    return (block for block in iter_all_blocks(lesson) if isinstance(block, Image))
 
 
 def _links(lesson: Lesson) -> Iterator[Link]:
@@ -380,7 +354,7 @@ def _links(lesson: Lesson) -> Iterator[Link]:
         yield from _inline_links(section.title)
         for topic in section.topics:
             yield from _inline_links(topic.title)
-    for block in _all_blocks(lesson):
+    for block in iter_all_blocks(lesson):
         for inlines in _block_inlines(block):
             yield from _inline_links(inlines)
 

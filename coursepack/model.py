@@ -376,11 +376,16 @@ class Lesson:
 
 
 def iter_blocks(blocks: tuple[Block, ...]):
-    """Yield blocks depth-first, descending into divs and quotes."""
+    """Yield blocks depth-first, descending into divs, quotes and graded blocks' prompts/answers."""
     for block in blocks:
         yield block
         if isinstance(block, (Div, Quote)):
             yield from iter_blocks(block.blocks)
+        elif isinstance(block, Question):
+            yield from iter_blocks(block.prompt)
+            yield from iter_blocks(block.answer)
+        elif isinstance(block, (Match, Order)):
+            yield from iter_blocks(block.prompt)
 
 
 def iter_all_blocks(lesson: Lesson):

@@ -67,6 +67,7 @@ from .model import (
     TableCell,
     Text,
     Topic,
+    iter_blocks,
     plain_text,
 )
 
@@ -1452,16 +1453,7 @@ def _block_name(block: Block) -> str:
 
 def iter_images(blocks: tuple[Block, ...]) -> Iterator[Image]:
     """Every image in ``blocks``, including inside divs, quotes and graded blocks."""
-    for block in blocks:
-        if isinstance(block, Image):
-            yield block
-        elif isinstance(block, (Div, Quote)):
-            yield from iter_images(block.blocks)
-        elif isinstance(block, Question):
-            yield from iter_images(block.prompt)
-            yield from iter_images(block.answer)
-        elif isinstance(block, (Match, Order)):
-            yield from iter_images(block.prompt)
+    return (block for block in iter_blocks(blocks) if isinstance(block, Image))
 
 
 # --------------------------------------------------------------------------- the whole reader

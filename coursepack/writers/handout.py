@@ -677,19 +677,7 @@ def _quiet_refusals() -> Iterator[None]:
 
 
 def _images(lesson: Lesson) -> Iterator[Image]:
-    for block in iter_all_blocks(lesson):
-        if isinstance(block, Image):
-            yield block
-        elif isinstance(block, (Question, Match, Order)):
-            yield from _images_in(getattr(block, "prompt", ()))
-
-
-def _images_in(blocks: tuple[Block, ...]) -> Iterator[Image]:
-    for block in blocks:
-        if isinstance(block, Image):
-            yield block
-        elif isinstance(block, Div):
-            yield from _images_in(block.blocks)
+    return (block for block in iter_all_blocks(lesson) if isinstance(block, Image))
 
 
 def _image_url(image: Image) -> str:
