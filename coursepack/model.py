@@ -10,6 +10,8 @@ dispatch on it without ``isinstance``. Lines are 1-based line numbers in the les
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -97,6 +99,24 @@ def plain_text(inlines: Inlines, *, answers: bool = True) -> str:
         else:
             parts.append(plain_text(node.children, answers=answers))
     return "".join(parts)
+
+
+def shuffled_order(texts: Sequence[str]) -> tuple[int, ...]:
+    """A shuffled order of ``range(len(texts))`` that is the same on every build and output.
+
+    Items are sorted by the SHA-256 of their text salted with the whole block, never by
+    ``random``. With two or more items the result always differs from the written order: a
+    "shuffle" that gives the answer away is rotated by one. The handout, the key and the
+    slides all letter matching and ordering blocks from this one order.
+    """
+    salt = "\x1e".join(texts)
+    order = sorted(
+        range(len(texts)),
+        key=lambda i: (hashlib.sha256(f"{salt}\x1f{texts[i]}".encode()).hexdigest(), i),
+    )
+    if len(order) >= 2 and order == sorted(order):
+        order = order[1:] + order[:1]
+    return tuple(order)
 
 
 # --------------------------------------------------------------------------- blocks
@@ -260,6 +280,11 @@ class Match:
     pairs: tuple[MatchPair, ...]
     line: int
 
+    @property
+    def definition_order(self) -> tuple[int, ...]:
+        """The order the definitions are shown in (indices into ``pairs``), in every output."""
+        return shuffled_order([plain_text(pair.definition) for pair in self.pairs])
+
 
 @dataclass(frozen=True)
 class OrderItem:
@@ -279,6 +304,11 @@ class Order:
     prompt: tuple[Block, ...]
     items: tuple[OrderItem, ...]
     line: int
+
+    @property
+    def shown_order(self) -> tuple[int, ...]:
+        """The order the items are shown in (indices into ``items``), in every output."""
+        return shuffled_order([plain_text(item.inlines) for item in self.items])
 
 
 Graded = Question | Match | Order

@@ -42,7 +42,6 @@ from coursepack.writers.deck_plan import (
     graded_face_and_notes,
     plan_deck,
     split_para,
-    stable_shuffle,
     text_height_pt,
     text_width_pt,
 )
@@ -218,14 +217,35 @@ def test_order_items_are_never_in_the_correct_order() -> None:
         assert notes[0].startswith("Correct order: ")
 
 
-def test_stable_shuffle_is_deterministic_and_never_identity() -> None:
-    texts = ["a", "b"]
-    assert stable_shuffle(texts) == stable_shuffle(list(texts)) == [1, 0]
-    for n in range(2, 12):
-        texts = [f"item {i}" for i in range(n)]
-        order = stable_shuffle(texts)
-        assert sorted(order) == list(range(n)) and order != list(range(n))
-    assert stable_shuffle(["only"]) == [0]
+def test_slides_letter_matching_and_ordering_like_the_handout() -> None:
+    """One shuffle for every output: the projector and the paper give the same letters."""
+    from coursepack.model import plain_text
+    from coursepack.writers.handout import match_rows, order_rows
+
+    people = ["Dallaire", "Booh-Booh", "Annan", "Riza", "Jean-Pierre", "Habyarimana"]
+    roles = [
+        "Force Commander",
+        "Head of Mission",
+        "Peacekeeping",
+        "Deputy",
+        "Informant",
+        "President",
+    ]
+    pairs = tuple(
+        MatchPair((Text(who),), (Text(role),), i)
+        for i, (who, role) in enumerate(zip(people, roles, strict=True))
+    )
+    match = Match(7, 3, (), pairs, 1)
+    face, notes = graded_face_and_notes(match)
+    slide_definitions = [p.runs[0].text for p in face if p.prefix[:1].isalpha()]
+    assert slide_definitions == [plain_text(r.definition) for r in match_rows(match)]
+    assert notes[0] == "Answers: " + ", ".join(
+        f"{r.number} — {r.answer}" for r in match_rows(match)
+    )
+
+    order = Order(8, 2, (), tuple(OrderItem((Text(f"event {i}"),), i) for i in range(5)), 1)
+    face, _ = graded_face_and_notes(order)
+    assert [p.runs[0].text for p in face] == [plain_text(r.inlines) for r in order_rows(order)]
 
 
 def test_matching_notes_name_every_pair() -> None:

@@ -15,7 +15,6 @@ feed), surrogates and U+FFFE/U+FFFF are removed by :func:`clean`; nothing else i
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from bisect import bisect_right
@@ -1019,14 +1018,6 @@ def _letter(i: int) -> str:
     return _LETTERS[i] if i < 26 else _LETTERS[i // 26 - 1] + _LETTERS[i % 26]
 
 
-def stable_shuffle(texts: Sequence[str]) -> list[int]:
-    """A deterministic permutation (by sha256 of each text) that is never the identity for ≥2."""
-    order = sorted(range(len(texts)), key=lambda i: (hashlib.sha256(texts[i].encode()).digest(), i))
-    if len(order) >= 2 and order == list(range(len(order))):
-        order = order[1:] + order[:1]
-    return order
-
-
 def _prompt_paras(blocks: Sequence[Block]) -> tuple[list[Para], list[str]]:
     """Face paragraphs of a graded block's prompt, and the notes its divs carry."""
     paras: list[Para] = []
@@ -1080,7 +1071,7 @@ def graded_face_and_notes(block: Question | Match | Order) -> tuple[list[Para], 
                 notes.extend(answer[1:])
     elif isinstance(block, Match):
         texts = [clean(plain_text(p.definition)) for p in block.pairs]
-        order = stable_shuffle(texts)
+        order = block.definition_order
         letter_of = {pair_index: _letter(pos) for pos, pair_index in enumerate(order)}
         paras.append(Para((Run("Terms", bold=True),), 0, "label"))
         for i, pair in enumerate(block.pairs):
@@ -1096,7 +1087,7 @@ def graded_face_and_notes(block: Question | Match | Order) -> tuple[list[Para], 
             notes.append(f"{i + 1}. {clean(plain_text(pair.term))} — {letter_of[i]}. {texts[i]}")
     elif isinstance(block, Order):
         texts = [clean(plain_text(item.inlines)) for item in block.items]
-        order = stable_shuffle(texts)
+        order = block.shown_order
         letter_of = {item_index: _letter(pos) for pos, item_index in enumerate(order)}
         for pos, item_index in enumerate(order):
             paras.append(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -72,22 +71,6 @@ _LOG = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- pure helpers
 
 
-def stable_order(keys: list[str], salt: str = "") -> list[int]:
-    """A shuffled order of ``range(len(keys))`` that is the same on every build.
-
-    Items are sorted by the SHA-256 of their text (salted with the block's content), never by
-    ``random``. With two or more items the result always differs from the written order: a
-    "shuffle" that gives the answer away is rotated by one.
-    """
-    order = sorted(
-        range(len(keys)),
-        key=lambda i: (hashlib.sha256(f"{salt}\x1f{keys[i]}".encode()).hexdigest(), i),
-    )
-    if len(order) >= 2 and order == sorted(order):
-        order = order[1:] + order[:1]
-    return order
-
-
 def letter(index: int) -> str:
     """A, B, … Z, then AA, AB … for a 0-based index."""
     if index < len(LETTERS):
@@ -127,8 +110,7 @@ class OrderRow:
 
 def match_rows(block: Match) -> list[MatchRow]:
     """Terms in written order, definitions in a stable shuffled order, lettered."""
-    definitions = [plain_text(pair.definition) for pair in block.pairs]
-    shuffled = stable_order(definitions, salt="\x1e".join(definitions))
+    shuffled = block.definition_order
     letter_of = {pair_index: letter(pos) for pos, pair_index in enumerate(shuffled)}
     return [
         MatchRow(
@@ -144,9 +126,7 @@ def match_rows(block: Match) -> list[MatchRow]:
 
 def order_rows(block: Order) -> list[OrderRow]:
     """The items in a stable shuffled order, each with its right position (1-based)."""
-    texts = [plain_text(item.inlines) for item in block.items]
-    shuffled = stable_order(texts, salt="\x1e".join(texts))
-    return [OrderRow(position=i + 1, inlines=block.items[i].inlines) for i in shuffled]
+    return [OrderRow(position=i + 1, inlines=block.items[i].inlines) for i in block.shown_order]
 
 
 def iter_clozes(node: Any, view: str) -> Iterator[Cloze]:
@@ -693,5 +673,4 @@ __all__ = [
     "match_rows",
     "order_rows",
     "points_label",
-    "stable_order",
 ]
