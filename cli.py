@@ -88,11 +88,15 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @guarded
 def check(paths: tuple[Path, ...], strict: bool) -> int:
-    """Check lessons (files or folders) and report every problem as path:line."""
+    """Check lessons (files or folders, with their course.yaml) and report every problem."""
+    from coursepack.build import collect
     from coursepack.check import check_paths
 
-    results = check_paths(paths)
-    failed = False
+    # The same lessons a build would take: folders, their course.yaml and the lessons it lists.
+    lesson_paths, _courses, course_problems = collect(paths)
+    _echo_diagnostics(course_problems)
+    failed = any(d.is_error or strict for d in course_problems)
+    results = check_paths(lesson_paths)
     for _path, (_lesson, diagnostics) in results.items():
         _echo_diagnostics(diagnostics)
         failed |= any(d.is_error or strict for d in diagnostics)

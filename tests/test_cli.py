@@ -70,3 +70,24 @@ def test_internal_error_is_one_line_with_exit_3(tmp_path: Path, monkeypatch) -> 
     assert result.exit_code == 3
     assert "internal error while building" in result.output and "x.md" in result.output
     assert "Traceback" not in result.output
+
+
+def test_check_reads_course_yaml_like_build(tmp_path: Path) -> None:
+    """`check FOLDER` reports course.yaml problems and checks the lessons it lists."""
+    write_lesson(tmp_path, "a.md", "# S\n## T\n- x\n")
+    week = tmp_path / "week-2"
+    write_lesson(week, "b.md", "# S\n## T\n::: questoin\nWhy?\n:::\n")
+    (tmp_path / "course.yaml").write_text(
+        "title: History\nautor: Me\nlessons:\n  - a.md\n  - week-2/b.md\n  - nowhere.md\n",
+        encoding="utf-8",
+    )
+    result = run_cli("check", ".", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "course.yaml:2: warning: unknown key 'autor'" in result.output
+    assert "course.yaml:6: error: lesson 'nowhere.md' does not exist" in result.output
+    (tmp_path / "course.yaml").write_text(
+        "title: History\nlessons:\n  - a.md\n  - week-2/b.md\n", encoding="utf-8"
+    )
+    result = run_cli("check", ".", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "b.md:7: error: unknown block kind 'questoin'" in result.output
