@@ -11,7 +11,14 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from coursepack.build import Builder, BuildFailed, BuildOptions, BuildReport, check_and_build
+from coursepack.build import (
+    OUTPUT_SUFFIXES,
+    Builder,
+    BuildFailed,
+    BuildOptions,
+    BuildReport,
+    check_and_build,
+)
 from coursepack.layouts import LayoutNotFound, ThemeError
 
 Echo = Callable[[str], None]
@@ -62,18 +69,23 @@ def watch(
     """Build, then rebuild after every change until ``stop`` is set or Ctrl-C."""
     from watchfiles import watch as watch_changes
 
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise BuildFailed(f"nothing to watch: no such file or folder: {', '.join(missing)}")
     builder = Builder()
     build_once(builder, paths, options, echo)
     out_dir = options.out_dir.resolve()
+    output_suffixes = tuple(OUTPUT_SUFFIXES.values())
     roots = watched_roots(paths, builder)
     echo(f"watching {', '.join(str(r) for r in roots)} (Ctrl-C to stop)")
 
     def relevant(_change: object, changed: str) -> bool:
-        # Our own outputs and editor swap files must not trigger rebuilds.
+        # Our own outputs, stamps and temporaries, and editor swap files, must not trigger
+        # rebuilds; a lesson saved in the output folder itself (``-o .``) still does.
         path = Path(changed)
         if path.name.startswith(".") or path.name.endswith("~"):
             return False
-        return out_dir not in path.parents
+        return not (path.parent == out_dir and path.name.endswith(output_suffixes))
 
     layout_roots = builder.layouts.folders
     for changes in watch_changes(

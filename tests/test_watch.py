@@ -56,3 +56,35 @@ def test_watch_rebuilds_after_a_save_and_survives_errors(tmp_path: Path) -> None
         stop.set()
         thread.join(timeout=30)
     assert not thread.is_alive()
+
+
+def test_watch_with_outputs_beside_the_lesson(tmp_path: Path) -> None:
+    """``-o .``: saving the lesson rebuilds, and our own outputs do not retrigger builds."""
+    lesson = write_lesson(tmp_path, "here.md", "# Part\n## Topic\n- first version\n")
+    handout = tmp_path / "here-handout.pdf"
+    lines: list[str] = []
+    stop = threading.Event()
+    options = BuildOptions(out_dir=tmp_path, only=frozenset({"handout"}))
+    thread = threading.Thread(
+        target=watch, args=([lesson], options, lines.append, stop), kwargs={"debounce_ms": 50}
+    )
+    thread.start()
+    try:
+        assert wait_for(lambda: any(line.startswith("watching") for line in lines))
+        first = handout.read_bytes()
+        lesson.write_text(lesson.read_text() + "- second version\n", encoding="utf-8")
+        assert wait_for(lambda: handout.read_bytes() != first), lines
+        time.sleep(1.0)
+        writes = [line for line in lines if line.strip().startswith("written")]
+        assert len(writes) == 2, lines  # the first build and the save, nothing triggered by us
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def test_watch_a_missing_path_is_an_error(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    result = run_cli("watch", "nowhere", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "no such file or folder: nowhere" in result.output
