@@ -6,6 +6,7 @@ is no error, so writers never see an invalid lesson. Every diagnostic carries ``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from .model import (
     Strong,
     Table,
     iter_all_blocks,
+    plain_text,
 )
 from .reader import is_remote, read_lesson
 
@@ -217,6 +219,26 @@ def _check_question(path: Path, question: Question) -> list[Diagnostic]:
                     f"question {number} has no correct option (mark the right one with '[x]')",
                 )
             )
+        if question.answer:
+            found.append(
+                warning(
+                    path,
+                    question.answer[0].line,
+                    f"the 'Answer:' paragraph of multiple-choice question {number} is not "
+                    "printed (the [x] options are its answer); put an explanation for the "
+                    "teacher in a '::: teacher' block",
+                )
+            )
+        for option in question.options:
+            if ANSWER_IN_OPTION.search(plain_text(option.inlines)):
+                found.append(
+                    warning(
+                        path,
+                        option.line,
+                        f"an option of question {number} contains 'Answer:' and students "
+                        "would see it; move the explanation into a '::: teacher' block",
+                    )
+                )
     elif not question.answer:
         found.append(
             error(
@@ -335,6 +357,10 @@ def _check_pixels(path: Path, line: int, src: str, target: Path) -> list[Diagnos
             "million pixels; save it smaller)",
         )
     ]
+
+
+# "Answer:" run into an option by a lazy continuation line (no blank line before it).
+ANSWER_IN_OPTION = re.compile(r"(^|\s)Answer:", re.IGNORECASE)
 
 
 def _short(text: str, limit: int = 60) -> str:

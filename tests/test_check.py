@@ -336,3 +336,28 @@ def test_reader_never_raises(parts: list[str]) -> None:
     for diagnostic in diagnostics:
         assert 0 <= diagnostic.line <= line_count, diagnostic
         assert not diagnostic.message[0].isupper()
+
+
+def test_an_answer_paragraph_in_a_multiple_choice_question_is_a_warning(tmp_path: Path) -> None:
+    """Students must not see an 'Answer:' run into an option, and nothing is dropped silently."""
+    swallowed = tmp_path / "swallowed.md"
+    swallowed.write_text(
+        "---\ntitle: T\n---\n\n# S\n## T\n::: question\nCapital of Attica?\n"
+        "- [ ] Sparta\n- [x] Athens\nAnswer: Athens, obviously\n:::\n",
+        encoding="utf-8",
+    )
+    lesson, diagnostics = check_lesson(swallowed)
+    assert lesson is not None
+    assert [(d.line, d.severity) for d in diagnostics] == [(10, "warning")]
+    assert "contains 'Answer:'" in diagnostics[0].message
+
+    separate = tmp_path / "separate.md"
+    separate.write_text(
+        "---\ntitle: T\n---\n\n# S\n## T\n::: question\nCapital of Attica?\n"
+        "- [ ] Sparta\n- [x] Athens\n\nAnswer: B, the largest city.\n:::\n",
+        encoding="utf-8",
+    )
+    lesson, diagnostics = check_lesson(separate)
+    assert lesson is not None
+    assert [(d.line, d.severity) for d in diagnostics] == [(12, "warning")]
+    assert "is not printed" in diagnostics[0].message
