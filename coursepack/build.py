@@ -274,15 +274,23 @@ class Builder:
         if options.pptx_template is not None:
             if not options.pptx_template.is_file():
                 raise BuildFailed(f"--pptx-template: file not found: {options.pptx_template}")
+            if not _looks_like_office_package(options.pptx_template):
+                raise BuildFailed(
+                    f"--pptx-template: {options.pptx_template} is not a PowerPoint .pptx or "
+                    ".potx file"
+                )
             return options.pptx_template.resolve()
         if not lesson.meta.pptx_template:
             return None
         template = (lesson.folder / lesson.meta.pptx_template).resolve()
+        line = lesson.meta.line_of("pptx-template")
         if not template.is_file():
-            line = lesson.meta.line_of("pptx-template")
             raise LessonError(
                 [error(lesson.path, line, f"pptx-template file not found: {template}")]
             )
+        if not _looks_like_office_package(template):
+            message = f"pptx-template {template.name} is not a PowerPoint .pptx or .potx file"
+            raise LessonError([error(lesson.path, line, message)])
         return template
 
     # -- writing -------------------------------------------------------------------------
@@ -399,6 +407,18 @@ class Builder:
             import weasyprint  # noqa: F401
         if any(item.kind == "slides" for item in outdated):
             import pptx  # noqa: F401
+
+
+def _looks_like_office_package(path: Path) -> bool:
+    """A cheap early test (a zip with a content-types part), so a broken template is found
+    before any output is written; the deck writer still reports deeper problems."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as package:
+            return "[Content_Types].xml" in package.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 class _Digests:

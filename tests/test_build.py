@@ -275,3 +275,16 @@ def test_noop_rebuild_imports_no_writer_library(built: Path) -> None:
         timeout=300,
     )
     assert "LOADED ['weasyprint', 'pptx']" in result.stderr
+
+
+def test_a_broken_template_is_found_before_anything_is_written(
+    tmp_path: Path, unamir_copy: Path
+) -> None:
+    bad = tmp_path / "bad.pptx"
+    bad.write_text("not a presentation")
+    result = run_cli(
+        "build", str(unamir_copy), "-o", "out", "--pptx-template", str(bad), cwd=tmp_path
+    )
+    assert result.exit_code == 1
+    assert "is not a PowerPoint .pptx or .potx file" in result.output
+    assert not list((tmp_path / "out").glob("*.pdf"))
