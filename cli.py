@@ -171,7 +171,9 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Write only these outputs (repeatable).",
         ),
         click.option(
-            "--paper", type=click.Choice(["letter", "a4"]), help="Override the lessons' paper."
+            "--paper",
+            type=click.Choice(["letter", "a4"], case_sensitive=False),
+            help="Override the lessons' paper.",
         ),
         click.option(
             "--pptx-template",

@@ -123,6 +123,8 @@ def read_course(path: Path) -> tuple[Course | None, list[Diagnostic]]:
         problems.append(error(path, line("title"), "'title' is empty"))
 
     paper = data.get("paper")
+    if isinstance(paper, str):
+        paper = paper.strip().lower()  # "A4" as lessons accept it
     if paper is not None and paper not in ("letter", "a4"):
         problems.append(error(path, line("paper"), f"paper must be letter or a4, not {paper!r}"))
 

@@ -72,3 +72,8 @@ def test_a_course_without_lessons_is_an_error(tmp_path: Path) -> None:
     assert course is None and problems[0].line == 1 and "no lessons" in problems[0].message
     course, problems = read_course(course_file(tmp_path / "listed", "title: T\nlessons: []\n"))
     assert course is None and problems[0].line == 2 and "no lessons" in problems[0].message
+
+
+def test_paper_is_case_insensitive_like_in_lessons(tmp_path: Path) -> None:
+    course, problems = read_course(course_file(tmp_path, "title: T\npaper: A4\n"))
+    assert problems == [] and course is not None and course.paper == "a4"
