@@ -75,5 +75,6 @@ def test_a_course_without_lessons_is_an_error(tmp_path: Path) -> None:
 
 
 def test_paper_is_case_insensitive_like_in_lessons(tmp_path: Path) -> None:
+    write_lesson(tmp_path, "a.md", "# S\n")
     course, problems = read_course(course_file(tmp_path, "title: T\npaper: A4\n"))
     assert problems == [] and course is not None and course.paper == "a4"
