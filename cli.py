@@ -269,6 +269,9 @@ def layouts(folder: Path, force: bool) -> int:
     click.echo(
         f"edit the files in {folder}; coursepack uses them in place of the built-in ones "
         "when run from the folder that contains it (delete a file to go back to the built-in one)"
+        if folder.name == "layouts"
+        else f"copied for reference; coursepack only reads a folder named 'layouts' in the "
+        f"folder it runs from, so rename {folder} to layouts to use your edits"
     )
     return 0
 
