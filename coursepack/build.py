@@ -45,10 +45,6 @@ OUTPUT_SUFFIXES: dict[OutputKind, str] = {
     "pack": "-coursepack.pdf",
     "pack-key": "-coursepack-answer-key.pdf",
 }
-# Which layout files each writer reads: an edit to one rebuilds exactly the outputs it affects.
-# Both also depend on every theme.yaml (merged, the teacher's over the built-in one).
-HANDOUT_LAYOUT_PATTERNS = ("*.j2", "*.css")
-DECK_LAYOUT_PATTERNS = ("deck.pptx",)
 # Libraries whose upgrade can change the bytes of an output.
 RENDERING_PACKAGES = (
     "weasyprint",
@@ -222,10 +218,10 @@ class Builder:
         problems: list[Diagnostic] = []
         digests = _Digests()
         self.layouts.theme  # noqa: B018 - a broken theme.yaml is reported before any work
-        themes = self.layouts.theme_files()
-        handout_files = self.layouts.files_matching(HANDOUT_LAYOUT_PATTERNS) + themes
-        handout_layouts = digests.files(handout_files)
-        deck_layouts = digests.files(self.layouts.files_matching(DECK_LAYOUT_PATTERNS) + themes)
+        # Each writer names the layout files it reads (cheap: no WeasyPrint or python-pptx
+        # import), so an edit to one rebuilds exactly the outputs it affects.
+        handout_layouts = digests.files(self.handout_writer.layout_files())
+        deck_layouts = digests.files(self.deck_writer.layout_files())
         base = [__version__, *_library_versions()]
 
         def lesson_part(lesson: Lesson) -> list[str]:

@@ -46,15 +46,6 @@ class LayoutSearch:
                 return candidate
         raise LayoutNotFound(name, self.folders)
 
-    def files_matching(self, patterns: tuple[str, ...]) -> list[Path]:
-        """Every layout file matching ``patterns``, the first folder winning per file name."""
-        found: dict[str, Path] = {}
-        for folder in self.folders:
-            for pattern in patterns:
-                for path in sorted(folder.glob(pattern)):
-                    found.setdefault(path.name, path)
-        return sorted(found.values())
-
     @cached_property
     def theme(self) -> dict[str, Any]:
         """The shared theme: colours and fonts for every output.

@@ -204,7 +204,7 @@ class DeckWriter:
 
     def layout_files(self) -> list[Path]:
         """The layout files a default deck depends on (for incremental-build stamps)."""
-        return [self.layouts.find("deck.pptx"), self.layouts.find("theme.yaml")]
+        return [self.layouts.find("deck.pptx"), *self.layouts.theme_files()]
 
     def render(self, lesson: Lesson, template: Path | None = None) -> bytes:
         """The deck's bytes; ``template`` is a school's ``.pptx``/``.potx`` (default: ours).

@@ -371,7 +371,7 @@ class HandoutWriter:
     def layout_files(self) -> list[Path]:
         """Every template, stylesheet, theme and font file a render uses (for build stamps)."""
         files = [self.layouts.find(name) for name in (TEMPLATE, *PARTIALS, *STYLESHEETS)]
-        files.append(self.layouts.find("theme.yaml"))
+        files += self.layouts.theme_files()  # every theme.yaml merged, not only the first
         files += [face.path for face in self._font_faces()]
         return files
 
