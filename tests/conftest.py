@@ -57,3 +57,27 @@ def write_lesson(folder: Path, name: str, body: str, title: str = "A Test Lesson
     path = folder / name
     path.write_text(f"---\ntitle: {title}\n---\n\n{body}", encoding="utf-8")
     return path
+
+
+def pdf_text(path: Path) -> str:
+    """The extracted text of every page of a PDF (pypdf must open it)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    return "\n".join(page.extract_text() or "" for page in reader.pages)
+
+
+def deck_texts(path: Path) -> list[str]:
+    """Every text of every slide face, table and notes page (python-pptx must open the file)."""
+    from pptx import Presentation
+
+    texts = []
+    for slide in Presentation(path).slides:
+        for shape in slide.shapes:
+            if shape.has_text_frame:
+                texts.append(shape.text_frame.text)
+            if shape.has_table:
+                texts.extend(c.text for row in shape.table.rows for c in row.cells)
+        if slide.has_notes_slide:
+            texts.append(slide.notes_slide.notes_text_frame.text)
+    return texts

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, deck_texts, pdf_text, run_cli
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 MAP_PNG = Path(__file__).parent / "fixtures" / "lessons" / "map.png"
@@ -133,26 +133,8 @@ def _pdf_streams(data: bytes) -> Iterator[bytes]:
                 yield obj._data
 
 
-def pdf_text(path: Path) -> str:
-    from pypdf import PdfReader
-
-    reader = PdfReader(path)
-    return "\n".join(page.extract_text() or "" for page in reader.pages)
-
-
 def deck_text(path: Path) -> str:
-    from pptx import Presentation
-
-    texts = []
-    for slide in Presentation(path).slides:
-        for shape in slide.shapes:
-            if shape.has_text_frame:
-                texts.append(shape.text_frame.text)
-            if shape.has_table:
-                texts.extend(c.text for row in shape.table.rows for c in row.cells)
-        if slide.has_notes_slide:
-            texts.append(slide.notes_slide.notes_text_frame.text)
-    return "\n".join(texts)
+    return "\n".join(deck_texts(path))
 
 
 def squeeze(text: str) -> str:

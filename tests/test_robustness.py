@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli, run_coursepack, write_lesson
+from conftest import ROOT, deck_texts, pdf_text, run_cli, run_coursepack, write_lesson
 
 from coursepack.build import InternalError
 from coursepack.check import MAX_DIAGNOSTICS, check_lesson
@@ -36,30 +36,6 @@ def lines_of(text: str) -> list[str]:
 
 def assert_no_traceback(text: str) -> None:
     assert "Traceback" not in text and 'File "' not in text, text
-
-
-def pdf_text(path: Path) -> str:
-    from pypdf import PdfReader
-
-    reader = PdfReader(path)
-    return "\n".join(page.extract_text() or "" for page in reader.pages)
-
-
-def deck_texts(path: Path) -> list[str]:
-    """Every text of every slide face and notes page (python-pptx must open the file)."""
-    from pptx import Presentation
-
-    deck = Presentation(path)
-    texts = []
-    for slide in deck.slides:
-        for shape in slide.shapes:
-            if shape.has_text_frame:
-                texts.append(shape.text_frame.text)
-            if shape.has_table:
-                texts.extend(c.text for row in shape.table.rows for c in row.cells)
-        if slide.has_notes_slide:
-            texts.append(slide.notes_slide.notes_text_frame.text)
-    return texts
 
 
 def assert_outputs_open(folder: Path, stem: str) -> None:
