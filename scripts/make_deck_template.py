@@ -24,7 +24,12 @@ from pptx import Presentation
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coursepack.writers.pptx_xml import apply_theme, qn, stable_zip  # noqa: E402
+from coursepack.writers.pptx_xml import (  # noqa: E402
+    apply_theme,
+    qn,
+    set_core_properties,
+    stable_zip,
+)
 
 INCH = 914400
 A = "http://schemas.openxmlformats.org/drawingml/2006/main"
@@ -287,17 +292,14 @@ def build(theme_path: Path) -> bytes:
     apply_theme(prs, theme)
     rewrite_master(prs)
     rewrite_layouts(prs)
-    props = prs.core_properties
-    fixed = dt.datetime(2026, 1, 1)
-    props.title = "coursepack deck template"
-    props.author = "coursepack"
-    props.last_modified_by = "coursepack"
-    props.created = fixed
-    props.modified = fixed
-    props.revision = 1
-    props.subject = ""
-    props.keywords = ""
-    props.comments = ""
+    set_core_properties(
+        prs,
+        title="coursepack deck template",
+        author="coursepack",
+        subject="",
+        language="",
+        when=dt.datetime(2026, 1, 1),
+    )
     buf = io.BytesIO()
     prs.save(buf)
     return stable_zip(buf.getvalue())

@@ -293,39 +293,16 @@ class DeckWriter:
             ) from None
 
 
-_PROPERTY_MAX = 255  # characters in a core property: python-pptx refuses longer strings
-
-
-def _property(text: str) -> str:
-    """``text`` as a document property: whole, or shortened at a word with "…" to fit."""
-    if len(text) <= _PROPERTY_MAX:
-        return text
-    cut = text[: _PROPERTY_MAX - 1]
-    space = cut.rfind(" ")
-    if space > _PROPERTY_MAX // 2:  # a word boundary not too far back
-        cut = cut[:space]
-    return cut.rstrip() + "…"
-
-
 def _core_properties(prs, plan: DeckPlan) -> None:
     """Fixed document properties: the same inputs give the same bytes."""
-    when = _date(plan.date)
-    props = prs.core_properties
-    props.title = _property(plan.title)
-    props.author = _property(plan.author)
-    props.subject = _property(plan.course)
-    props.last_modified_by = _property(plan.author)
-    props.created = when
-    props.modified = when
-    props.last_printed = when
-    props.revision = 1
-    props.keywords = ""
-    props.comments = ""
-    props.category = ""
-    props.content_status = ""
-    props.identifier = ""
-    props.version = ""
-    props.language = _property(plan.lang)
+    X.set_core_properties(
+        prs,
+        title=plan.title,
+        author=plan.author,
+        subject=plan.course,
+        language=plan.lang,
+        when=_date(plan.date),
+    )
 
 
 def _date(text: str) -> dt.datetime:

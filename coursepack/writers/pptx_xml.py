@@ -357,3 +357,37 @@ def apply_theme(prs, theme: dict) -> None:
         for extra in group.findall(qn("a:font")):  # per-script fonts: let the system choose
             group.remove(extra)
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+_PROPERTY_MAX = 255  # characters in a core property: python-pptx refuses longer strings
+
+
+def _property(text: str) -> str:
+    """``text`` as a document property: whole, or shortened at a word with "…" to fit."""
+    if len(text) <= _PROPERTY_MAX:
+        return text
+    cut = text[: _PROPERTY_MAX - 1]
+    space = cut.rfind(" ")
+    if space > _PROPERTY_MAX // 2:  # a word boundary not too far back
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def set_core_properties(prs, *, title: str, author: str, subject: str, language: str, when) -> None:
+    """Every core property fixed (dates included), so the same inputs give the same bytes."""
+    props = prs.core_properties
+    props.title = _property(title)
+    props.author = _property(author)
+    props.subject = _property(subject)
+    props.last_modified_by = _property(author)
+    props.created = when
+    props.modified = when
+    props.last_printed = when
+    props.revision = 1
+    props.keywords = ""
+    props.comments = ""
+    props.category = ""
+    props.content_status = ""
+    props.identifier = ""
+    props.version = ""
+    props.language = _property(language)
