@@ -400,7 +400,9 @@ class Builder:
     def _preload(outdated: Sequence[PlannedOutput]) -> None:
         """Import the writing libraries once, before workers fork, instead of once per worker."""
         if any(item.kind != "slides" for item in outdated):
-            import weasyprint  # noqa: F401
+            from coursepack.writers.weasyprint_loader import load_weasyprint
+
+            load_weasyprint()
         if any(item.kind == "slides" for item in outdated):
             import pptx  # noqa: F401
 

@@ -42,6 +42,7 @@ from coursepack.model import (
     plain_text,
     shows,
 )
+from coursepack.writers.weasyprint_loader import load_weasyprint
 
 if TYPE_CHECKING:
     import jinja2
@@ -318,8 +319,7 @@ class HandoutWriter:
 
     def _pdf(self, html: str, paper: str, lessons: Sequence[Lesson], where: Path) -> bytes:
         """Print ``html``: shared fonts and CSS, the paper size, only allowed files fetched."""
-        from weasyprint import HTML
-
+        HTML = load_weasyprint().HTML  # noqa: N806 (the class)
         stylesheets = self._weasy_stylesheets() + [self._paper_stylesheet(paper)]
         fetcher = self._require_fetcher()
         folders = sorted({lesson.folder for lesson in lessons} | {where.parent})
@@ -560,7 +560,7 @@ class HandoutWriter:
     def _weasy_stylesheets(self) -> list[Any]:
         """The font configuration and the parsed CSS, created once and reused."""
         if self._stylesheets is None:
-            from weasyprint import CSS
+            CSS = load_weasyprint().CSS  # noqa: N806 (the class)
             from weasyprint.text.fonts import FontConfiguration
 
             font_config = FontConfiguration()
@@ -593,9 +593,7 @@ class HandoutWriter:
     def _paper_stylesheet(self, paper: str) -> Any:
         """A tiny parsed ``@page { size }`` per paper size, after the layout CSS so it wins."""
         if paper not in self._paper_css:
-            from weasyprint import CSS
-
-            self._paper_css[paper] = CSS(
+            self._paper_css[paper] = load_weasyprint().CSS(
                 string=f"@page {{ size: {PAPER_SIZES[paper]}; }}",
                 font_config=self._font_config,
                 url_fetcher=self._require_fetcher(),
