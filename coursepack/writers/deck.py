@@ -339,6 +339,7 @@ class _Emitter:
         self.lang = (
             plan.lang if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", plan.lang) else ""
         )
+        self._footer_texts: dict[str, str] = {}  # per layout part: every slide has the same
 
     def emit(self, lesson: Lesson) -> None:
         for number, slide_plan in enumerate(self.plan.slides, 1):
@@ -562,12 +563,15 @@ class _Emitter:
     def footers(self, slide, layout, number: int) -> None:
         ftr = X.clone_placeholder(slide, layout, "ftr")
         if ftr is not None:
-            X.fill_footer(ftr, self._footer_text(ftr, layout), FOOTER_SIZE)
+            part = str(layout.part.partname)
+            if part not in self._footer_texts:
+                self._footer_texts[part] = self._footer_text(layout)
+            X.fill_footer(ftr, self._footer_texts[part], FOOTER_SIZE)
         num = X.clone_placeholder(slide, layout, "sldNum")
         if num is not None:
             X.fill_slide_number(num, number, FOOTER_SIZE)
 
-    def _footer_text(self, sp, layout) -> str:
+    def _footer_text(self, layout) -> str:
         """The lesson title, shortened with "…" to one line of the footer box."""
         text = self.plan.footer
         ph = _placeholder(layout, {"ftr"}) or _placeholder(layout.slide_master, {"ftr"})
