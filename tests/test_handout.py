@@ -233,6 +233,19 @@ def test_unamir_answers_only_in_key(unamir):
     assert "Sensitivitynote" not in handout and "Sensitivitynote" in key
 
 
+def test_key_lists_every_blank_numbered_in_reading_order(unamir):
+    # The fill-in answers are two lists side by side: the second one continues the numbering.
+    from coursepack.writers.handout import lesson_clozes
+
+    answers = [c.answer for c in lesson_clozes(unamir["lesson"], "key")]
+    summary = pdf_text(unamir["key"])
+    summary = summary[summary.index("Fill-in blanks") :]
+    # pypdf gives the answers in reading order, then the list markers.
+    assert summary.split("\n")[1 : 1 + len(answers)] == answers
+    markers = [int(n) for n in re.findall(r"^(\d+)\. $", summary, flags=re.M)]
+    assert markers == list(range(1, len(answers) + 1))
+
+
 def test_notes_and_slides_text_in_neither(full):
     for audience in ("handout", "key"):
         text = pdf_text(full[audience])
