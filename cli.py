@@ -84,16 +84,17 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @guarded
 def check(paths: tuple[Path, ...], strict: bool) -> int:
-    """Check lessons (files or folders, with their course.yaml) and report every problem."""
+    """Check lessons (files or folders, with their course.yaml; default: source/) and report
+    every problem."""
     from coursepack.build import collect
     from coursepack.check import check_paths
 
     # The same lessons a build would take: folders, their course.yaml and the lessons it lists.
-    lesson_paths, _courses, course_problems = collect(paths)
+    lesson_paths, _courses, course_problems = collect(paths or (DEFAULT_SOURCE,))
     _echo_diagnostics(course_problems)
     failed = any(d.is_error or strict for d in course_problems)
     results = check_paths(lesson_paths)

@@ -42,7 +42,10 @@ def test_check_exit_codes_and_strict(tmp_path: Path) -> None:
     assert run_cli("check", "--strict", str(warned)).exit_code == 1
     missing = run_cli("check", str(tmp_path / "nope.md"))
     assert missing.exit_code == 1 and "nope.md" in missing.output
-    assert run_cli("check").exit_code == 2
+    # Like build, check takes source/ when no path is given.
+    assert run_cli("check", cwd=ROOT).exit_code == 0
+    empty = run_cli("check", cwd=tmp_path)
+    assert empty.exit_code == 1 and "source" in empty.output
 
 
 def test_layouts_copies_the_built_in_files(tmp_path: Path) -> None:
