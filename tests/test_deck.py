@@ -79,7 +79,7 @@ def ph_types(slide) -> list:
 def test_titles_sit_in_title_placeholders(small) -> None:
     _, data = small
     prs = open_deck(data)
-    assert len(prs.slides) == 12
+    assert len(prs.slides) == 13
     for slide in prs.slides:
         title = slide.shapes.title
         assert title is not None and title.is_placeholder
@@ -137,8 +137,10 @@ def test_nothing_from_handout_or_teacher_blocks_on_a_face(small) -> None:
 def test_question_slides_and_their_notes(small) -> None:
     _, data = small
     prs = open_deck(data)
-    questions = [s for s in prs.slides if "Question" in s.shapes.title.text_frame.text]
+    titles = [s.shapes.title.text_frame.text for s in prs.slides]
+    questions = [s for s in prs.slides if "Question\u00a0" in s.shapes.title.text_frame.text]
     assert len(questions) == 4
+    assert titles[titles.index("Questions") + 1].startswith("Check for understanding")
     mc = questions[0]
     face = "\n".join(face_texts(mc))
     assert "A.\tJacques-Roger Booh-Booh" in face and "B.\tRoméo Dallaire" in face

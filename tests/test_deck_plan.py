@@ -101,6 +101,7 @@ def test_slide_kinds_and_titles_of_a_small_lesson() -> None:
         ("image", "A Picture Alone"),
         ("table", "A Table"),
         ("section", "Second Section"),
+        ("content", "Questions"),  # a topic that opens with a question: its title shows first
         ("question", "Check for understanding: Question 1 (2 points)"),
         ("question", "Check for understanding: Question 2 (3 points)"),
         ("question", "Check for understanding: Question 3 (1 point)"),

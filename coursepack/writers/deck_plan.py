@@ -1327,26 +1327,23 @@ class _Planner:
         if not planned:
             if not empty_slide:
                 return walker.pending_notes
-            size, tbox, _ = self._title(title)
-            planned.append(
-                (
-                    SlidePlan(
-                        kind,
-                        "title_only",
-                        title,
-                        size,
-                        notes=tuple(walker.pending_notes),
-                        title_box=tbox,
-                        line=line,
-                    ),
-                    True,
-                )
-            )
+            planned.append((self._title_slide(title, kind, line, walker.pending_notes), True))
+        elif not planned[0][1] and empty_slide:
+            # The topic opens with a question, whose slide is titled "Check for understanding":
+            # a title slide first, so the topic's name is shown before its questions.
+            planned.insert(0, (self._title_slide(title, kind, line, []), False))
         if title != full:  # the slide shows a shortened title: the notes keep the whole one
             first, counts = planned[0]
             planned[0] = (replace(first, notes=self._full_title(full, title) + first.notes), counts)
         self._number(planned, title)
         return []
+
+    def _title_slide(self, title: str, kind: SlideKind, line: int, notes: list[str]) -> SlidePlan:
+        """A slide with only the topic's title (and any speaker notes)."""
+        size, tbox, _ = self._title(title)
+        return SlidePlan(
+            kind, "title_only", title, size, notes=tuple(notes), title_box=tbox, line=line
+        )
 
     def _number(self, planned: list[tuple[SlidePlan, bool]], title: str) -> None:
         """Title continuation slides "… (2/3)" and size every title for its final text."""
