@@ -132,15 +132,8 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
     for block in iter_all_blocks(lesson):
         if isinstance(block, Question):
             found.extend(_check_question(path, block))
-        elif isinstance(block, Match) and len(block.pairs) < 2:
-            found.append(
-                error(
-                    path,
-                    block.line,
-                    f"match {block.number} needs at least 2 'term :: definition' pairs "
-                    f"(it has {len(block.pairs)})",
-                )
-            )
+        elif isinstance(block, Match):
+            found.extend(_check_match(path, block))
         elif isinstance(block, Order) and len(block.items) < 2:
             found.append(
                 error(
@@ -164,6 +157,36 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
                     "(links must start with http:, https: or mailto:)",
                 )
             )
+    return found
+
+
+def _check_match(path: Path, block: Match) -> list[Diagnostic]:
+    """At least two pairs, and no term or definition twice: students could not tell which
+    of two identical definitions is meant, and the key would have two right letters."""
+    if len(block.pairs) < 2:
+        return [
+            error(
+                path,
+                block.line,
+                f"match {block.number} needs at least 2 'term :: definition' pairs "
+                f"(it has {len(block.pairs)})",
+            )
+        ]
+    found: list[Diagnostic] = []
+    for side in ("term", "definition"):
+        seen: set[str] = set()
+        for pair in block.pairs:
+            text = " ".join(plain_text(getattr(pair, side)).split()).casefold()
+            if text in seen:
+                found.append(
+                    warning(
+                        path,
+                        pair.line,
+                        f"match {block.number}: this {side} is given twice, so two answers "
+                        "would fit",
+                    )
+                )
+            seen.add(text)
     return found
 
 

@@ -47,6 +47,10 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
         (8, "error", "match item has no '::' (write it as '- term :: definition')")
     ],
     "match-one-pair": [(5, "error", "match 1 needs at least 2 'term :: definition' pairs")],
+    "match-duplicate": [
+        (10, "warning", "match 1: this definition is given twice, so two answers would fit"),
+        (11, "warning", "match 1: this term is given twice"),
+    ],
     "order-one-item": [(5, "error", "order 1 needs at least 2 items")],
     "empty-cloze": [(5, "error", "empty blank '[[ ]]'")],
     "unclosed-cloze": [(6, "error", "'[[' is never closed with ']]'")],
