@@ -129,6 +129,15 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
     path = lesson.path
     found: list[Diagnostic] = []
     found.extend(_check_template(lesson))
+    if not lesson.intro and not lesson.sections:
+        found.append(
+            warning(
+                path,
+                1,
+                "the lesson has nothing after its front matter: its handout, key and slides "
+                "show only the title (start a section with '# Heading')",
+            )
+        )
     for block in iter_all_blocks(lesson):
         if isinstance(block, Question):
             found.extend(_check_question(path, block))

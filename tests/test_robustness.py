@@ -83,10 +83,9 @@ def test_check_reports_every_problem_as_path_line(tmp_path: Path) -> None:
         ("build", "x.md", "--paper", "a5"),
         ("build", "x.md", "--jobs", "0"),
         ("build", "x.md", "--no-such-option"),
-        ("check",),
         ("frobnicate",),
     ],
-    ids=["bad-only", "bad-paper", "bad-jobs", "unknown-option", "no-path", "unknown-command"],
+    ids=["bad-only", "bad-paper", "bad-jobs", "unknown-option", "unknown-command"],
 )
 def test_usage_errors_exit_2(tmp_path: Path, args: tuple[str, ...]) -> None:
     result = run_cli(*args, cwd=tmp_path)
