@@ -9,7 +9,9 @@ written, so a no-op rebuild stays fast. Outdated lessons can be written by worke
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import multiprocessing.util
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -200,6 +202,11 @@ class Builder:
             self._deck = DeckWriter(self.layouts)
         return self._deck
 
+    def close(self) -> None:
+        """Free what the writers loaded in this process (WeasyPrint's temporary font files)."""
+        if self._handout is not None:
+            self._handout.close()
+
     # -- planning ------------------------------------------------------------------------
 
     def plan(
@@ -379,7 +386,7 @@ class Builder:
                 yield from (self.write(item) for item in items)
             return
         global _worker_builder
-        self._preload(outdated)
+        self._prepare(outdated)
         # Forked workers inherit this builder, with its libraries already imported; where
         # processes are spawned instead, the initializer makes a fresh one.
         _worker_builder = self
@@ -396,13 +403,16 @@ class Builder:
                     progress(f"[{index}/{total}] {results[0].item.label}: wrote {names}")
                 yield from results
 
-    @staticmethod
-    def _preload(outdated: Sequence[PlannedOutput]) -> None:
-        """Import the writing libraries once, before workers fork, instead of once per worker."""
+    def _prepare(self, outdated: Sequence[PlannedOutput]) -> None:
+        """Import the writing libraries and load fonts, CSS and templates once, before
+        workers fork, instead of once per worker."""
         if any(item.kind != "slides" for item in outdated):
             from coursepack.writers.weasyprint_loader import load_weasyprint
 
             load_weasyprint()
+            # A broken layout is reported by the output that uses it, with its path and line.
+            with contextlib.suppress(Exception):
+                self.handout_writer.prepare()
         if any(item.kind == "slides" for item in outdated):
             import pptx  # noqa: F401
 
@@ -442,6 +452,8 @@ def _init_worker(layouts: LayoutSearch) -> None:
     global _worker_builder
     if _worker_builder is None:  # spawned, not forked: nothing inherited
         _worker_builder = Builder(layouts)
+    # Workers end without running finalisers: free what this worker loaded itself.
+    multiprocessing.util.Finalize(None, _worker_builder.close, exitpriority=10)
 
 
 def _write_group(items: Sequence[PlannedOutput]) -> list[WriteResult]:

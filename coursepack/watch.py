@@ -73,7 +73,11 @@ def watch(
     if missing:
         raise BuildFailed(f"nothing to watch: no such file or folder: {', '.join(missing)}")
     builder = Builder()
-    build_once(builder, paths, options, echo)
+    try:
+        build_once(builder, paths, options, echo)
+    except BaseException:
+        builder.close()
+        raise
     out_dir = options.out_dir.resolve()
     output_suffixes = tuple(OUTPUT_SUFFIXES.values())
     roots = watched_roots(paths, builder)
@@ -88,18 +92,22 @@ def watch(
         return not (path.parent == out_dir and path.name.endswith(output_suffixes))
 
     layout_roots = builder.layouts.folders
-    for changes in watch_changes(
-        *roots,
-        watch_filter=relevant,
-        debounce=debounce_ms,
-        step=50,
-        stop_event=stop,
-        raise_interrupt=False,
-        yield_on_timeout=False,
-    ):
-        changed = [Path(path) for _change, path in changes]
-        if any(root in path.parents for path in changed for root in layout_roots):
-            # Templates, CSS or the theme changed: start with fresh writers so nothing stale
-            # (parsed CSS, the merged theme) survives. Lesson edits keep the writers warm.
-            builder = Builder()
-        build_once(builder, paths, options, echo)
+    try:
+        for changes in watch_changes(
+            *roots,
+            watch_filter=relevant,
+            debounce=debounce_ms,
+            step=50,
+            stop_event=stop,
+            raise_interrupt=False,
+            yield_on_timeout=False,
+        ):
+            changed = [Path(path) for _change, path in changes]
+            if any(root in path.parents for path in changed for root in layout_roots):
+                # Templates, CSS or the theme changed: start with fresh writers so nothing
+                # stale (parsed CSS, the merged theme) survives. Lesson edits keep them warm.
+                builder.close()
+                builder = Builder()
+            build_once(builder, paths, options, echo)
+    finally:
+        builder.close()  # WeasyPrint's temporary font files

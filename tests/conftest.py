@@ -29,15 +29,18 @@ def run_cli(*args: str, cwd: Path | None = None) -> Result:
         os.chdir(old)
 
 
-def run_coursepack(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run ``coursepack`` in a subprocess, exactly as a teacher would."""
+def run_coursepack(
+    *args: str, cwd: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``coursepack`` in a subprocess, exactly as a teacher would (``env``: extra
+    environment variables)."""
     return subprocess.run(
         [sys.executable, "-c", "from cli import main; main()", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )
 
 

@@ -242,6 +242,21 @@ def test_partial_theme_override_changes_handout_and_deck(tmp_path: Path, unamir_
     assert "theme.yaml:" in broken.output and "Traceback" not in broken.output
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_builds_leave_no_temporary_files(tmp_path: Path, unamir_copy: Path, jobs: str) -> None:
+    # WeasyPrint copies the fonts to a temporary folder and removes it when its font
+    # configuration is collected, which a worker process that simply exits never does.
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    result = run_coursepack(
+        "build", str(unamir_copy), "-o", str(tmp_path / "out"), "--jobs", jobs,
+        cwd=tmp_path, env={"TMPDIR": str(tmp)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "out").glob("unamir-*"))) == 3
+    assert list(tmp.iterdir()) == []
+
+
 def test_noop_rebuild_imports_no_writer_library(built: Path) -> None:
     """Deciding that nothing changed must not load WeasyPrint or python-pptx."""
     probe = (

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import logging
+import os
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -278,6 +280,7 @@ class HandoutWriter:
         self._env: jinja2.Environment | None = None
         self._faces: list[FontFace] | None = None
         self._font_config: Any = None
+        self._font_pid = 0  # the process that loaded the fonts (see close)
         self._stylesheets: list[Any] | None = None
         self._paper_css: dict[str, Any] = {}
         self._fetcher: SafeURLFetcher | None = None
@@ -287,6 +290,28 @@ class HandoutWriter:
         self._regular_fonts: list[Path] | None = None
 
     # ----------------------------------------------------------------- public API
+
+    def prepare(self) -> None:
+        """Do the once-per-writer work now: compile the templates, load the fonts and parse
+        the CSS (with each paper size). Called before worker processes fork, so they share
+        the work and one temporary font folder instead of each making its own."""
+        environment = self._environment()
+        for name in (TEMPLATE, *PARTIALS):
+            with contextlib.suppress(Exception):  # a broken override is reported when used
+                environment.get_template(name)
+        self._weasy_stylesheets()
+        for paper in PAPER_SIZES:
+            self._paper_stylesheet(paper)
+
+    def close(self) -> None:
+        """Let go of the fonts and CSS if this process loaded them, so WeasyPrint removes the
+        font files it copied to a temporary folder. A forked worker shares its parent's and
+        leaves them alone (the parent cleans up)."""
+        if self._font_config is not None and self._font_pid == os.getpid():
+            self._font_config = None
+            self._stylesheets = None
+            self._paper_css.clear()
+            gc.collect()  # FontConfiguration removes its folder when it is collected
 
     def render(self, lesson: Lesson, audience: HandoutAudience, paper: str | None = None) -> bytes:
         """The PDF of ``lesson`` for ``audience``; ``paper`` overrides ``lesson.meta.paper``."""
@@ -587,6 +612,7 @@ class HandoutWriter:
                 where = (self.layouts.find(STYLESHEETS[0]), 0)
                 raise LessonError([error(*places.get(p.url, where), describe(p)) for p in problems])
             self._font_config = font_config
+            self._font_pid = os.getpid()
             self._stylesheets = sheets
         return self._stylesheets
 
