@@ -217,7 +217,11 @@ def build(
 
     options = _build_options(out_dir, only, paper, pptx_template, force, strict, jobs)
     progress = None if quiet else _progress
-    report = check_and_build(Builder(), paths or (DEFAULT_SOURCE,), options, progress)
+    builder = Builder()
+    try:
+        report = check_and_build(builder, paths or (DEFAULT_SOURCE,), options, progress)
+    finally:
+        builder.close()  # WeasyPrint's temporary font files
     _echo_diagnostics(report.diagnostics)
     if not quiet:
         _summary(report)

@@ -390,6 +390,19 @@ class Builder:
         # Forked workers inherit this builder, with its libraries already imported; where
         # processes are spawned instead, the initializer makes a fresh one.
         _worker_builder = self
+        try:
+            yield from self._write_in_workers(groups, jobs, progress)
+        finally:
+            _worker_builder = None  # the parent's builder is not kept alive by this module
+
+    def _write_in_workers(
+        self,
+        groups: dict[object, list[PlannedOutput]],
+        jobs: int,
+        progress: Callable[[str], None] | None,
+    ) -> Iterable[WriteResult]:
+        """Write each group in a worker process, results in the order they finish."""
+        total = len(groups)
         with ProcessPoolExecutor(
             max_workers=min(jobs, total), initializer=_init_worker, initargs=(self.layouts,)
         ) as pool:
