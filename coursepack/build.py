@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import multiprocessing.util
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -403,18 +405,56 @@ class Builder:
     ) -> Iterable[WriteResult]:
         """Write each group in a worker process, results in the order they finish."""
         total = len(groups)
-        with ProcessPoolExecutor(
-            max_workers=min(jobs, total), initializer=_init_worker, initargs=(self.layouts,)
-        ) as pool:
-            # Longest first (course packs, then lessons), so no worker is left with a big job.
-            ordered = sorted(groups.values(), key=lambda items: items[0].course is None)
-            futures = [pool.submit(_write_group, items) for items in ordered]
-            for index, future in enumerate(as_completed(futures), 1):
-                results = future.result()
-                if progress and results:
-                    names = ", ".join(r.item.path.name for r in results)
-                    progress(f"[{index}/{total}] {results[0].item.label}: wrote {names}")
-                yield from results
+        packs = [items for items in groups.values() if items[0].course is not None]
+        lessons = [items for items in groups.values() if items[0].course is None]
+        if not packs:
+            with ProcessPoolExecutor(
+                max_workers=min(jobs, total), initializer=_init_worker, initargs=(self.layouts,)
+            ) as pool:
+                futures = [pool.submit(_write_group, items) for items in lessons]
+                for index, future in enumerate(as_completed(futures), 1):
+                    yield from _reported(future.result(), index, total, progress)
+            return
+        # A course pack is one document of hundreds of pages: by far the biggest job, in time
+        # and in memory. This process writes the packs, one at a time (the answer key last),
+        # while jobs - 1 workers write the lessons and exit when they are done; then this
+        # process takes over the lessons no worker has started. So a pack never shares the
+        # machine's memory with more than jobs - 1 small lesson workers, and usually, by the
+        # time the answer-key pack peaks, with none.
+        pack_items = [item for items in packs for item in items]
+        pack_items.sort(key=lambda item: item.kind == "pack-key")
+        total = len(pack_items) + len(lessons)
+        done = itertools.count(1)
+        lock = threading.Lock()
+
+        def announce(results: list[WriteResult]) -> list[WriteResult]:
+            with lock:  # also called from the pool's thread as lessons finish
+                return _reported(results, next(done), total, progress)
+
+        futures: list[Future[list[WriteResult]]] = []
+        if lessons:
+            pool = ProcessPoolExecutor(
+                max_workers=min(jobs - 1, len(lessons)),
+                initializer=_init_worker,
+                initargs=(self.layouts,),
+            )
+            futures = [pool.submit(_write_group, items) for items in lessons]
+            for future in futures:
+                future.add_done_callback(
+                    lambda f: f.cancelled() or f.exception() or announce(f.result())
+                )
+            pool.shutdown(wait=False)  # workers exit once the lessons are written
+        pack_items = sorted(
+            (i for items in packs for i in items), key=lambda i: i.kind == "pack-key"
+        )
+        for item in pack_items:
+            yield from announce([self.write(item)])
+        for future, items in zip(futures, lessons, strict=True):
+            if future.cancel():  # not started by any worker: write it here
+                yield from announce([self.write(item) for item in items])
+        for future in futures:
+            if not future.cancelled():
+                yield from future.result()
 
     def _prepare(self, outdated: Sequence[PlannedOutput]) -> None:
         """Import the writing libraries and load fonts, CSS and templates once, before
@@ -467,6 +507,19 @@ def _init_worker(layouts: LayoutSearch) -> None:
         _worker_builder = Builder(layouts)
     # Workers end without running finalisers: free what this worker loaded itself.
     multiprocessing.util.Finalize(None, _worker_builder.close, exitpriority=10)
+
+
+def _reported(
+    results: list[WriteResult],
+    index: int,
+    total: int,
+    progress: Callable[[str], None] | None,
+) -> list[WriteResult]:
+    """Say that a group of outputs was written (with progress on) and pass the results on."""
+    if progress and results:
+        names = ", ".join(r.item.path.name for r in results)
+        progress(f"[{index}/{total}] {results[0].item.label}: wrote {names}")
+    return results
 
 
 def _write_group(items: Sequence[PlannedOutput]) -> list[WriteResult]:

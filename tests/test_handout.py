@@ -600,7 +600,6 @@ def test_pack_lessons_start_on_odd_pages_named_in_bookmarks_and_contents(pack, u
             number = reader.get_destination_page_number(item) + 1
             assert number % 2 == 1, (title, number)  # a right-hand page
             assert squash(title) in squash(pages[number - 1])
-            assert f"{squash(title)}{'.' * 3}" in contents.replace(". ", ".")
             assert re.search(re.escape(squash(title)) + r"\.*" + str(number), contents)
         assert f"Page {len(pages)} of {len(pages)}" in pages[-1] or not pages[-1].strip()
     key = squash(pdf_text(pack["key"]))
