@@ -11,11 +11,12 @@ from __future__ import annotations
 import io
 import re
 import shutil
+import sys
 from functools import cache
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, UNAMIR, run_cli, run_coursepack, write_lesson
+from conftest import ROOT, UNAMIR, pdf_text, run_cli, run_coursepack, write_lesson
 from pypdf import PdfReader
 from pypdf.generic import Destination
 
@@ -214,6 +215,55 @@ def test_jobs_2_writes_the_same_bytes_as_jobs_1(built: dict[str, Path]) -> None:
     assert [n for n in second if not n.startswith(".")] == first
     for name in first:
         assert (built["out"] / name).read_bytes() == (built["project"] / "out2" / name).read_bytes()
+
+
+_MAIN_PID = 0
+_WAIT_FOR: Path | None = None
+
+
+def _slow_write_group(items):
+    """The build's ``_write_group``, but a worker's first lesson waits until the answer-key
+    pack exists (module-level, so the pool can pickle it)."""
+    import os
+    import time
+
+    import coursepack.build as build
+
+    if os.getpid() != _MAIN_PID and _WAIT_FOR is not None:
+        deadline = time.monotonic() + 120
+        while not _WAIT_FOR.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        globals()["_WAIT_FOR"] = None  # only the first lesson waits
+    return build._real_write_group(items)
+
+
+def test_lessons_no_worker_started_are_written_by_the_main_process(
+    built: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker stuck on its first lesson until the packs are written (a busy machine): the
+    # main process then takes over the lessons still waiting. Every output is written once,
+    # with the same bytes as a one-process build.
+    import os
+
+    import coursepack.build as build
+
+    course = make_course(tmp_path / "course")
+    extra = [
+        write_lesson(course, f"extra-{n}.md", f"# S\n\n## T\n\nText {n}.\n") for n in (1, 2, 3)
+    ]
+    out = tmp_path / "out3"
+    monkeypatch.setattr(sys.modules[__name__], "_MAIN_PID", os.getpid())
+    monkeypatch.setattr(sys.modules[__name__], "_WAIT_FOR", out / KEY_PACK)
+    monkeypatch.setattr(build, "_real_write_group", build._write_group, raising=False)
+    monkeypatch.setattr(build, "_write_group", _slow_write_group)
+    result = run_cli("build", str(course), "-o", str(out), "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    written = [line.split()[-1] for line in result.output.splitlines() if "written " in line]
+    assert len(written) == len(set(written)) == 6 * 3 + 2
+    for name in (p.name for p in built["out"].iterdir() if not p.name.startswith(".")):
+        assert (out / name).read_bytes() == (built["out"] / name).read_bytes(), name
+    for lesson in extra:
+        assert "Text" in pdf_text(out / f"{lesson.stem}-handout.pdf")
 
 
 def test_a_lesson_with_errors_keeps_the_previous_pack(built: dict[str, Path], tmp_path) -> None:
