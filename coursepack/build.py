@@ -15,6 +15,7 @@ import itertools
 import multiprocessing.util
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -507,6 +508,19 @@ def _init_worker(layouts: LayoutSearch) -> None:
         _worker_builder = Builder(layouts)
     # Workers end without running finalisers: free what this worker loaded itself.
     multiprocessing.util.Finalize(None, _worker_builder.close, exitpriority=10)
+    _exit_with_parent(os.getppid())
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when the build that started it is gone (killed, out of memory): it
+    would otherwise wait for work forever, or write outputs behind the next build's back."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="coursepack-parent-watch", daemon=True).start()
 
 
 def _reported(

@@ -189,6 +189,18 @@ def test_output_folder_that_is_a_file(tmp_path: Path, unamir_copy: Path) -> None
     assert "Traceback" not in result.output
 
 
+def processes_in(folder: Path) -> list[int]:
+    """The processes whose current folder is ``folder`` (Linux /proc; elsewhere none)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(os.readlink(entry / "cwd")) == folder:
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 def test_killed_build_leaves_complete_files(tmp_path: Path, unamir_copy: Path) -> None:
     """Kill builds at many instants; every output is always a complete file."""
     project = unamir_copy.parent.parent
@@ -198,7 +210,8 @@ def test_killed_build_leaves_complete_files(tmp_path: Path, unamir_copy: Path) -
     for round_, delay in enumerate((0.3, 0.8, 1.3, 1.8, 2.5, 3.5)):
         unamir_copy.write_text(lesson + f"\nEdit {round_}.\n", encoding="utf-8")
         process = subprocess.Popen(
-            [sys.executable, "-c", "from cli import main; main()", "build", "source", "-o", "out"],
+            [sys.executable, "-c", "from cli import main; main()", "build", "source"]
+            + ["-o", "out", "--jobs", "2"],
             cwd=project,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.DEVNULL,
@@ -214,6 +227,11 @@ def test_killed_build_leaves_complete_files(tmp_path: Path, unamir_copy: Path) -
             else:
                 with zipfile.ZipFile(project / "out" / name) as deck:
                     assert deck.testzip() is None
+    # The killed builds' worker processes end too (they would wait for work forever).
+    deadline = time.monotonic() + 10
+    while processes_in(project) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not processes_in(project)
     # The next build cleans up temporary files left by killed builds and completes.
     final = run_coursepack("build", "source", "-o", "out", cwd=project)
     assert final.returncode == 0, final.stderr
