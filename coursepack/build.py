@@ -12,8 +12,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import multiprocessing
+import multiprocessing.context
 import multiprocessing.util
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -410,7 +413,10 @@ class Builder:
         lessons = [items for items in groups.values() if items[0].course is None]
         if not packs:
             with ProcessPoolExecutor(
-                max_workers=min(jobs, total), initializer=_init_worker, initargs=(self.layouts,)
+                max_workers=min(jobs, total),
+                mp_context=_mp_context(),
+                initializer=_init_worker,
+                initargs=(self.layouts,),
             ) as pool:
                 futures = [pool.submit(_write_group, items) for items in lessons]
                 for index, future in enumerate(as_completed(futures), 1):
@@ -433,29 +439,46 @@ class Builder:
                 return _reported(results, next(done), total, progress)
 
         futures: list[Future[list[WriteResult]]] = []
+        announced: list[threading.Event] = []
+        pool = None
         if lessons:
             pool = ProcessPoolExecutor(
                 max_workers=min(jobs - 1, len(lessons)),
+                mp_context=_mp_context(),
                 initializer=_init_worker,
                 initargs=(self.layouts,),
             )
             futures = [pool.submit(_write_group, items) for items in lessons]
             for future in futures:
-                future.add_done_callback(
-                    lambda f: f.cancelled() or f.exception() or announce(f.result())
-                )
+                event = threading.Event()
+                announced.append(event)
+
+                def report(f: Future[list[WriteResult]], event: threading.Event = event) -> None:
+                    try:
+                        if not f.cancelled() and f.exception() is None:
+                            announce(f.result())
+                    finally:
+                        event.set()
+
+                future.add_done_callback(report)
             pool.shutdown(wait=False)  # workers exit once the lessons are written
-        pack_items = sorted(
-            (i for items in packs for i in items), key=lambda i: i.kind == "pack-key"
-        )
-        for item in pack_items:
-            yield from announce([self.write(item)])
-        for future, items in zip(futures, lessons, strict=True):
-            if future.cancel():  # not started by any worker: write it here
-                yield from announce([self.write(item) for item in items])
-        for future in futures:
-            if not future.cancelled():
-                yield from future.result()
+        try:
+            for item in pack_items:
+                yield from announce([self.write(item)])
+            for future, items in zip(futures, lessons, strict=True):
+                if future.cancel():  # not started by any worker: write it here
+                    yield from announce([self.write(item) for item in items])
+            for future, event in zip(futures, announced, strict=True):
+                if not future.cancelled():
+                    results = future.result()
+                    event.wait()  # its progress line is printed before the build's summary
+                    yield from results
+        except BaseException:
+            # Something could not be written (or Ctrl-C): stop the workers before the error is
+            # reported and the shared fonts are freed, rather than let them write on unseen.
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
     def _prepare(self, outdated: Sequence[PlannedOutput]) -> None:
         """Import the writing libraries and load fonts, CSS and templates once, before
@@ -509,6 +532,14 @@ def _init_worker(layouts: LayoutSearch) -> None:
     # Workers end without running finalisers: free what this worker loaded itself.
     multiprocessing.util.Finalize(None, _worker_builder.close, exitpriority=10)
     _exit_with_parent(os.getppid())
+
+
+def _mp_context() -> multiprocessing.context.BaseContext | None:
+    """Fork where it is safe (Linux), so workers share what the build loaded before (Python
+    3.14 defaults to forkserver there); elsewhere the platform's default."""
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return None
 
 
 def _exit_with_parent(parent: int) -> None:

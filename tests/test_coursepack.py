@@ -256,6 +256,14 @@ def test_lessons_no_worker_started_are_written_by_the_main_process(
     monkeypatch.setattr(sys.modules[__name__], "_WAIT_FOR", out / KEY_PACK)
     monkeypatch.setattr(build, "_real_write_group", build._write_group, raising=False)
     monkeypatch.setattr(build, "_write_group", _slow_write_group)
+    written_here: list[str] = []  # by this (the main) process; a worker appends to its copy
+    real_write = build.Builder.write
+
+    def recording_write(self, item):
+        written_here.append(item.path.name)
+        return real_write(self, item)
+
+    monkeypatch.setattr(build.Builder, "write", recording_write)
     result = run_cli("build", str(course), "-o", str(out), "--jobs", "2")
     assert result.exit_code == 0, result.output
     written = [line.split()[-1] for line in result.output.splitlines() if "written " in line]
@@ -264,6 +272,7 @@ def test_lessons_no_worker_started_are_written_by_the_main_process(
         assert (out / name).read_bytes() == (built["out"] / name).read_bytes(), name
     for lesson in extra:
         assert "Text" in pdf_text(out / f"{lesson.stem}-handout.pdf")
+    assert set(written_here) > {PACK, KEY_PACK}  # the packs and at least one lesson
 
 
 def test_a_lesson_with_errors_keeps_the_previous_pack(built: dict[str, Path], tmp_path) -> None:

@@ -556,6 +556,28 @@ def test_missing_template_names_the_folders(tmp_path, full):
     assert str(override) in str(caught.value)
 
 
+def test_a_theme_colour_without_a_value_is_a_layout_error(tmp_path, full):
+    override = tmp_path / "layouts"
+    override.mkdir()
+    (override / "theme.yaml").write_text("colours:\n  muted: transparent\n", encoding="utf-8")
+    builtin = HandoutWriter().layouts.find("handout.css").parent
+    writer = HandoutWriter(LayoutSearch((override, builtin)))
+    with pytest.raises(LessonError, match="bad colour muted: 'transparent'") as caught:
+        writer.render(full["lesson"], "handout")
+    assert caught.value.diagnostics[0].path == override / "theme.yaml"
+
+
+def test_an_ordered_list_keeps_its_first_number(tmp_path, writer):
+    path = tmp_path / "steps.md"
+    path.write_text(
+        "---\ntitle: Steps\n---\n# Part\n\n## Steps\n\n3. Third step\n4. Fourth step\n",
+        encoding="utf-8",
+    )
+    text = pdf_text(writer.render(read(path), "handout"))
+    # pypdf gives the items, then their markers: WeasyPrint ignores <ol start> on its own.
+    assert re.findall(r"^(\d+)\. $", text, flags=re.M) == ["3", "4"]
+
+
 def test_layout_files_lists_templates_css_and_fonts(writer):
     names = {path.name for path in writer.layout_files()}
     assert {"handout.html.j2", "blocks.html.j2", "handout.css", "theme.yaml"} <= names

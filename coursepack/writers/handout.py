@@ -269,7 +269,7 @@ def ruled_line_tile(colour: str) -> str:
     from PIL import Image as PILImage
     from PIL import ImageColor
 
-    red, green, blue = ImageColor.getrgb(colour)[:3]
+    red, green, blue = ImageColor.getrgb(colour)[:3]  # ValueError for what PIL cannot read
     tile = PILImage.new("RGBA", (4, 160), (red, green, blue, 0))
     for y in range(153, 159):  # 0.75pt: the SVG stroke it replaces was 0.7pt at y=19.5pt
         for x in range(4):
@@ -576,7 +576,14 @@ class HandoutWriter:
                 )
             variables.append(f"  --{name.replace('_', '-')}: {value};")
         muted = str((theme.get("colours") or {}).get("muted", "#5b6675"))
-        variables.append(f'  --ruled-line: url("{ruled_line_tile(muted)}");')
+        try:
+            tile = ruled_line_tile(muted)
+        except ValueError:  # a CSS keyword such as "transparent": no colour to draw lines in
+            where = self.layouts.find("theme.yaml")
+            raise LessonError(
+                [error(where, 0, f"bad colour muted: {muted!r} (the notes lines need a colour)")]
+            ) from None
+        variables.append(f'  --ruled-line: url("{tile}");')
         theme_fonts = theme.get("fonts") or {}
         stack = [theme_fonts.get("handout", ""), *theme_fonts.get("handout_fallbacks", [])]
         quoted = ", ".join(f'"{name}"' for name in stack if name)
