@@ -560,10 +560,14 @@ def _reported(
     total: int,
     progress: Callable[[str], None] | None,
 ) -> list[WriteResult]:
-    """Say that a group of outputs was written (with progress on) and pass the results on."""
+    """Say what became of a group of outputs (with progress on) and pass the results on."""
     if progress and results:
-        names = ", ".join(r.item.path.name for r in results)
-        progress(f"[{index}/{total}] {results[0].item.label}: wrote {names}")
+        wrote = ", ".join(r.item.path.name for r in results if r.status == "written")
+        failed = ", ".join(r.item.path.name for r in results if r.status != "written")
+        said = "; ".join(
+            part for part in (wrote and f"wrote {wrote}", failed and f"failed {failed}") if part
+        )
+        progress(f"[{index}/{total}] {results[0].item.label}: {said}")
     return results
 
 
