@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -171,8 +172,10 @@ def make_png(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def writer() -> HandoutWriter:
-    return HandoutWriter(LayoutSearch(default_search_path(ROOT / "no-such-folder")))
+def writer() -> Iterator[HandoutWriter]:
+    made = HandoutWriter(LayoutSearch(default_search_path(ROOT / "no-such-folder")))
+    yield made
+    made.close()  # WeasyPrint's temporary font folder, before interpreter shutdown
 
 
 @pytest.fixture(scope="module")
