@@ -6,7 +6,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -68,6 +70,22 @@ def pdf_text(path: Path) -> str:
 
     reader = PdfReader(path)
     return "\n".join(page.extract_text() or "" for page in reader.pages)
+
+
+def body_runs(deck: Any) -> Iterator[tuple[Any, Any]]:
+    """(slide, run) for every text run on a python-pptx deck's slides, in text frames and
+    table cells, leaving out the slide number, footer and date placeholders."""
+    for slide in deck.slides:
+        for shape in slide.shapes:
+            if shape.is_placeholder and shape.placeholder_format.type in (13, 15, 16):
+                continue  # slide number, footer, date
+            frames = [shape.text_frame] if shape.has_text_frame else []
+            if shape.has_table:
+                frames = [c.text_frame for row in shape.table.rows for c in row.cells]
+            for frame in frames:
+                for paragraph in frame.paragraphs:
+                    for run in paragraph.runs:
+                        yield slide, run
 
 
 def deck_texts(path: Path) -> list[str]:

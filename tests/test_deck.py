@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import body_runs
 from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE, PP_PLACEHOLDER
 from pptx.util import Pt
@@ -353,17 +354,8 @@ def test_unamir_nothing_from_handout_or_teacher_on_a_face(unamir) -> None:
 def test_unamir_deck_every_body_run_at_least_the_floor(unamir) -> None:
     _, data = unamir
     prs = open_deck(data)
-    for slide in prs.slides:
-        for shape in slide.shapes:
-            if shape.is_placeholder and shape.placeholder_format.type in (13, 15, 16):
-                continue
-            frames = [shape.text_frame] if shape.has_text_frame else []
-            if shape.has_table:
-                frames = [c.text_frame for row in shape.table.rows for c in row.cells]
-            for tf in frames:
-                for p in tf.paragraphs:
-                    for r in p.runs:
-                        assert r.font.size >= Pt(18), (slide.shapes.title.text, r.text)
+    for slide, run in body_runs(prs):
+        assert run.font.size >= Pt(18), (slide.shapes.title.text, run.text)
 
 
 # --------------------------------------------------------------------------- school templates

@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, deck_texts, pdf_text, run_cli, run_coursepack, write_lesson
+from conftest import ROOT, body_runs, deck_texts, pdf_text, run_cli, run_coursepack, write_lesson
 
 from coursepack.build import InternalError
 from coursepack.check import MAX_DIAGNOSTICS, check_lesson
@@ -683,19 +683,11 @@ def _body_run_sizes(path: Path) -> tuple[int, list[tuple[str, float]]]:
     from pptx import Presentation
 
     deck = Presentation(path)
-    runs = []
-    for slide in deck.slides:
-        for shape in slide.shapes:
-            if shape.is_placeholder and shape.placeholder_format.type in (13, 15, 16):
-                continue  # slide number, footer, date
-            frames = [shape.text_frame] if shape.has_text_frame else []
-            if shape.has_table:
-                frames = [c.text_frame for row in shape.table.rows for c in row.cells]
-            for frame in frames:
-                for paragraph in frame.paragraphs:
-                    for run in paragraph.runs:
-                        if run.text.strip():
-                            runs.append((run.text, run.font.size.pt if run.font.size else 0.0))
+    runs = [
+        (run.text, run.font.size.pt if run.font.size else 0.0)
+        for _slide, run in body_runs(deck)
+        if run.text.strip()
+    ]
     return len(deck.slides), runs
 
 
