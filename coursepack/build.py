@@ -408,19 +408,13 @@ class Builder:
         progress: Callable[[str], None] | None,
     ) -> Iterable[WriteResult]:
         """Write each group in a worker process, results in the order they finish."""
-        total = len(groups)
         packs = [items for items in groups.values() if items[0].course is not None]
         lessons = [items for items in groups.values() if items[0].course is None]
         if not packs:
-            with ProcessPoolExecutor(
-                max_workers=min(jobs, total),
-                mp_context=_mp_context(),
-                initializer=_init_worker,
-                initargs=(self.layouts,),
-            ) as pool:
+            with self._pool(min(jobs, len(lessons))) as pool:
                 futures = [pool.submit(_write_group, items) for items in lessons]
                 for index, future in enumerate(as_completed(futures), 1):
-                    yield from _reported(future.result(), index, total, progress)
+                    yield from _reported(future.result(), index, len(lessons), progress)
             return
         # A course pack is one document of hundreds of pages: by far the biggest job, in time
         # and in memory. This process writes the packs, one at a time (the answer key last),
@@ -442,12 +436,7 @@ class Builder:
         announced: list[threading.Event] = []
         pool = None
         if lessons:
-            pool = ProcessPoolExecutor(
-                max_workers=min(jobs - 1, len(lessons)),
-                mp_context=_mp_context(),
-                initializer=_init_worker,
-                initargs=(self.layouts,),
-            )
+            pool = self._pool(min(jobs - 1, len(lessons)))
             futures = [pool.submit(_write_group, items) for items in lessons]
             for future in futures:
                 event = threading.Event()
@@ -479,6 +468,15 @@ class Builder:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
             raise
+
+    def _pool(self, workers: int) -> ProcessPoolExecutor:
+        """Worker processes that each keep a warm builder (see ``_init_worker``)."""
+        return ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=_mp_context(),
+            initializer=_init_worker,
+            initargs=(self.layouts,),
+        )
 
     def _prepare(self, outdated: Sequence[PlannedOutput]) -> None:
         """Import the writing libraries and load fonts, CSS and templates once, before
