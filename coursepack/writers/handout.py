@@ -271,9 +271,8 @@ def ruled_line_tile(colour: str) -> str:
 
     red, green, blue = ImageColor.getrgb(colour)[:3]  # ValueError for what PIL cannot read
     tile = PILImage.new("RGBA", (4, 160), (red, green, blue, 0))
-    for y in range(153, 159):  # 0.75pt: the SVG stroke it replaces was 0.7pt at y=19.5pt
-        for x in range(4):
-            tile.putpixel((x, y), (red, green, blue, 255))
+    # Rows 153-158 (0.75pt): the SVG stroke it replaces was 0.7pt at y=19.5pt.
+    tile.paste((red, green, blue, 255), (0, 153, 4, 159))
     data = io.BytesIO()
     tile.save(data, "PNG")
     return "data:image/png;base64," + base64.b64encode(data.getvalue()).decode("ascii")
