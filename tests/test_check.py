@@ -365,3 +365,14 @@ def test_an_answer_paragraph_in_a_multiple_choice_question_is_a_warning(tmp_path
     assert lesson is not None
     assert [(d.line, d.severity) for d in diagnostics] == [(12, "warning")]
     assert "is not printed" in diagnostics[0].message
+
+
+def test_a_lesson_with_nothing_after_its_front_matter_is_a_warning(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.md"
+    empty.write_text("---\ntitle: Only a title\n---\n", encoding="utf-8")
+    lesson, diagnostics = check_lesson(empty)
+    assert lesson is not None  # it still builds: a title page
+    assert [d.format() for d in diagnostics] == [
+        f"{display_path(empty)}:1: warning: the lesson has nothing after its front matter: its "
+        "handout, key and slides show only the title (start a section with '# Heading')"
+    ]
