@@ -218,6 +218,8 @@ def build(
     options = _build_options(out_dir, only, paper, pptx_template, force, strict, jobs)
     progress = None if quiet else _progress
     builder = Builder()
+    if not quiet:
+        _say_overrides(builder.layouts)
     try:
         report = check_and_build(builder, paths or (DEFAULT_SOURCE,), options, progress)
     finally:
@@ -226,6 +228,18 @@ def build(
     if not quiet:
         _summary(report)
     return 1 if report.failed else 0
+
+
+def _say_overrides(layouts: Any) -> None:
+    """One line naming the ``./layouts/`` files in use, so a shared folder's overrides are
+    never used unseen."""
+    from coursepack.diagnostics import display_path
+
+    overrides = layouts.overrides()
+    if overrides:
+        folder = display_path(overrides[0].parent)
+        names = ", ".join(path.name for path in overrides)
+        click.echo(f"using layout overrides from {folder}/: {names}", err=True)
 
 
 def _summary(report: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -38,10 +39,19 @@ class LessonError(Exception):
 
 
 def display_path(path: Path) -> str:
-    """The path relative to the current folder when it is below it, else as given."""
+    """The path relative to the current folder when it is below it, else as given.
+
+    A symlink is named as itself, not as its target (a link refused for pointing outside
+    must be named where it is)."""
+    try:
+        cwd = Path.cwd().resolve()
+        absolute = Path(os.path.abspath(path))  # the folder's links resolved, not the file's
+        return str((absolute.parent.resolve() / absolute.name).relative_to(cwd))
+    except (ValueError, OSError, RuntimeError):
+        pass
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):
         return str(path)
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from coursepack.diagnostics import LessonError, display_path, error
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -32,6 +34,19 @@ class LayoutNotFound(Exception):
         self.searched = searched
 
 
+class LayoutRefused(LessonError):
+    """A layout file that resolves outside its layouts folder (a symlink, ``..``, an absolute
+    name): a layouts folder may change the look, never read anything outside itself."""
+
+    def __init__(self, name: str, path: Path, folder: Path):
+        message = (
+            f"layout file {name!r} resolves outside its layouts folder {display_path(folder)} "
+            "(a link or '..'): refused"
+        )
+        super().__init__([error(path, 0, message)])
+        self.path = path
+
+
 @dataclass(frozen=True)
 class LayoutSearch:
     """An ordered list of layout folders; the first that has a file wins."""
@@ -42,9 +57,25 @@ class LayoutSearch:
         """The path of layout file ``name``, or :class:`LayoutNotFound` naming the folders."""
         for folder in self.folders:
             candidate = folder / name
-            if candidate.is_file():
-                return candidate
+            if candidate.is_file() or candidate.is_symlink():
+                if not _inside(candidate, folder):
+                    raise LayoutRefused(name, candidate, folder)
+                if candidate.is_file():
+                    return candidate
         raise LayoutNotFound(name, self.folders)
+
+    def overrides(self) -> list[Path]:
+        """The files of every layouts folder before the built-in one (``./layouts/``), which
+        replace built-in layout files: a build names them, so a shared folder's overrides
+        are never in use unseen."""
+        builtin = builtin_layouts_dir().resolve()
+        return [
+            path
+            for folder in self.folders
+            if folder != builtin
+            for path in sorted(folder.iterdir())
+            if not path.name.startswith(".") and (path.is_file() or path.is_symlink())
+        ]
 
     @cached_property
     def theme(self) -> dict[str, Any]:
@@ -56,6 +87,8 @@ class LayoutSearch:
         merged: dict[str, Any] = {}
         for folder in reversed(self.folders):
             path = folder / "theme.yaml"
+            if path.is_symlink() and not _inside(path, folder):
+                raise LayoutRefused("theme.yaml", path, folder)
             if path.is_file():
                 merged = _merge(merged, _load_theme(path))
         if not merged:
@@ -71,6 +104,16 @@ class LayoutSearch:
 
 class ThemeError(Exception):
     """A ``theme.yaml`` that is not valid YAML or not a mapping."""
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """True when ``path``, symlinks and ``..`` resolved, lies inside ``folder``."""
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+    root = folder.resolve()
+    return real == root or root in real.parents
 
 
 def _load_theme(path: Path) -> dict[str, Any]:

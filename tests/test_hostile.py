@@ -367,3 +367,92 @@ def test_a_refused_layout_url_names_the_layout_file(project: Path, trap: Trap, h
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert errors and all(line.startswith("layouts/handout.css") for line in errors), errors
+
+
+# --------------------------------------------------------------------------- layouts sandbox
+
+
+def test_a_layout_template_cannot_run_code(project: Path, trap: Trap) -> None:
+    """A ``./layouts/handout.html.j2`` in a shared folder reaching into Python runs nothing:
+    the render stops with the template's path:line, and no command ran."""
+    pwned = project / "PWNED"
+    (project / "layouts").mkdir()
+    template = (ROOT / "layouts" / "handout.html.j2").read_text(encoding="utf-8")
+    attack = f"{{{{ cycler.__init__.__globals__.os.system('touch {pwned}') }}}}\n"
+    (project / "layouts" / "handout.html.j2").write_text(attack + template, encoding="utf-8")
+    shutil.copyfile(ROOT / "source" / "unamir.md", project / "source" / "unamir.md")
+    result = build(project, "source/unamir.md", "--only", "handout")
+    assert not pwned.exists()
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "layouts/handout.html.j2:1: error: layout template refused" in result.stderr
+    assert not (project / "out" / "unamir-handout.pdf").exists()
+
+
+@pytest.mark.parametrize("how", ["symlink", "absolute", "dotdot"])
+def test_a_layout_template_cannot_include_a_file_outside(
+    project: Path, trap: Trap, how: str
+) -> None:
+    """``{% include %}`` of a link out of ``layouts/``, of an absolute path or of ``../``
+    reads nothing outside the layouts folder: a path error, no output."""
+    folder = project / "layouts"
+    folder.mkdir()
+    shutil.copyfile(trap.secret, project / "secret.txt")
+    name = {"symlink": "leak.txt", "absolute": str(trap.secret), "dotdot": "../secret.txt"}[how]
+    if how == "symlink":
+        (folder / "leak.txt").symlink_to(trap.secret)
+    template = (ROOT / "layouts" / "handout.html.j2").read_text(encoding="utf-8")
+    (folder / "handout.html.j2").write_text(
+        template.replace("<body", f'{{% include "{name}" %}}<body', 1), encoding="utf-8"
+    )
+    shutil.copyfile(ROOT / "source" / "unamir.md", project / "source" / "unamir.md")
+    result = build(project, "source/unamir.md", "--only", "handout")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert trap.marker not in result.output
+    if how == "symlink":
+        assert "layouts/leak.txt: error: layout file 'leak.txt' resolves outside" in result.stderr
+    assert not (project / "out" / "unamir-handout.pdf").exists()
+
+
+@pytest.mark.parametrize("name", ["handout.css", "theme.yaml", "blocks.html.j2", "deck.pptx"])
+def test_a_layout_file_linked_outside_the_layouts_folder_is_refused(
+    project: Path, trap: Trap, name: str
+) -> None:
+    """A built-in layout's name in ``layouts/`` as a symlink to a file elsewhere is refused
+    before anything is written, however harmless the target."""
+    outside = project / "elsewhere" / name
+    outside.parent.mkdir()
+    shutil.copyfile(ROOT / "layouts" / name, outside)
+    (project / "layouts").mkdir()
+    (project / "layouts" / name).symlink_to(outside)
+    shutil.copyfile(ROOT / "source" / "unamir.md", project / "source" / "unamir.md")
+    result = build(project, "source/unamir.md")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert f"layouts/{name}: error: layout file {name!r} resolves outside" in result.stderr
+    assert not (project / "out").exists() or not list((project / "out").glob("*.p*"))
+
+
+def test_a_link_inside_the_layouts_folder_is_fine(project: Path) -> None:
+    folder = project / "layouts"
+    folder.mkdir()
+    shutil.copyfile(ROOT / "layouts" / "handout.css", folder / "school.css")
+    (folder / "handout.css").symlink_to("school.css")
+    shutil.copyfile(ROOT / "source" / "unamir.md", project / "source" / "unamir.md")
+    result = build(project, "source/unamir.md", "--only", "handout")
+    assert result.exit_code == 0, result.output
+
+
+def test_every_build_names_the_layout_overrides_in_use(project: Path) -> None:
+    shutil.copyfile(ROOT / "source" / "unamir.md", project / "source" / "unamir.md")
+    plain = build(project, "source/unamir.md", "--only", "handout")
+    assert plain.exit_code == 0 and "layout overrides" not in plain.stderr
+    (project / "layouts").mkdir()
+    shutil.copyfile(ROOT / "layouts" / "handout.css", project / "layouts" / "handout.css")
+    shutil.copyfile(ROOT / "layouts" / "theme.yaml", project / "layouts" / "theme.yaml")
+    for _ in range(2):  # also when every output is up to date
+        result = run_cli("build", "source/unamir.md", "-o", "out", "--only", "handout", cwd=project)
+        assert result.exit_code == 0, result.output
+        notices = [line for line in result.stderr.splitlines() if "layout overrides" in line]
+        assert notices == ["using layout overrides from layouts/: handout.css, theme.yaml"]

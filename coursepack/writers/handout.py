@@ -18,7 +18,7 @@ import gc
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -405,6 +405,7 @@ class HandoutWriter:
     def _render_template(self, name: str, context: dict[str, Any], where: Path) -> str:
         """Render layout template ``name``; template problems become clear errors."""
         import jinja2
+        import jinja2.sandbox
 
         try:
             return self._environment().get_template(name).render(context)
@@ -418,6 +419,10 @@ class HandoutWriter:
             raise LessonError(
                 [error(where, 0, f"layout template {name} failed: {exc.message}")]
             ) from exc
+        except jinja2.sandbox.SecurityError as exc:
+            path, line = _template_place(exc, self.layouts.folders) or (where, 0)
+            message = f"layout template refused: {exc} (layouts may not reach into Python)"
+            raise LessonError([error(path, line, message)]) from exc
 
     def layout_files(self) -> list[Path]:
         """Every template, stylesheet, theme and font file a render uses (for build stamps)."""
@@ -544,9 +549,13 @@ class HandoutWriter:
         """One Jinja2 environment per writer: autoescape on, strict, over the layout folders."""
         if self._env is None:
             import jinja2
+            from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-            self._env = jinja2.Environment(
-                loader=jinja2.FileSystemLoader([str(f) for f in self.layouts.folders]),
+            # Sandboxed: a ./layouts/ override in a shared folder may change the look, never
+            # run code (no ``__globals__``, no attribute of a Python internal, no mutation of
+            # what it is given), and its loader reads nothing outside the layouts folders.
+            self._env = ImmutableSandboxedEnvironment(
+                loader=_layout_loader(self.layouts),
                 autoescape=True,
                 undefined=jinja2.StrictUndefined,
                 trim_blocks=True,
@@ -685,6 +694,49 @@ class HandoutWriter:
             path, line = places.get(problem.url, (where, 0))
             diagnostics.append(error(path, line, describe(problem)))
         raise LessonError(diagnostics)
+
+
+def _layout_loader(layouts: LayoutSearch) -> jinja2.BaseLoader:
+    """A Jinja loader over :meth:`LayoutSearch.find`: the first layouts folder that has the
+    file wins, and a file that resolves outside its folder (a symlink, ``..``, an absolute
+    name in ``{% include %}``) is refused (:class:`~coursepack.layouts.LayoutRefused`)."""
+    import jinja2
+    from jinja2.loaders import split_template_path
+
+    class LayoutLoader(jinja2.BaseLoader):
+        def get_source(
+            self, environment: jinja2.Environment, template: str
+        ) -> tuple[str, str, Callable[[], bool]]:
+            pieces = split_template_path(template)  # TemplateNotFound for ".." parts
+            try:
+                path = layouts.find("/".join(pieces))  # LayoutRefused passes through
+            except LayoutNotFound as exc:
+                raise jinja2.TemplateNotFound(template) from exc
+            source = path.read_text(encoding="utf-8")
+            mtime = path.stat().st_mtime
+            return source, str(path), lambda: _mtime(path) == mtime
+
+    return LayoutLoader()
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def _template_place(exc: BaseException, folders: Sequence[Path]) -> tuple[Path, int] | None:
+    """The layout file and line where a template error happened, from Jinja's rewritten
+    traceback (its frames carry the template's file name and line)."""
+    place = None
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if any(filename.startswith(str(folder)) for folder in folders):
+            place = (Path(filename), tb.tb_lineno)
+        tb = tb.tb_next
+    return place
 
 
 class _DropRefusals(logging.Filter):
