@@ -283,11 +283,14 @@ class Builder:
         if options.pptx_template is not None:
             if not options.pptx_template.is_file():
                 raise BuildFailed(f"--pptx-template: file not found: {options.pptx_template}")
-            if not _looks_like_office_package(options.pptx_template):
+            from coursepack.templates import TemplateProblem, read_template
+
+            try:
+                read_template(options.pptx_template)
+            except TemplateProblem as exc:
                 raise BuildFailed(
-                    f"--pptx-template: {options.pptx_template} is not a PowerPoint .pptx or "
-                    ".potx file"
-                )
+                    f"--pptx-template: {options.pptx_template} cannot be used: {exc}"
+                ) from None
             return options.pptx_template.resolve()
         if not lesson.meta.pptx_template:
             return None
@@ -297,9 +300,13 @@ class Builder:
             raise LessonError(
                 [error(lesson.path, line, f"pptx-template file not found: {template}")]
             )
-        if not _looks_like_office_package(template):
-            message = f"pptx-template {template.name} is not a PowerPoint .pptx or .potx file"
-            raise LessonError([error(lesson.path, line, message)])
+        from coursepack.templates import TemplateProblem, read_template
+
+        try:
+            read_template(template)
+        except TemplateProblem as exc:
+            message = f"pptx-template {template.name} cannot be used: {exc}"
+            raise LessonError([error(lesson.path, line, message)]) from None
         return template
 
     # -- writing -------------------------------------------------------------------------
@@ -490,18 +497,6 @@ class Builder:
                 self.handout_writer.prepare()
         if any(item.kind == "slides" for item in outdated):
             import pptx  # noqa: F401
-
-
-def _looks_like_office_package(path: Path) -> bool:
-    """A cheap early test (a zip with a content-types part), so a broken template is found
-    before any output is written; the deck writer still reports deeper problems."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as package:
-            return "[Content_Types].xml" in package.namelist()
-    except (OSError, zipfile.BadZipFile):
-        return False
 
 
 class _Digests:

@@ -207,7 +207,7 @@ def _check_template(lesson: Lesson) -> list[Diagnostic]:
     line = lesson.meta.line_of("pptx-template")
     if is_remote(name):
         return [error(lesson.path, line, f"pptx-template '{name}' must be a file, not an address")]
-    if Path(name).suffix.lower() not in (".potx", ".pptx"):
+    if Path(name).suffix.lower() not in (".potx", ".pptx", ".potm", ".pptm"):
         return [
             error(
                 lesson.path,
@@ -216,9 +216,20 @@ def _check_template(lesson: Lesson) -> list[Diagnostic]:
             )
         ]
     try:
+        folder = lesson.folder.resolve()
         target = (lesson.folder / name).resolve()
     except (OSError, RuntimeError):
-        target = lesson.folder / name
+        return [error(lesson.path, line, f"pptx-template '{name}' cannot be found")]
+    if not target.is_relative_to(folder):
+        # As for images: a lesson reads nothing outside its folder (--pptx-template may).
+        return [
+            error(
+                lesson.path,
+                line,
+                f"pptx-template '{name}' is outside the lesson's folder (copy it into "
+                f"{folder.name or '.'}/ or a folder inside it, or use --pptx-template)",
+            )
+        ]
     if not target.is_file():
         return [
             error(
@@ -227,7 +238,13 @@ def _check_template(lesson: Lesson) -> list[Diagnostic]:
                 f"pptx-template '{name}' not found (looked for {display_path(target)})",
             )
         ]
-    return []
+    from .templates import TemplateProblem, read_template
+
+    try:
+        package = read_template(target)
+    except TemplateProblem as exc:
+        return [error(lesson.path, line, f"pptx-template '{name}' cannot be used: {exc}")]
+    return [warning(lesson.path, line, f"pptx-template '{name}': {note}") for note in package.notes]
 
 
 def _check_question(path: Path, question: Question) -> list[Diagnostic]:

@@ -448,9 +448,9 @@ def test_a_file_that_is_not_a_template_is_a_clear_error(tmp_path: Path, small) -
     lesson, _ = small
     path = tmp_path / "school.pptx"
     path.write_text("not a zip file")
-    with pytest.raises(LessonError, match="school.pptx is not a PowerPoint"):
+    with pytest.raises(LessonError, match="school.pptx cannot be used: it is not a PowerPoint"):
         DeckWriter().render(lesson, path)
-    with pytest.raises(LessonError, match="cannot read template"):
+    with pytest.raises(LessonError, match="missing.pptx cannot be used: it cannot be read"):
         DeckWriter().render(lesson, tmp_path / "missing.pptx")
 
 

@@ -456,3 +456,35 @@ def test_every_build_names_the_layout_overrides_in_use(project: Path) -> None:
         assert result.exit_code == 0, result.output
         notices = [line for line in result.stderr.splitlines() if "layout overrides" in line]
         assert notices == ["using layout overrides from layouts/: handout.css, theme.yaml"]
+
+
+@pytest.mark.parametrize("how", ["absolute", "dotdot", "symlink"])
+def test_a_front_matter_template_outside_the_lesson_folder_is_refused(
+    project: Path, how: str
+) -> None:
+    """``pptx-template:`` names a file in the lesson's folder, as images do: a school's
+    ``secret.pptx`` elsewhere on the disk (its layouts and their text) never reaches a deck.
+    The command-line ``--pptx-template`` may still name any file."""
+    secret = project / "private" / "secret.pptx"
+    secret.parent.mkdir()
+    shutil.copyfile(ROOT / "layouts" / "deck.pptx", secret)
+    name = {"absolute": str(secret), "dotdot": "../private/secret.pptx", "symlink": "link.pptx"}
+    if how == "symlink":
+        (project / "source" / "link.pptx").symlink_to(secret)
+    lesson = project / "source" / "l.md"
+    lesson.write_text(
+        f"---\ntitle: T\npptx-template: {name[how]}\n---\n\n# Part\n## Topic\n- A fact.\n",
+        encoding="utf-8",
+    )
+    checked = run_cli("check", "source/l.md", cwd=project)
+    assert checked.exit_code == 1, checked.output
+    assert "source/l.md:3: error: pptx-template" in checked.stderr
+    assert "is outside the lesson's folder" in checked.stderr
+    built = build(project, "source/l.md")
+    assert built.exit_code == 1
+    assert not (project / "out").exists() or not list((project / "out").iterdir())
+    option = build(project, "source/l.md", "--only", "slides", "--pptx-template", str(secret))
+    assert option.exit_code == 1  # the lesson itself still names a file outside
+    lesson.write_text("---\ntitle: T\n---\n\n# Part\n## Topic\n- A fact.\n", encoding="utf-8")
+    option = build(project, "source/l.md", "--only", "slides", "--pptx-template", str(secret))
+    assert option.exit_code == 0, option.output

@@ -255,25 +255,20 @@ class DeckWriter:
     def _open(self, lesson: Lesson, path: Path):
         from pptx import Presentation
 
+        from coursepack.templates import TemplateProblem, read_template
+
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise LessonError(
-                [self._where(lesson, path, f"cannot read template {path.name}: {exc.strerror}")]
-            ) from None
-        try:
-            return Presentation(io.BytesIO(X.as_presentation_package(data)))
+            package = read_template(path)  # bounded, no DTDs, no macros, whole
+            return Presentation(io.BytesIO(package.data))
+        except TemplateProblem as exc:
+            message = f"template {path.name} cannot be used: {exc}"
+            raise LessonError([self._where(lesson, path, message)]) from None
         except Exception as exc:  # python-pptx raises many kinds for a bad package
-            raise LessonError(
-                [
-                    self._where(
-                        lesson,
-                        path,
-                        f"template {path.name} is not a PowerPoint "
-                        f".pptx or .potx file ({type(exc).__name__}: {exc})",
-                    )
-                ]
-            ) from None
+            message = (
+                f"template {path.name} is not a PowerPoint .pptx or .potx file "
+                f"({type(exc).__name__})"
+            )
+            raise LessonError([self._where(lesson, path, message)]) from None
 
     @staticmethod
     def _pixels(lesson: Lesson, image) -> tuple[int, int]:

@@ -1,6 +1,5 @@
 """The few raw OOXML tweaks python-pptx has no API for, kept in one place.
 
-- ``.potx`` templates: their main content type is rewritten in memory so python-pptx opens them.
 - Removing a template's own slides with their relationships (and so their parts), custom shows
   and slide sections, so PowerPoint never asks to repair the file.
 - Alt text (``descr`` on ``p:cNvPr``), no-autofit text frames, paragraph spacing and indents,
@@ -22,16 +21,6 @@ CT_TEMPLATE = "application/vnd.openxmlformats-officedocument.presentationml.temp
 CT_PRESENTATION = (
     "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml"
 )
-CT_TEMPLATE_MACRO = "application/vnd.ms-powerpoint.template.macroEnabled.main+xml"
-CT_PRESENTATION_MACRO = "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml"
-CT_SLIDESHOW = "application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml"
-# main-part content types python-pptx refuses, and what they become
-_AS_PRESENTATION = {
-    CT_TEMPLATE: CT_PRESENTATION,
-    CT_TEMPLATE_MACRO: CT_PRESENTATION_MACRO,
-    CT_SLIDESHOW: CT_PRESENTATION,
-}
-
 NS = {
     "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
     "p": "http://schemas.openxmlformats.org/presentationml/2006/main",
@@ -51,27 +40,6 @@ def qn(tag: str) -> str:
 
 
 # --------------------------------------------------------------------------- packages
-
-
-def as_presentation_package(data: bytes) -> bytes:
-    """The package bytes with a template (or slide show) main content type made a presentation's.
-
-    A ``.potx`` is a ``.pptx`` whose main part is declared as a template (a ``.ppsx`` as a slide
-    show); python-pptx refuses both. Only ``[Content_Types].xml`` changes; every other member
-    is copied as is. A package that is not a zip raises ``zipfile.BadZipFile``.
-    """
-    with zipfile.ZipFile(io.BytesIO(data)) as src:
-        types = src.read("[Content_Types].xml").decode("utf-8")
-        if not any(ct in types for ct in _AS_PRESENTATION):
-            return data
-        for old, new in _AS_PRESENTATION.items():
-            types = types.replace(old, new)
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-            for info in src.infolist():
-                body = types.encode() if info.filename == "[Content_Types].xml" else src.read(info)
-                dst.writestr(info.filename, body)
-    return out.getvalue()
 
 
 def stable_zip(data: bytes) -> bytes:
@@ -97,7 +65,8 @@ def _member_key(name: str) -> tuple:
 
 
 def set_template_content_type(data: bytes) -> bytes:
-    """The reverse of :func:`as_presentation_package`: declare the main part a template."""
+    """Declare a presentation's main part a template (the reverse of what
+    :func:`coursepack.templates.read_template` does)."""
     with zipfile.ZipFile(io.BytesIO(data)) as src:
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:

@@ -1,0 +1,234 @@
+"""Trust (issue 12): shared lesson folders and templates run no code and read nothing outside,
+every user mistake is ``path:line`` and exit 1, images print as they are or fail.
+
+Each test reproduces one point of the issue as a teacher (or a careful tester) would meet it.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_cli, write_lesson
+
+DECK = ROOT / "layouts" / "deck.pptx"
+
+LESSON_BODY = "# Part\n## Topic\n- A fact.\n"
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def rewrite_package(source: Path, target: Path, change) -> Path:
+    """Copy the package ``source`` to ``target`` with ``change(members)`` applied to its
+    members (a dict name → bytes; the function edits it in place)."""
+    with zipfile.ZipFile(source) as src:
+        members = {name: src.read(name) for name in src.namelist()}
+    change(members)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, body in members.items():
+            dst.writestr(name, body)
+    return target
+
+
+def _macro_enabled(members: dict[str, bytes]) -> None:
+    types = (
+        members["[Content_Types].xml"]
+        .decode()
+        .replace(
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
+            "application/vnd.ms-powerpoint.template.macroEnabled.main+xml",
+        )
+    )
+    types = types.replace(
+        '<Default Extension="bin" ContentType="application/vnd.openxmlformats-officedocument.'
+        'presentationml.printerSettings"/>',
+        '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
+        '<Override PartName="/ppt/printerSettings/printerSettings1.bin" ContentType="application/'
+        'vnd.openxmlformats-officedocument.presentationml.printerSettings"/>',
+    )
+    members["[Content_Types].xml"] = types.encode()
+    rels = members["ppt/_rels/presentation.xml.rels"].decode()
+    rels = rels.replace(
+        "</Relationships>",
+        '<Relationship Id="rId99" Type="http://schemas.microsoft.com/office/2006/relationships/'
+        'vbaProject" Target="vbaProject.bin"/></Relationships>',
+    )
+    members["ppt/_rels/presentation.xml.rels"] = rels.encode()
+    members["ppt/vbaProject.bin"] = b"\xd0\xcf\x11\xe0VBA-PROJECT-MARKER" + b"\0" * 512
+
+
+def test_a_macro_enabled_template_gives_a_deck_without_macros(tmp_path: Path) -> None:
+    template = rewrite_package(DECK, tmp_path / "school.potm", _macro_enabled)
+    with zipfile.ZipFile(template) as package:
+        assert "ppt/vbaProject.bin" in package.namelist()  # the fixture has macros
+    lesson = write_lesson(tmp_path, "l.md", LESSON_BODY)
+    result = run_cli(
+        "build",
+        str(lesson),
+        "-o",
+        "out",
+        "--only",
+        "slides",
+        "-j",
+        "1",
+        "--pptx-template",
+        str(template),
+        cwd=tmp_path,
+    )
+    assert result.exit_code == 0, result.output
+    deck = tmp_path / "out" / "l-slides.pptx"
+    with zipfile.ZipFile(deck) as package:
+        names = package.namelist()
+        types = package.read("[Content_Types].xml")
+        rels = package.read("ppt/_rels/presentation.xml.rels")
+    assert not [n for n in names if "vba" in n.lower()], names
+    assert b"vbaProject" not in types and b"macroEnabled" not in types
+    assert b"vbaProject" not in rels
+    assert b"VBA-PROJECT-MARKER" not in deck.read_bytes()
+    from pptx import Presentation
+
+    assert len(Presentation(str(deck)).slides) >= 2
+
+
+def test_check_warns_that_a_front_matter_templates_macros_are_dropped(tmp_path: Path) -> None:
+    rewrite_package(DECK, tmp_path / "school.pptm", _macro_enabled)
+    lesson = tmp_path / "l.md"
+    lesson.write_text(f"---\ntitle: T\npptx-template: school.pptm\n---\n\n{LESSON_BODY}", "utf-8")
+    result = run_cli("check", "l.md", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "l.md:3: warning: pptx-template 'school.pptm': its macros" in result.stderr
+
+
+def _template_lesson(tmp_path: Path, template_name: str) -> Path:
+    lesson = tmp_path / "l.md"
+    lesson.write_text(
+        f"---\ntitle: T\npptx-template: {template_name}\n---\n\n{LESSON_BODY}", "utf-8"
+    )
+    return lesson
+
+
+def _drop_theme(members: dict[str, bytes]) -> None:
+    del members["ppt/theme/theme1.xml"]
+    rels = members["ppt/slideMasters/_rels/slideMaster1.xml.rels"].decode()
+    start = rels.rindex("<Relationship ", 0, rels.index("relationships/theme"))
+    end = rels.index("/>", start) + 2
+    members["ppt/slideMasters/_rels/slideMaster1.xml.rels"] = (rels[:start] + rels[end:]).encode()
+
+
+def _broken_theme(members: dict[str, bytes]) -> None:
+    members["ppt/theme/theme1.xml"] = members["ppt/theme/theme1.xml"][:200]
+
+
+def _entity_theme(members: dict[str, bytes]) -> None:
+    theme = members["ppt/theme/theme1.xml"].decode()
+    head, rest = theme.split("?>", 1)
+    laughs = '<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    laughs += '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY f SYSTEM "file:///etc/passwd">'
+    members["ppt/theme/theme1.xml"] = (
+        head
+        + "?>"
+        + f"<!DOCTYPE a:theme [{laughs}]>"
+        + rest.replace('typeface="', 'typeface="&c;&f;', 1)
+    ).encode()
+
+
+def _no_master(members: dict[str, bytes]) -> None:
+    rels = members["ppt/_rels/presentation.xml.rels"].decode()
+    start = rels.rindex("<Relationship ", 0, rels.index("relationships/slideMaster"))
+    end = rels.index("/>", start) + 2
+    members["ppt/_rels/presentation.xml.rels"] = (rels[:start] + rels[end:]).encode()
+
+
+def _huge_member(members: dict[str, bytes]) -> None:
+    members["ppt/media/huge.bin"] = b"\0" * (100 * 1024 * 1024)
+
+
+BROKEN_TEMPLATES = {
+    "no theme part": (_drop_theme, "has no theme"),
+    "broken theme XML": (_broken_theme, "is not valid XML"),
+    "entities in the theme": (_entity_theme, "declares a DTD"),
+    "no slide master": (_no_master, "has no slide master"),
+    "a member of 100 MB": (_huge_member, "unpacks to 100 MB"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_TEMPLATES))
+def test_a_broken_template_is_a_path_line_error_in_check_and_build(
+    tmp_path: Path, case: str
+) -> None:
+    change, reason = BROKEN_TEMPLATES[case]
+    template = rewrite_package(DECK, tmp_path / "school.pptx", change)
+    _template_lesson(tmp_path, "school.pptx")
+    checked = run_cli("check", "l.md", cwd=tmp_path)
+    assert checked.exit_code == 1, checked.output
+    assert "Traceback" not in checked.output and "internal error" not in checked.output
+    assert checked.stderr.startswith("l.md:3: error: pptx-template 'school.pptx' cannot be used")
+    assert reason in checked.stderr
+    built = run_cli("build", "l.md", "-o", "out", "-j", "1", cwd=tmp_path)
+    assert built.exit_code == 1 and "internal error" not in built.output
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    plain = write_lesson(tmp_path / "other", "l.md", LESSON_BODY)
+    option = run_cli(
+        "build",
+        str(plain),
+        "-o",
+        "out2",
+        "-j",
+        "1",
+        "--only",
+        "slides",
+        "--pptx-template",
+        str(template),
+        cwd=tmp_path / "..",
+    )
+    assert option.exit_code == 1, option.output
+    assert "internal error" not in option.output
+    assert f"--pptx-template: {template} cannot be used" in option.stderr
+    assert reason in option.stderr
+
+
+def test_not_a_powerpoint_file_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "school.pptx").write_bytes(b"PK\x03\x04 this is not a zip")
+    lesson = write_lesson(tmp_path, "l.md", LESSON_BODY)
+    result = run_cli(
+        "build",
+        str(lesson),
+        "-o",
+        "out",
+        "--only",
+        "slides",
+        "--pptx-template",
+        str(tmp_path / "school.pptx"),
+        cwd=tmp_path,
+    )
+    assert result.exit_code == 1
+    assert "school.pptx" in result.stderr and " at 0x" not in result.stderr
+
+
+def test_the_built_in_template_is_passed_through_unchanged() -> None:
+    from coursepack.templates import read_template
+
+    assert read_template(DECK).data == DECK.read_bytes()
+    assert read_template(DECK).notes == ()
+
+
+def test_a_member_that_lies_about_its_size_is_not_read_whole(tmp_path: Path) -> None:
+    """The declared size bounds what is unpacked (zipfile stops there), and a lie is a clear
+    problem, not a crash."""
+    from coursepack.templates import TemplateProblem, clean_package
+
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", b"<Types/>")
+        package.writestr("big.bin", b"\0" * 100_000)
+    raw = bytearray(data.getvalue())
+    # Patch the central directory's uncompressed size of big.bin to 10 bytes.
+    at = raw.rindex(b"PK\x01\x02")
+    raw[at + 24 : at + 28] = (10).to_bytes(4, "little")
+    with pytest.raises(TemplateProblem, match="cannot be unpacked|not a zip"):
+        clean_package(bytes(raw))
+    shutil.rmtree(tmp_path, ignore_errors=True)
