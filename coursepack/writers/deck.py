@@ -14,30 +14,40 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import assert_never
 
 from coursepack.diagnostics import LessonError, error
 from coursepack.layouts import LayoutSearch
 from coursepack.model import Lesson
 from coursepack.writers import pptx_xml as X
 from coursepack.writers.deck_plan import (
-    EMU_PER_PT,
     Box,
+    CoverSlide,
     DeckPlan,
     FitRules,
+    LayoutRole,
+    PicturePlan,
+    PictureSlide,
+    QuestionSlide,
+    SectionSlide,
+    Slide,
     SlideGeometry,
-    SlidePlan,
     TablePlan,
+    TableSlide,
+    TextAndPictureSlide,
     TextBlock,
+    TextSlide,
+    TitleOnlySlide,
+    TwoColumnSlide,
     indent_of,
     para_size,
     plan_deck,
     space_before,
 )
-from coursepack.writers.text_metrics import Piece, TextMetrics, default_metrics
+from coursepack.writers.text_metrics import TextMetrics, default_metrics
 
-FOOTER_SIZE = 14
 _CONTENT_TYPES = {"body", "obj"}
 _FOOTER_TYPES = {"dt", "ftr", "sldNum", "hdr"}
 
@@ -153,6 +163,12 @@ def geometry_of(prs, roles: _Layouts) -> SlideGeometry:
     cover_t = _placeholder(roles.title, {"ctrTitle", "title"})
     cover_s = _placeholder(roles.title, {"subTitle"} | _CONTENT_TYPES)
     sec_t = _placeholder(roles.section, {"title", "ctrTitle"})
+    footer_widths: list[tuple[LayoutRole, int]] = []
+    for role in fields(roles):
+        layout = getattr(roles, role.name)
+        ftr = _placeholder(layout, {"ftr"}) or _placeholder(layout.slide_master, {"ftr"})
+        if ftr is not None:
+            footer_widths.append((role.name, int(ftr.width)))
     return SlideGeometry(
         width=int(prs.slide_width),
         height=int(prs.slide_height),
@@ -161,6 +177,7 @@ def geometry_of(prs, roles: _Layouts) -> SlideGeometry:
         cover_title=_box(cover_t) if cover_t is not None else content_title,
         cover_subtitle=_box(cover_s) if cover_s is not None else None,
         section_title=_box(sec_t) if sec_t is not None else content_title,
+        footer_widths=tuple(footer_widths),
     )
 
 
@@ -334,58 +351,78 @@ class _Emitter:
         self.lang = (
             plan.lang if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", plan.lang) else ""
         )
-        self._footer_texts: dict[str, str] = {}  # per layout part: every slide has the same
 
     def emit(self, lesson: Lesson) -> None:
         for number, slide_plan in enumerate(self.plan.slides, 1):
             self.slide(slide_plan, number, lesson)
 
-    def slide(self, sp: SlidePlan, number: int, lesson: Lesson) -> None:
-        from pptx.util import Emu
-
+    def slide(self, sp: Slide, number: int, lesson: Lesson) -> None:
+        """Write one planned slide: one clause per slide kind."""
         layout = getattr(self.roles, sp.layout)
         slide = self.prs.slides.add_slide(layout)
         title_ph = slide.shapes.title
         if title_ph is None:  # a cover layout with only ctrTitle is found by shapes.title too
             raise AssertionError("layouts are chosen with a title placeholder")
         self.title(title_ph, sp)
-        used = {id(title_ph._element)}
-        if sp.kind == "title":
-            sub = self._ph(slide, {"subTitle"} | _CONTENT_TYPES)
-            if sub is not None and sp.subtitle is not None:
-                if sp.body_box is not None:
-                    self._place(sub, sp.body_box)
-                self.text(sub.text_frame, sp.subtitle, anchor=None, align=None)
-                used.add(id(sub._element))
-        elif sp.body is not None:
-            body = self._ph(slide, _CONTENT_TYPES)
-            if body is None:  # title-only layout standing in: draw the body as a text box
-                box = sp.body_box or self._layout_box(_CONTENT_TYPES)
-                body = slide.shapes.add_textbox(
-                    Emu(box.left), Emu(box.top), Emu(box.width), Emu(box.height)
-                )
-            elif sp.body_box is not None:
-                self._place(body, sp.body_box)
-            used.add(id(body._element))
-            self.text(body.text_frame, sp.body, anchor="t")
-        for box, block in sp.columns:
-            shape = slide.shapes.add_textbox(
-                Emu(box.left), Emu(box.top), Emu(box.width), Emu(box.height)
-            )
-            self.text(shape.text_frame, block, anchor="t")
-        if sp.table is not None:
-            self.table(slide, sp.table)
-        if sp.picture is not None:
-            self.picture(slide, sp, lesson)
+        # the elements we filled (kept alive: lxml may reuse a dead proxy's id)
+        used = [title_ph._element]
+        match sp:
+            case CoverSlide():
+                sub = self._ph(slide, {"subTitle"} | _CONTENT_TYPES)
+                if sub is not None and sp.subtitle is not None:
+                    if sp.subtitle_box is not None:
+                        self._place(sub, sp.subtitle_box)
+                    self.text(sub.text_frame, sp.subtitle, anchor=None, align=None)
+                    used.append(sub._element)
+            case SectionSlide() | TitleOnlySlide():
+                pass
+            case TextSlide() | QuestionSlide():
+                self._body(slide, sp.body, sp.body_box, used)
+            case TextAndPictureSlide():
+                self._body(slide, sp.body, sp.body_box, used)
+                self.picture(slide, sp.picture, sp.line, lesson)
+            case TwoColumnSlide():
+                # the first frame fills the body placeholder, the others are text boxes
+                frames = [(sp.left_box, sp.left), (sp.right_box, sp.right)]
+                if sp.top is not None:
+                    frames.insert(0, (sp.top_box, sp.top))
+                (first_box, first), *rest = frames
+                self._body(slide, first, first_box, used)
+                for box, block in rest:
+                    self.text(self._textbox(slide, box).text_frame, block, anchor="t")
+            case TableSlide():
+                self.table(slide, sp.table)
+            case PictureSlide():
+                self.picture(slide, sp.picture, sp.line, lesson)
+            case _:
+                assert_never(sp)
         # remove placeholders we did not fill (they would show "Click to add text")
         for shape in list(slide.placeholders):
-            if id(shape._element) not in used:
+            if not any(shape._element is element for element in used):
                 X.remove_shape(shape)
-        if sp.footer:
-            self.footers(slide, layout, number)
+        if sp.footer is not None:
+            self.footers(slide, layout, number, sp.footer)
         if sp.notes:
             notes = slide.notes_slide.notes_text_frame
             notes.text = "\n".join(sp.notes)
+
+    def _body(self, slide, block: TextBlock, box: Box | None, used: list) -> None:
+        """``block`` in the slide's body placeholder (moved to ``box`` when given)."""
+        body = self._ph(slide, _CONTENT_TYPES)
+        if body is None:  # title-only layout standing in: draw the body as a text box
+            body = self._textbox(slide, box or self._layout_box(_CONTENT_TYPES))
+        elif box is not None:
+            self._place(body, box)
+        used.append(body._element)
+        self.text(body.text_frame, block, anchor="t")
+
+    @staticmethod
+    def _textbox(slide, box: Box):
+        from pptx.util import Emu
+
+        return slide.shapes.add_textbox(
+            Emu(box.left), Emu(box.top), Emu(box.width), Emu(box.height)
+        )
 
     # -- shapes
     def _ph(self, slide, types: set[str]):
@@ -404,7 +441,7 @@ class _Emitter:
         shape.left, shape.top = Emu(box.left), Emu(box.top)
         shape.width, shape.height = Emu(box.width), Emu(box.height)
 
-    def title(self, ph, sp: SlidePlan) -> None:
+    def title(self, ph, sp: Slide) -> None:
         from pptx.util import Pt
 
         if sp.title_box is not None:
@@ -517,12 +554,10 @@ class _Emitter:
                 if not runs:
                     p.font.size = _pt(tp.size)
 
-    def picture(self, slide, sp: SlidePlan, lesson: Lesson) -> None:
+    def picture(self, slide, pic: PicturePlan, line: int, lesson: Lesson) -> None:
         from pptx.enum.text import PP_ALIGN
         from pptx.util import Emu
 
-        pic = sp.picture
-        assert pic is not None
         try:
             shape = slide.shapes.add_picture(
                 str(pic.path),
@@ -536,7 +571,7 @@ class _Emitter:
                 [
                     error(
                         lesson.path,
-                        sp.line,
+                        line,
                         f"image {pic.path.name} cannot be placed on a slide ({type(exc).__name__})",
                     )
                 ]
@@ -555,33 +590,16 @@ class _Emitter:
             run.text = pic.caption
             self._font(run, pic.caption_size, italic=True)
 
-    def footers(self, slide, layout, number: int) -> None:
+    def footers(self, slide, layout, number: int, text: str) -> None:
+        """The footer (``text``, fitted by the plan) and the slide number, where the layout or
+        its master has placeholders for them."""
+        size = self.rules.footer
         ftr = X.clone_placeholder(slide, layout, "ftr")
         if ftr is not None:
-            part = str(layout.part.partname)
-            if part not in self._footer_texts:
-                self._footer_texts[part] = self._footer_text(layout)
-            X.fill_footer(ftr, self._footer_texts[part], FOOTER_SIZE)
+            X.fill_footer(ftr, text, size)
         num = X.clone_placeholder(slide, layout, "sldNum")
         if num is not None:
-            X.fill_slide_number(num, number, FOOTER_SIZE)
-
-    def _footer_text(self, layout) -> str:
-        """The lesson title, shortened with "…" to one line of the footer box."""
-        text = self.plan.footer
-        ph = _placeholder(layout, {"ftr"}) or _placeholder(layout.slide_master, {"ftr"})
-        if ph is None:
-            return text
-        width = (int(ph.width) - 2 * 91440) / EMU_PER_PT
-        if self.metrics.count_lines([Piece(text)], width, FOOTER_SIZE) <= 1:
-            return text
-        words = text.split()
-        while (
-            words
-            and self.metrics.count_lines([Piece(" ".join(words) + " …")], width, FOOTER_SIZE) > 1
-        ):
-            words.pop()
-        return " ".join(words) + " …"
+            X.fill_slide_number(num, number, size)
 
 
 X_INSETS = (91440, 45720, 91440, 45720)

@@ -1,0 +1,301 @@
+"""Lesson → paragraphs: the deck's text for inlines, blocks, speaker notes and graded blocks.
+
+Every walker here matches every :data:`~coursepack.model.Inline` and
+:data:`~coursepack.model.Block` kind and ends in ``assert_never``, so a new node kind fails
+the type check (and loudly at run time) instead of silently vanishing from the slides.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import assert_never
+
+from coursepack.model import (
+    Block,
+    BulletList,
+    Cloze,
+    Code,
+    CodeBlock,
+    Div,
+    Emph,
+    Image,
+    Inlines,
+    LineBreak,
+    Link,
+    ListItem,
+    Match,
+    Order,
+    Paragraph,
+    Question,
+    Quote,
+    Strong,
+    Table,
+    Text,
+    plain_text,
+    shows,
+)
+from coursepack.writers.deck_plan.slides import Para, Run, clean
+
+# --------------------------------------------------------------------------- inlines → runs
+
+
+def runs_of(inlines: Inlines, bold: bool = False, italic: bool = False) -> tuple[Run, ...]:
+    """Slide runs for inlines: cloze answers bold, code monospace, line breaks ``\\n``."""
+    out: list[Run] = []
+    for node in inlines:
+        match node:
+            case Text():
+                out.append(Run(clean(node.text), bold, italic))
+            case Code():
+                out.append(Run(clean(node.text), bold, italic, mono=True))
+            case Cloze():
+                out.append(Run(clean(node.answer), True, italic))
+            case LineBreak():
+                out.append(Run("\n", bold, italic))
+            case Strong():
+                out.extend(runs_of(node.children, True, italic))
+            case Emph():
+                out.extend(runs_of(node.children, bold, True))
+            case Link():
+                href = clean(node.href) if re.match(r"(?i)(https?:|mailto:)", node.href) else ""
+                out.extend(replace(r, href=href) for r in runs_of(node.children, bold, italic))
+            case _:
+                assert_never(node)
+    return _merge(out)
+
+
+def _merge(runs: Iterable[Run]) -> tuple[Run, ...]:
+    merged: list[Run] = []
+    for run in runs:
+        if not run.text:
+            continue
+        if merged and replace(merged[-1], text="") == replace(run, text=""):
+            merged[-1] = replace(merged[-1], text=merged[-1].text + run.text)
+        else:
+            merged.append(run)
+    return tuple(merged)
+
+
+# --------------------------------------------------------------------------- blocks → notes
+
+
+def _table_lines(table: Table) -> list[str]:
+    """A table as plain lines, one a row, cells joined by " | "."""
+    return [
+        " | ".join(clean(plain_text(c.inlines)) for c in row) for row in (table.header, *table.rows)
+    ]
+
+
+def notes_lines(blocks: Sequence[Block], prefix: str = "") -> list[str]:
+    """Speaker-notes paragraphs for blocks (plain text; lists as "- " lines)."""
+    lines: list[str] = []
+
+    def item_lines(item: ListItem, depth: int) -> None:
+        lines.append("  " * depth + "- " + clean(plain_text(item.inlines)))
+        for child in item.children:
+            item_lines(child, depth + 1)
+
+    for block in blocks:
+        match block:
+            case Paragraph():
+                lines.append(clean(plain_text(block.inlines)))
+            case BulletList():
+                for item in block.items:
+                    item_lines(item, 0)
+            case CodeBlock():
+                lines.extend(clean(block.text).splitlines())
+            case Quote() | Div():
+                # a note's own audience divs are all read out: notes are for the teacher
+                lines.extend(notes_lines(block.blocks))
+            case Table():
+                lines.extend(_table_lines(block))
+            case Image():
+                lines.append(f"[Image: {clean(block.alt)}]")
+            case Question() | Match() | Order():
+                # a graded block in a notes or teacher div is the answer key's, not the
+                # speaker's: the notes leave it out
+                pass
+            case _:
+                assert_never(block)
+    if prefix and lines:
+        lines[0] = prefix + lines[0]
+    return [line for line in lines if line.strip()]
+
+
+def div_notes(div: Div) -> list[str]:
+    """The notes a notes or teacher div gives ("Teacher note: " before a teacher's)."""
+    prefix = "Teacher note: " if div.audience == "teacher" else ""
+    return notes_lines(div.blocks, prefix)
+
+
+# --------------------------------------------------------------------------- blocks → paras
+
+
+def list_paras(items: Sequence[ListItem], level: int, ordered: bool, start: int) -> list[Para]:
+    """A list's items as bullets (or numbered options), sub-lists a level down (at most 2)."""
+    out: list[Para] = []
+    for n, item in enumerate(items, start):
+        out.append(
+            Para(
+                runs_of(item.inlines),
+                min(level, 2),
+                "option" if ordered else "bullet",
+                f"{n}." if ordered else "",
+            )
+        )
+        out.extend(list_paras(item.children, level + 1, item.ordered_children, 1))
+    return out
+
+
+def quote_paras(blocks: Sequence[Block], level: int = 0) -> list[Para]:
+    """A block quote's paragraphs, in italics; a quote in a quote goes a level down."""
+    out: list[Para] = []
+    for block in blocks:
+        match block:
+            case Paragraph():
+                out.append(Para(runs_of(block.inlines, italic=True), level, "quote"))
+            case BulletList():
+                for p in list_paras(block.items, level, block.ordered, block.start):
+                    out.append(
+                        replace(
+                            p, runs=tuple(replace(r, italic=True) for r in p.runs), style="quote"
+                        )
+                    )
+            case Quote():
+                out.extend(quote_paras(block.blocks, min(level + 1, 2)))
+            case CodeBlock():
+                out.extend(code_paras(block))
+            case Table():
+                # a text frame holds no table: its rows as quoted lines
+                out.extend(
+                    Para((Run(line, italic=True),), level, "quote") for line in _table_lines(block)
+                )
+            case Image():
+                alt = f"[Image: {clean(block.alt)}]"
+                out.append(Para((Run(alt, italic=True),), level, "quote"))
+            case Div():
+                if shows(block, "slide"):
+                    out.extend(quote_paras(block.blocks, level))
+            case Question() | Match() | Order():
+                out.extend(quote_paras(block.prompt, level))
+            case _:
+                assert_never(block)
+    return out
+
+
+def code_paras(block: CodeBlock) -> list[Para]:
+    """A code block's lines in monospace, kept together (tabs as four spaces)."""
+    lines = clean(block.text).rstrip("\n").split("\n") or [""]
+    return [
+        Para((Run(line.replace("\t", "    ") or " ", mono=True),), 0, "code", continued=i > 0)
+        for i, line in enumerate(lines)
+    ]
+
+
+# --------------------------------------------------------------------------- graded blocks
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _letter(i: int) -> str:
+    return _LETTERS[i] if i < 26 else _LETTERS[i // 26 - 1] + _LETTERS[i % 26]
+
+
+def _prompt_paras(blocks: Sequence[Block]) -> tuple[list[Para], list[str]]:
+    """Face paragraphs of a graded block's prompt, and the notes its divs carry."""
+    paras: list[Para] = []
+    notes: list[str] = []
+    for block in blocks:
+        match block:
+            case Paragraph():
+                paras.append(Para(runs_of(block.inlines), 0, "plain"))
+            case BulletList():
+                paras.extend(list_paras(block.items, 0, block.ordered, block.start))
+            case Quote():
+                paras.extend(quote_paras(block.blocks))
+            case CodeBlock():
+                paras.extend(code_paras(block))
+            case Table():
+                # the question's slide is one text frame: the table's rows as lines
+                paras.extend(Para((Run(line),), 0, "plain") for line in _table_lines(block))
+            case Image():
+                paras.append(Para((Run(f"[Image: {clean(block.alt)}]", italic=True),), 0, "plain"))
+            case Div():
+                if shows(block, "slide"):
+                    inner, more = _prompt_paras(block.blocks)
+                    paras.extend(inner)
+                    notes.extend(more)
+                elif shows(block, "notes"):
+                    notes.extend(div_notes(block))
+            case Question() | Match() | Order():
+                # check forbids a graded block inside another: show its prompt at least
+                inner, more = _prompt_paras(block.prompt)
+                paras.extend(inner)
+                notes.extend(more)
+            case _:
+                assert_never(block)
+    return paras, notes
+
+
+def graded_title(block: Question | Match | Order) -> str:
+    """ "Check for understanding: Question 3 (2 points)"."""
+    unit = "point" if block.points == 1 else "points"
+    # no-break spaces keep "Question 3" and "(2 points)" on one line when the title wraps
+    return f"Check for understanding: Question\u00a0{block.number} ({block.points}\u00a0{unit})"
+
+
+def graded_face_and_notes(block: Question | Match | Order) -> tuple[list[Para], list[str]]:
+    """What a graded block shows on its slide, and the answers for the speaker notes."""
+    paras, extra = _prompt_paras(block.prompt)
+    notes: list[str] = []
+    match block:
+        case Question():
+            if block.options:
+                if block.select_all:
+                    paras.append(Para((Run("Select all that apply.", italic=True),), 0, "plain"))
+                correct = []
+                for i, option in enumerate(block.options):
+                    paras.append(Para(runs_of(option.inlines), 0, "option", f"{_letter(i)}."))
+                    if option.correct:
+                        correct.append(f"{_letter(i)} — {clean(plain_text(option.inlines))}")
+                label = "Answers: " if len(correct) > 1 else "Answer: "
+                notes.append(label + "; ".join(correct))
+            else:
+                answer = notes_lines(block.answer)
+                if answer:
+                    notes.append("Model answer: " + answer[0])
+                    notes.extend(answer[1:])
+        case Match():
+            texts = [clean(plain_text(p.definition)) for p in block.pairs]
+            order = block.definition_order
+            letter_of = {pair_index: _letter(pos) for pos, pair_index in enumerate(order)}
+            paras.append(Para((Run("Terms", bold=True),), 0, "label"))
+            for i, pair in enumerate(block.pairs):
+                paras.append(Para(runs_of(pair.term), 0, "option", f"{i + 1}."))
+            paras.append(Para((Run("Definitions", bold=True),), 0, "label"))
+            for pos, pair_index in enumerate(order):
+                pair = block.pairs[pair_index]
+                paras.append(Para(runs_of(pair.definition), 0, "option", f"{_letter(pos)}."))
+            notes.append(
+                "Answers: "
+                + ", ".join(f"{i + 1} — {letter_of[i]}" for i in range(len(block.pairs)))
+            )
+            for i, pair in enumerate(block.pairs):
+                notes.append(
+                    f"{i + 1}. {clean(plain_text(pair.term))} — {letter_of[i]}. {texts[i]}"
+                )
+        case Order():
+            texts = [clean(plain_text(item.inlines)) for item in block.items]
+            order = block.shown_order
+            letter_of = {item_index: _letter(pos) for pos, item_index in enumerate(order)}
+            for pos, item_index in enumerate(order):
+                paras.append(
+                    Para(runs_of(block.items[item_index].inlines), 0, "option", f"{_letter(pos)}.")
+                )
+            notes.append("Correct order: " + ", ".join(letter_of[i] for i in range(len(texts))))
+            notes.extend(f"{i + 1}. {letter_of[i]} — {t}" for i, t in enumerate(texts))
+        case _:
+            assert_never(block)
+    return paras, notes + extra

@@ -1,0 +1,570 @@
+"""The planner: a lesson's sections and topics become a :class:`DeckPlan` of typed slides.
+
+Each topic's blocks are walked into chunks (text, a table, a picture, a graded block); each
+chunk becomes one or more slides, fitted with :mod:`.text_fit`, :mod:`.table_fit` and
+:mod:`.picture_fit`. Short text and a picture share a slide; a topic split over several
+slides is titled "… (2/3)". Finally every slide but the cover gets the footer text shortened
+to its layout's footer box.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import assert_never
+
+from coursepack.model import (
+    Block,
+    BulletList,
+    CodeBlock,
+    Div,
+    Image,
+    Lesson,
+    Match,
+    Order,
+    Paragraph,
+    Question,
+    Quote,
+    Table,
+    shows,
+)
+from coursepack.writers.deck_plan.paras import (
+    code_paras,
+    div_notes,
+    graded_face_and_notes,
+    graded_title,
+    list_paras,
+    quote_paras,
+    runs_of,
+)
+from coursepack.writers.deck_plan.picture_fit import fit_picture, image_size
+from coursepack.writers.deck_plan.slides import (
+    EMU_PER_INCH,
+    EMU_PER_PT,
+    Box,
+    CoverSlide,
+    DeckPlan,
+    FitRules,
+    LayoutRole,
+    Para,
+    PictureSlide,
+    QuestionSlide,
+    Run,
+    SectionSlide,
+    Slide,
+    SlideGeometry,
+    TableSlide,
+    TextAndPictureSlide,
+    TextBlock,
+    TextSlide,
+    TitleOnlySlide,
+    TwoColumnSlide,
+    clean,
+)
+from coursepack.writers.deck_plan.table_fit import fit_table
+from coursepack.writers.deck_plan.text_fit import (
+    TITLE_MAX_LINES,
+    fit_columns,
+    fit_footer,
+    fit_text,
+    fit_title,
+    shorten_title,
+)
+from coursepack.writers.text_metrics import TextMetrics
+
+Graded = Question | Match | Order
+
+
+@dataclass
+class _Chunk:
+    """A run of a topic's face content: text paragraphs (``block`` None), or one table,
+    picture or graded block; with the speaker notes that came with it."""
+
+    block: Table | Image | Graded | None = None
+    paras: list[Para] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    line: int = 0
+
+
+_LEAD_INS = {"check for understanding", "check your understanding"}
+# text beside a picture must fit its half of the slide at this size or more
+_SIDE_BY_SIDE_MIN = 22
+
+
+class _Walker:
+    """Collects a topic's face content in chunks (text, table, image, graded) and its notes."""
+
+    def __init__(self) -> None:
+        self.chunks: list[_Chunk] = []
+        self.pending_notes: list[str] = []
+
+    def text(self, line: int) -> _Chunk:
+        if not self.chunks or self.chunks[-1].block is not None:
+            self.add(_Chunk(line=line))
+        return self.chunks[-1]
+
+    def add(self, chunk: _Chunk) -> None:
+        chunk.notes[:0] = self.pending_notes
+        self.pending_notes = []
+        self.chunks.append(chunk)
+
+    def _drop_lead_in(self) -> None:
+        """Drop a bold "Check for understanding" line before a graded block: its slide's title
+        already says so, and the line would end the previous slide on a dangling heading."""
+        if not self.chunks or self.chunks[-1].block is not None or not self.chunks[-1].paras:
+            return
+        last = self.chunks[-1].paras[-1]
+        words = re.sub(r"[^a-z ]", "", last.text.lower()).strip()
+        if last.style == "plain" and all(r.bold for r in last.runs) and words in _LEAD_INS:
+            self.chunks[-1].paras.pop()
+            if not self.chunks[-1].paras:
+                dropped = self.chunks.pop()
+                self.pending_notes[:0] = dropped.notes
+
+    def note(self, lines: list[str]) -> None:
+        if self.chunks:
+            self.chunks[-1].notes.extend(lines)
+        else:
+            self.pending_notes.extend(lines)
+
+    def walk(self, blocks: Sequence[Block]) -> None:
+        for block in blocks:
+            match block:
+                case Paragraph():
+                    self.text(block.line).paras.append(Para(runs_of(block.inlines), 0, "plain"))
+                case BulletList():
+                    self.text(block.line).paras.extend(
+                        list_paras(block.items, 0, block.ordered, block.start)
+                    )
+                case Quote():
+                    self.text(block.line).paras.extend(quote_paras(block.blocks))
+                case CodeBlock():
+                    self.text(block.line).paras.extend(code_paras(block))
+                case Table() | Image():
+                    self.add(_Chunk(block, line=block.line))
+                case Question() | Match() | Order():
+                    self._drop_lead_in()
+                    self.add(_Chunk(block, line=block.line))
+                case Div():
+                    if shows(block, "slide"):
+                        self.walk(block.blocks)
+                    elif shows(block, "notes"):
+                        self.note(div_notes(block))
+                case _:
+                    assert_never(block)
+
+
+_LONGEST_SUFFIX = " (00/00)"  # the widest continuation suffix a title is measured with
+
+# (slide, counts toward the topic's "(i/n)" numbering)
+_Planned = tuple[Slide, bool]
+
+
+class _Planner:
+    def __init__(
+        self,
+        lesson: Lesson,
+        geometry: SlideGeometry,
+        metrics: TextMetrics,
+        rules: FitRules,
+        pixel_size: Callable[[Image], tuple[int, int]],
+    ) -> None:
+        self.lesson = lesson
+        self.g = geometry
+        self.m = metrics
+        self.r = rules
+        self.pixel_size = pixel_size
+        self.slides: list[Slide] = []
+
+    # -- titles
+    def _title(self, text: str) -> tuple[float, Box | None, Box | None]:
+        size, need = fit_title(
+            text, self.g.title, self.g.insets, self.m, self.r.title_max, self.r.title_floor
+        )
+        if need <= self.g.title.height:
+            return size, None, None
+        grow = need - self.g.title.height
+        t = self.g.title
+        b = self.g.body
+        title_box = Box(t.left, t.top, t.width, need)
+        body_top = max(b.top, t.top + need)
+        body_box = Box(b.left, body_top, b.width, b.bottom - body_top) if grow else None
+        return size, title_box, body_box
+
+    # -- slides
+    def cover(self) -> None:
+        meta = self.lesson.meta
+        full = clean(meta.title)
+        box = self.g.cover_title
+        # the cover title grows upwards, at most to a fifth of an inch under the slide's top
+        title = shorten_title(
+            full,
+            box,
+            self.g.insets,
+            self.m,
+            self.r.cover_max,
+            self.r.title_floor,
+            box.bottom - EMU_PER_INCH // 5,
+        )
+        size, need = fit_title(
+            title, box, self.g.insets, self.m, self.r.cover_max, self.r.title_floor
+        )
+        title_box = None
+        if need > box.height:  # grow upwards: the cover title sits on its bottom edge
+            top = max(EMU_PER_INCH // 5, box.bottom - need)
+            title_box = Box(box.left, top, box.width, box.bottom - top)
+        sub, sub_box = None, None
+        if self.g.cover_subtitle is not None:
+            paras = []
+            if meta.subtitle:
+                paras.append(Para((Run(clean(meta.subtitle)),), 0, "plain"))
+            if meta.course:
+                paras.append(Para((Run(clean(meta.course)),), 0, "plain"))
+            details = " · ".join(clean(x) for x in (meta.author, meta.date) if x)
+            if details:
+                paras.append(Para((Run(details),), 0, "plain"))
+            if paras:
+                sub, sub_box = self._cover_subtitle(paras)
+        self.slides.append(
+            CoverSlide(
+                title=title,
+                title_size=size,
+                subtitle=sub,
+                subtitle_box=sub_box,
+                title_box=title_box,
+                notes=self._full_title(full, title),
+                line=1,
+            )
+        )
+
+    def _cover_subtitle(self, paras: list[Para]) -> tuple[TextBlock, Box | None]:
+        """The cover's subtitle lines: in their box, else a box reaching down the slide, else
+        as many lines as fit (the last ones are dropped rather than overflow)."""
+        box = self.g.cover_subtitle
+        assert box is not None
+        tall = Box(
+            box.left,
+            box.top,
+            box.width,
+            max(box.height, self.g.height - box.top - EMU_PER_INCH // 4),
+        )
+        for candidate, override in ((box, None), (tall, tall)):
+            blocks = fit_text(paras, candidate, self.g.insets, self.m, self.r, high=28)
+            if len(blocks) == 1:
+                return blocks[0], override
+        first = fit_text(paras, tall, self.g.insets, self.m, self.r, high=28)[0]
+        return first, tall
+
+    def section(self, title: str, line: int) -> None:
+        box, insets = self.g.section_title, self.g.insets
+        high, low = self.r.title_max, self.r.title_floor
+        shown = shorten_title(title, box, insets, self.m, high, low, box.height)
+        size, _ = fit_title(shown, box, insets, self.m, high, low)
+        self.slides.append(
+            SectionSlide(
+                title=shown, title_size=size, notes=self._full_title(title, shown), line=line
+            )
+        )
+
+    def topic(
+        self, title: str, blocks: Sequence[Block], line: int, empty_slide: bool = True
+    ) -> list[str]:
+        """Slides for a topic; returns notes left over when the topic made no slide."""
+        full, title = title, self._topic_title(title)
+        walker = _Walker()
+        walker.walk(blocks)
+        planned: list[_Planned] = []
+        chunks = list(walker.chunks)
+        while chunks:
+            chunk = chunks.pop(0)
+            pair = self._side_by_side(chunk, chunks[0], title) if chunks else None
+            if pair is not None:
+                other = chunks.pop(0)
+                notes = tuple(chunk.notes + other.notes)
+                planned.append((replace(pair, notes=notes), True))
+                continue
+            made = self._chunk(chunk, title)
+            if made and chunk.notes:
+                first, counts = made[0]
+                made[0] = (replace(first, notes=first.notes + tuple(chunk.notes)), counts)
+            planned.extend(made)
+        if not planned:
+            if not empty_slide:
+                return walker.pending_notes
+            planned.append((self._title_slide(title, line, walker.pending_notes), True))
+        elif not planned[0][1] and empty_slide:
+            # The topic opens with a question, whose slide is titled "Check for understanding":
+            # a title slide first, so the topic's name is shown before its questions.
+            planned.insert(0, (self._title_slide(title, line, []), False))
+        if title != full:  # the slide shows a shortened title: the notes keep the whole one
+            first, counts = planned[0]
+            planned[0] = (replace(first, notes=self._full_title(full, title) + first.notes), counts)
+        self._number(planned, title)
+        return []
+
+    def _title_slide(self, title: str, line: int, notes: list[str]) -> TitleOnlySlide:
+        """A slide with only the topic's title (and any speaker notes)."""
+        size, tbox, _ = self._title(title)
+        return TitleOnlySlide(
+            title=title, title_size=size, notes=tuple(notes), title_box=tbox, line=line
+        )
+
+    def _number(self, planned: list[_Planned], title: str) -> None:
+        """Title continuation slides "… (2/3)" and size every title for its final text."""
+        total = sum(counts for _, counts in planned)
+        i = 0
+        for slide, counts in planned:
+            if counts:
+                i += 1
+                text = f"{title} ({i}/{total})" if total > 1 else title
+                size, tbox, _ = self._title(text)
+                # the body was placed for the worst-case title; keep a grown box if it had one
+                slide = replace(
+                    slide, title=text, title_size=size, title_box=tbox or slide.title_box
+                )
+            self.slides.append(slide)
+
+    def _body_box(self, title: str) -> tuple[float, Box | None, Box]:
+        size, tbox, bbox = self._title(title)
+        return size, tbox, bbox or self.g.body
+
+    def _longest_title(self, title: str) -> str:
+        # measure with a worst-case continuation suffix so "(2/3)" never needs more room
+        return f"{title}{_LONGEST_SUFFIX}"
+
+    def _title_limit(self) -> int:
+        """The tallest a content slide's title box may grow, in EMU: ``TITLE_MAX_LINES`` lines
+        at the floor size, and never so tall that the body keeps less than half its height."""
+        t, b, ins = self.g.title, self.g.body, self.g.insets
+        # the same sum as fit_title's, so a title of exactly TITLE_MAX_LINES lines is allowed
+        lines = TITLE_MAX_LINES * self.m.line_height(self.r.title_floor) * EMU_PER_PT
+        most = int(math.ceil(lines + ins.top + ins.bottom))
+        return max(t.height, min(most, b.bottom - b.height // 2 - t.top))
+
+    def _topic_title(self, title: str) -> str:
+        """The title a topic's slides show: whole, or shortened to fit ``_title_limit``."""
+        return shorten_title(
+            title,
+            self.g.title,
+            self.g.insets,
+            self.m,
+            self.r.title_max,
+            self.r.title_floor,
+            self._title_limit(),
+            suffix=_LONGEST_SUFFIX,
+        )
+
+    @staticmethod
+    def _full_title(full: str, shown: str) -> tuple[str, ...]:
+        """Speaker notes giving the whole title when the slide shows it shortened."""
+        return (f"Full title: {full}",) if shown != full else ()
+
+    def _side_by_side(
+        self, first: _Chunk, second: _Chunk, title: str
+    ) -> TextAndPictureSlide | None:
+        """Short text and a picture next to each other on one slide, when the text fits its
+        half at a comfortable size (else None: they get a slide each)."""
+        if first.block is None and isinstance(second.block, Image):
+            text, image = first, second.block
+        elif second.block is None and isinstance(first.block, Image):
+            text, image = second, first.block
+        else:
+            return None
+        if not text.paras:
+            return None
+        size, tbox, body = self._body_box(self._longest_title(title))
+        gap = EMU_PER_INCH // 3
+        half = (body.width - gap) // 2
+        left = Box(body.left, body.top, half, body.height)
+        right = Box(body.left + half + gap, body.top, body.width - half - gap, body.height)
+        blocks = fit_text(text.paras, left, self.g.insets, self.m, self.r)
+        if len(blocks) != 1 or blocks[0].size < _SIDE_BY_SIDE_MIN:
+            return None
+        pic = fit_picture(image, right, self.g.insets, self.m, self.r, self.pixel_size(image))
+        return TextAndPictureSlide(
+            title=title,
+            title_size=size,
+            body=blocks[0],
+            body_box=left,
+            picture=pic,
+            title_box=tbox,
+            line=min(first.line, second.line),
+        )
+
+    def _chunk(self, chunk: _Chunk, title: str) -> list[_Planned]:
+        block = chunk.block
+        match block:
+            case None:
+                if not chunk.paras:
+                    return []
+                size, tbox, body = self._body_box(self._longest_title(title))
+                return [
+                    (
+                        TextSlide(
+                            title=title,
+                            title_size=size,
+                            body=text,
+                            title_box=tbox,
+                            body_box=body if body != self.g.body else None,
+                            line=chunk.line,
+                        ),
+                        True,
+                    )
+                    for text in fit_text(chunk.paras, body, self.g.insets, self.m, self.r)
+                ]
+            case Table():
+                size, tbox, area = self._body_box(self._longest_title(title))
+                return [
+                    (
+                        TableSlide(
+                            title=title,
+                            title_size=size,
+                            table=table,
+                            title_box=tbox,
+                            line=chunk.line,
+                        ),
+                        True,
+                    )
+                    for table in fit_table(block, area, self.m, self.r)
+                ]
+            case Image():
+                size, tbox, area = self._body_box(self._longest_title(title))
+                pic = fit_picture(
+                    block, area, self.g.insets, self.m, self.r, self.pixel_size(block)
+                )
+                slide = PictureSlide(
+                    title=title, title_size=size, picture=pic, title_box=tbox, line=chunk.line
+                )
+                return [(slide, True)]
+            case Question() | Match() | Order():
+                return self._graded(block)
+            case _:
+                assert_never(block)
+
+    def _graded(self, block: Graded) -> list[_Planned]:
+        """A graded block's slides, titled "Check for understanding: Question n (…)"."""
+        gtitle = graded_title(block)
+        paras, notes = graded_face_and_notes(block)
+        size, tbox, body = self._body_box(self._longest_title(gtitle))
+        if isinstance(block, Match):
+            two = self._match_slide(block, paras, gtitle, size, tbox, body, notes)
+            if two is not None:
+                return [(two, False)]
+        pages = fit_text(paras, body, self.g.insets, self.m, self.r) if paras else []
+        slides: list[QuestionSlide | TitleOnlySlide] = [
+            QuestionSlide(
+                title=gtitle,
+                title_size=size,
+                body=p,
+                title_box=tbox,
+                body_box=body if body != self.g.body else None,
+                line=block.line,
+            )
+            for p in pages
+        ] or [TitleOnlySlide(title=gtitle, title_size=size, title_box=tbox, line=block.line)]
+        slides[0] = replace(slides[0], notes=tuple(notes))
+        out: list[_Planned] = []
+        n = len(slides)
+        for i, s in enumerate(slides):
+            t = f"{gtitle} ({i + 1}/{n})" if n > 1 else gtitle
+            sz, tb, _ = self._title(t)
+            out.append((replace(s, title=t, title_size=sz, title_box=tb or s.title_box), False))
+        return out
+
+    def _match_slide(
+        self,
+        block: Match,
+        paras: list[Para],
+        title: str,
+        size: float,
+        tbox: Box | None,
+        body: Box,
+        notes: list[str],
+    ) -> TwoColumnSlide | None:
+        """A matching block on one slide: prompt on top, terms left, definitions right."""
+        labels = [i for i, p in enumerate(paras) if p.style == "label"]
+        if len(labels) != 2:
+            return None
+        top, left, right = paras[: labels[0]], paras[labels[0] : labels[1]], paras[labels[1] :]
+        fitted = fit_columns(top, left, right, body, self.g.insets, self.m, self.r)
+        if fitted is None:
+            return None
+        text_size, top_box, left_box, right_box = fitted
+        sz, tb, _ = self._title(title)
+        return TwoColumnSlide(
+            title=title,
+            title_size=sz,
+            top=TextBlock(tuple(top), text_size) if top else None,
+            top_box=top_box if top else None,
+            left=TextBlock(tuple(left), text_size),
+            left_box=left_box,
+            right=TextBlock(tuple(right), text_size),
+            right_box=right_box,
+            notes=tuple(notes),
+            title_box=tb or tbox,
+            line=block.line,
+        )
+
+    def _footers(self, text: str) -> None:
+        """Every slide but the cover gets ``text``, shortened to its layout's footer box."""
+        fitted: dict[LayoutRole, str] = {}
+        for i, slide in enumerate(self.slides):
+            if isinstance(slide, CoverSlide):
+                continue
+            role = slide.layout
+            if role not in fitted:
+                width = self.g.footer_width(role)
+                fitted[role] = (
+                    text if width is None else fit_footer(text, width, self.m, self.r.footer)
+                )
+            self.slides[i] = replace(slide, footer=fitted[role])
+
+    def plan(self) -> DeckPlan:
+        lesson = self.lesson
+        meta = lesson.meta
+        self.cover()
+        leftover = self.topic("Overview", lesson.intro, 1, empty_slide=False)
+        if leftover:
+            self.slides[0] = replace(self.slides[0], notes=self.slides[0].notes + tuple(leftover))
+        for section in lesson.sections:
+            self.section(clean(section.title_text), section.line)
+            index = len(self.slides) - 1
+            leftover = self.topic(
+                clean(section.title_text), section.blocks, section.line, empty_slide=False
+            )
+            if leftover:
+                s = self.slides[index]
+                self.slides[index] = replace(s, notes=s.notes + tuple(leftover))
+            for topic in section.topics:
+                self.topic(clean(topic.title_text), topic.blocks, topic.line)
+        self._footers(clean(meta.title))
+        return DeckPlan(
+            slides=tuple(self.slides),
+            title=clean(meta.title),
+            author=clean(meta.author),
+            course=clean(meta.course),
+            date=clean(meta.date),
+            footer=clean(meta.title),
+            lang=clean(meta.lang) or "en",
+        )
+
+
+def plan_deck(
+    lesson: Lesson,
+    geometry: SlideGeometry,
+    metrics: TextMetrics,
+    rules: FitRules | None = None,
+    pixel_size: Callable[[Image], tuple[int, int]] | None = None,
+) -> DeckPlan:
+    """Plan the deck for a lesson: pure data, no python-pptx.
+
+    ``pixel_size(image)`` gives an image's (width, height) in pixels; the default reads the file
+    header with Pillow (tests may pass a stub).
+    """
+
+    def sizer(image: Image) -> tuple[int, int]:
+        return image_size(image.path) if pixel_size is None else pixel_size(image)
+
+    return _Planner(lesson, geometry, metrics, rules or FitRules(), sizer).plan()

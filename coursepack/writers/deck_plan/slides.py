@@ -1,0 +1,325 @@
+"""The deck plan's data: geometry, sizes, text, tables, pictures and one class per slide kind.
+
+Everything here is a frozen dataclass, so a plan can be compared, printed and tested without
+python-pptx. As in Pandoc's ``Writers/Powerpoint/Presentation.hs`` (``TitleSlide``,
+``ContentSlide``, ``TwoColumnSlide``, …), each kind of slide is its own class holding only the
+fields it has; :data:`Slide` is their union, and the emitter in :mod:`coursepack.writers.deck`
+has one ``match`` clause per class.
+
+Text contract: every string in a plan is XML-safe. Control characters (other than tab and line
+feed), surrogates and U+FFFE/U+FFFF are removed by :func:`clean`; nothing else is changed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal
+
+EMU_PER_INCH = 914400
+EMU_PER_PT = 12700
+
+_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean(text: str) -> str:
+    """``text`` without characters XML 1.0 cannot hold (and DEL); CR becomes a space."""
+    return _INVALID.sub("", text.replace("\r\n", "\n").replace("\r", " "))
+
+
+# --------------------------------------------------------------------------- geometry
+
+LayoutRole = Literal["title", "section", "content", "title_only"]
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle on the slide, in EMU."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+
+    @property
+    def bottom(self) -> int:
+        """The bottom edge, in EMU."""
+        return self.top + self.height
+
+
+@dataclass(frozen=True)
+class Insets:
+    """A text frame's inner margins, in EMU (OOXML defaults: 0.1 in sides, 0.05 in top/bottom)."""
+
+    left: int = 91440
+    top: int = 45720
+    right: int = 91440
+    bottom: int = 45720
+
+
+@dataclass(frozen=True)
+class SlideGeometry:
+    """Where text goes on each kind of slide, read from the template's placeholders.
+
+    ``title``/``body`` come from the content layout (title and body placeholders); the cover
+    and section boxes from their layouts. ``area`` is where tables and pictures go.
+    ``footer_widths`` gives, per layout role, the width (EMU) of the footer placeholder its
+    slides get (the layout's, else the master's); a role without one is written unshortened.
+    """
+
+    width: int
+    height: int
+    title: Box
+    body: Box
+    cover_title: Box
+    cover_subtitle: Box | None
+    section_title: Box
+    section_body: Box | None = None
+    insets: Insets = field(default_factory=Insets)
+    footer_widths: tuple[tuple[LayoutRole, int], ...] = ()
+
+    @property
+    def area(self) -> Box:
+        """The content area for tables and pictures (the body placeholder's box)."""
+        return self.body
+
+    def footer_width(self, role: LayoutRole) -> int | None:
+        """The footer placeholder's width on a ``role`` slide, in EMU (None: no footer box)."""
+        return dict(self.footer_widths).get(role)
+
+    @classmethod
+    def default(cls) -> SlideGeometry:
+        """The geometry of ``layouts/deck.pptx`` (16:9), for tests and as documentation."""
+        inch = EMU_PER_INCH
+        return cls(
+            width=12192000,
+            height=6858000,
+            title=Box(int(0.6 * inch), int(0.3 * inch), int(12.133 * inch), int(1.25 * inch)),
+            body=Box(int(0.6 * inch), int(1.8 * inch), int(12.133 * inch), int(4.95 * inch)),
+            cover_title=Box(int(0.8 * inch), int(1.2 * inch), int(11.733 * inch), int(2.9 * inch)),
+            cover_subtitle=Box(
+                int(0.8 * inch), int(4.4 * inch), int(11.733 * inch), int(1.9 * inch)
+            ),
+            section_title=Box(
+                int(0.8 * inch), int(2.2 * inch), int(11.733 * inch), int(2.3 * inch)
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class FitRules:
+    """Sizes in points: the largest text we write and the floor we never go under."""
+
+    body_max: float = 28
+    body_floor: float = 18
+    title_max: float = 40
+    title_floor: float = 24
+    cover_max: float = 44
+    table_max: float = 24
+    step: float = 1  # sizes tried, largest first
+    level_step: float = 2  # each outline level is this much smaller
+    caption: float = 18
+    footer: float = 14
+
+
+# --------------------------------------------------------------------------- text
+
+ParaStyle = Literal["bullet", "plain", "quote", "code", "label", "option"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """Text in one style. ``href`` is a link target (http/https/mailto only)."""
+
+    text: str
+    bold: bool = False
+    italic: bool = False
+    mono: bool = False
+    href: str = ""
+
+
+@dataclass(frozen=True)
+class Para:
+    """One paragraph of a text frame.
+
+    ``level`` is the outline level (0-2, python-pptx ``paragraph.level``); ``prefix`` is a
+    number or letter ("1.", "A.") set in the hanging indent; ``continued`` marks the second and
+    later pieces of a split bullet (no bullet character).
+    """
+
+    runs: tuple[Run, ...]
+    level: int = 0
+    style: ParaStyle = "bullet"
+    prefix: str = ""
+    continued: bool = False
+
+    @property
+    def text(self) -> str:
+        """The paragraph as plain text (prefix included)."""
+        body = "".join(r.text for r in self.runs)
+        return f"{self.prefix} {body}" if self.prefix else body
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """Paragraphs and the one body size (points) they are written at."""
+
+    paras: tuple[Para, ...]
+    size: float
+
+
+Cell = tuple[Run, ...]
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """A native table: header row first, column widths and row heights in EMU."""
+
+    header: tuple[Cell, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    aligns: tuple[str, ...]
+    col_widths: tuple[int, ...]
+    row_heights: tuple[int, ...]
+    size: float
+    box: Box
+
+
+@dataclass(frozen=True)
+class PicturePlan:
+    """A picture scaled into ``box`` (aspect kept), its alt text and caption."""
+
+    path: Path
+    alt: str
+    box: Box
+    caption: str = ""
+    caption_box: Box | None = None
+    caption_size: float = 18
+
+
+# --------------------------------------------------------------------------- slides
+
+
+@dataclass(frozen=True, kw_only=True)
+class _SlideBase:
+    """What every slide has: a title (sized, and its box when it differs from the layout's),
+    speaker notes, the footer text fitted to its layout (None: no footer or slide number) and
+    the lesson line it comes from. ``layout`` names the template layout role it is written on.
+    """
+
+    layout: ClassVar[LayoutRole]
+    title: str
+    title_size: float
+    title_box: Box | None = None
+    notes: tuple[str, ...] = ()
+    footer: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoverSlide(_SlideBase):
+    """The lesson's title slide: title, subtitle lines (subtitle, course, author · date)."""
+
+    layout: ClassVar[LayoutRole] = "title"
+    subtitle: TextBlock | None = None
+    subtitle_box: Box | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SectionSlide(_SlideBase):
+    """A section header slide (the section's title only)."""
+
+    layout: ClassVar[LayoutRole] = "section"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TitleOnlySlide(_SlideBase):
+    """A slide with only a title: a topic with nothing for the face, or one that opens with a
+    question (its name is shown before the question slides)."""
+
+    layout: ClassVar[LayoutRole] = "title_only"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextSlide(_SlideBase):
+    """Title and body text (bullets, paragraphs, quotes, code) in the content placeholder."""
+
+    layout: ClassVar[LayoutRole] = "content"
+    body: TextBlock
+    body_box: Box | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextAndPictureSlide(_SlideBase):
+    """Short text on the left half, a picture on the right."""
+
+    layout: ClassVar[LayoutRole] = "content"
+    body: TextBlock
+    body_box: Box
+    picture: PicturePlan
+
+
+@dataclass(frozen=True, kw_only=True)
+class PictureSlide(_SlideBase):
+    """A picture (and its caption) alone under the title."""
+
+    layout: ClassVar[LayoutRole] = "title_only"
+    picture: PicturePlan
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableSlide(_SlideBase):
+    """A native table under the title (one page of a table split by rows)."""
+
+    layout: ClassVar[LayoutRole] = "title_only"
+    table: TablePlan
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuestionSlide(_SlideBase):
+    """A graded block's face: prompt and options (answers only in the notes)."""
+
+    layout: ClassVar[LayoutRole] = "content"
+    body: TextBlock
+    body_box: Box | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TwoColumnSlide(_SlideBase):
+    """Text across the top (optional) and two columns under it; a matching block puts its
+    terms on the left and the definitions on the right."""
+
+    layout: ClassVar[LayoutRole] = "content"
+    top: TextBlock | None
+    top_box: Box | None
+    left: TextBlock
+    left_box: Box
+    right: TextBlock
+    right_box: Box
+
+
+Slide = (
+    CoverSlide
+    | SectionSlide
+    | TitleOnlySlide
+    | TextSlide
+    | TextAndPictureSlide
+    | PictureSlide
+    | TableSlide
+    | QuestionSlide
+    | TwoColumnSlide
+)
+
+
+@dataclass(frozen=True)
+class DeckPlan:
+    """The whole deck and the document properties (``footer`` is the footer's whole text;
+    each slide carries the text fitted to its own footer box)."""
+
+    slides: tuple[Slide, ...]
+    title: str
+    author: str
+    course: str
+    date: str
+    footer: str
+    lang: str
