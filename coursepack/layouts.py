@@ -6,6 +6,7 @@ also loads the shared theme (colours and fonts) once for every writer.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -155,8 +156,13 @@ def default_search_path(user_dir: Path | None = None) -> tuple[Path, ...]:
 
 
 def copy_builtin_layouts(folder: Path, overwrite: bool = False) -> tuple[list[Path], list[Path]]:
-    """Copy every built-in layout file into ``folder``; returns (written, kept as they were)."""
-    import shutil
+    """Copy every built-in layout file into ``folder``; returns (written, kept as they were).
+
+    Each file is written to a temporary file and renamed over the old name, so a link in
+    ``folder`` is replaced by the file, never followed (``--force`` must not overwrite what a
+    link points to, outside the folder), and an interrupted copy leaves the old file whole.
+    """
+    from coursepack.outputs import write_atomic
 
     source = builtin_layouts_dir()
     if folder.resolve() == source.resolve():
@@ -168,9 +174,9 @@ def copy_builtin_layouts(folder: Path, overwrite: bool = False) -> tuple[list[Pa
         if not path.is_file() or path.name.startswith("."):
             continue
         target = folder / path.name
-        if target.exists() and not overwrite:
+        if os.path.lexists(target) and not overwrite:  # a dangling link is there too
             skipped.append(target)
             continue
-        shutil.copyfile(path, target)
+        write_atomic(target, path.read_bytes())
         written.append(target)
     return written, skipped

@@ -488,3 +488,31 @@ def test_a_front_matter_template_outside_the_lesson_folder_is_refused(
     lesson.write_text("---\ntitle: T\n---\n\n# Part\n## Topic\n- A fact.\n", encoding="utf-8")
     option = build(project, "source/l.md", "--only", "slides", "--pptx-template", str(secret))
     assert option.exit_code == 0, option.output
+
+
+def test_layouts_force_replaces_links_and_never_writes_through_them(tmp_path: Path) -> None:
+    """``coursepack layouts --force`` in a folder whose ``layouts/`` holds links to files
+    elsewhere replaces the links by the built-in files: what they pointed to is untouched, and
+    a dangling link creates nothing (without --force it is kept)."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "precious.css").write_text("/* a colleague's own file */\n", encoding="utf-8")
+    folder = tmp_path / "layouts"
+    folder.mkdir()
+    (folder / "handout.css").symlink_to(outside / "precious.css")
+    (folder / "theme.yaml").symlink_to(outside / "not-there.yaml")
+    kept = run_cli("layouts", cwd=tmp_path)
+    assert kept.exit_code == 0, kept.output
+    assert not (outside / "not-there.yaml").exists()
+    assert (folder / "theme.yaml").is_symlink() and (folder / "handout.css").is_symlink()
+    forced = run_cli("layouts", "--force", cwd=tmp_path)
+    assert forced.exit_code == 0, forced.output
+    assert (outside / "precious.css").read_text(
+        encoding="utf-8"
+    ) == "/* a colleague's own file */\n"
+    assert not (outside / "not-there.yaml").exists()
+    for name in ("handout.css", "theme.yaml"):
+        assert not (folder / name).is_symlink()
+        assert (folder / name).read_bytes() == (ROOT / "layouts" / name).read_bytes()
+    assert sorted(p.name for p in outside.iterdir()) == ["precious.css"]
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporaries left
