@@ -347,11 +347,13 @@ class Builder:
         report = BuildReport()
         if not lessons and not courses:
             return report  # nothing to write (e.g. every lesson has errors): not even the folder
-        prepare_output_dir(options.out_dir)
+        refuse_file_as_output_dir(options.out_dir)
+        # Planning checks the options and templates: a bad one creates no output folder.
         planned, problems = self.plan(lessons, options, courses, course_papers)
         report.diagnostics.extend(problems)
         if any(d.is_error for d in problems):
             return report
+        prepare_output_dir(options.out_dir)
         # A folder where an output goes is found before anything is written, not after the
         # first outputs are already in place.
         for item in planned:
@@ -581,7 +583,11 @@ def collect(paths: Sequence[Path]) -> tuple[list[Path], list[Course], list[Diagn
     seen: set[Path] = set()
 
     def add(lesson: Path) -> None:
-        key = lesson.resolve()
+        try:
+            key = lesson.resolve(strict=lesson.is_symlink())
+        except (OSError, RuntimeError):  # a link to itself, or to nothing
+            problems.append(error(lesson, 0, "a link that leads to no file (or back to itself)"))
+            return
         if key not in seen:
             seen.add(key)
             lesson_paths.append(lesson)
@@ -674,10 +680,15 @@ def write_output(path: Path, data: bytes) -> None:
         raise BuildFailed(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def prepare_output_dir(out_dir: Path) -> None:
-    """Create the output folder, or explain in one line why it cannot be used."""
+def refuse_file_as_output_dir(out_dir: Path) -> None:
+    """A file where the output folder should be is a one-line error."""
     if out_dir.exists() and not out_dir.is_dir():
         raise BuildFailed(f"output folder {out_dir} is a file; choose another folder with -o")
+
+
+def prepare_output_dir(out_dir: Path) -> None:
+    """Create the output folder, or explain in one line why it cannot be used."""
+    refuse_file_as_output_dir(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

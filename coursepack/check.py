@@ -29,6 +29,7 @@ from .model import (
     plain_text,
 )
 from .reader import is_remote, read_lesson
+from .yamltext import impossible_date
 
 __all__ = ["check_lesson", "check_paths", "check_model", "starter_text", "IMAGE_FORMATS"]
 
@@ -129,6 +130,14 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
     path = lesson.path
     found: list[Diagnostic] = []
     found.extend(_check_template(lesson))
+    if impossible_date(lesson.meta.date or ""):
+        found.append(
+            error(
+                path,
+                lesson.meta.line_of("date"),
+                f"date {lesson.meta.date.strip()} is not a real date (check the month and the day)",
+            )
+        )
     if not lesson.intro and not lesson.sections:
         found.append(
             warning(
@@ -326,10 +335,13 @@ def _check_image(lesson: Lesson, image: Image) -> list[Diagnostic]:
             )
         )
         return found
+    if "\0" in str(image.path):  # no file name can hold one (a %00 in the address)
+        found.append(error(path, image.line, f"image '{src}' has a NUL character in its name"))
+        return found
     try:
         folder = lesson.folder.resolve()
         target = image.path.resolve()
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, ValueError):
         found.append(error(path, image.line, f"image '{src}' cannot be found"))
         return found
     if not target.is_relative_to(folder):

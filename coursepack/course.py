@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from coursepack.diagnostics import Diagnostic, error, warning
+from coursepack.yamltext import YamlProblem, impossible_date, load_text_yaml
 
 COURSE_FILE = "course.yaml"
 KNOWN_KEYS = ("title", "subtitle", "author", "term", "paper", "lang", "lessons")
@@ -87,14 +88,11 @@ def read_course(path: Path) -> tuple[Course | None, list[Diagnostic]]:
     except OSError as exc:
         return None, [error(path, 0, f"cannot read: {exc.strerror or exc}")]
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        reason = getattr(exc, "problem", None) or str(exc)
-        return None, [error(path, line, f"invalid YAML: {reason}")]
-    if not isinstance(data, dict):
+        # Values stay as written: "term: 2027-02-30" is a term, not a date error.
+        data, node = load_text_yaml(text)
+    except YamlProblem as exc:
+        return None, [error(path, exc.line, exc.reason)]
+    if not isinstance(data, dict) or node is None:
         return None, [error(path, 1, "course.yaml must be a mapping with at least a title")]
     key_lines = _scalar_lines(node)
 
@@ -121,6 +119,16 @@ def read_course(path: Path) -> tuple[Course | None, list[Diagnostic]]:
         problems.append(error(path, 1, "missing 'title' (the course's name, e.g. Modern History)"))
     elif not title:
         problems.append(error(path, line("title"), "'title' is empty"))
+
+    for key in ("term",):
+        if isinstance(data.get(key), str) and impossible_date(data[key]):
+            problems.append(
+                error(
+                    path,
+                    line(key),
+                    f"{key} {data[key].strip()} is not a real date (check the month and the day)",
+                )
+            )
 
     paper = data.get("paper")
     if isinstance(paper, str):

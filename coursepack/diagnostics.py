@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,9 +21,11 @@ class Diagnostic:
     message: str
 
     def format(self) -> str:
-        """The ``path:line: severity: message`` form that editors and CI understand."""
-        where = f"{display_path(self.path)}:{self.line}" if self.line else display_path(self.path)
-        return f"{where}: {self.severity}: {self.message}"
+        """The ``path:line: severity: message`` form that editors and CI understand: always
+        one line (a newline in a file name is shown as ``\\n``) of bounded length."""
+        path = one_line(display_path(self.path))
+        where = f"{path}:{self.line}" if self.line else path
+        return f"{where}: {self.severity}: {one_line(self.message, MAX_MESSAGE)}"
 
     @property
     def is_error(self) -> bool:
@@ -36,6 +39,27 @@ class LessonError(Exception):
     def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]):
         self.diagnostics = tuple(diagnostics)
         super().__init__("\n".join(d.format() for d in self.diagnostics))
+
+
+#: The longest message printed (a value quoted from a hostile file can be megabytes long).
+MAX_MESSAGE = 1000
+
+
+def one_line(text: str, limit: int | None = None) -> str:
+    """``text`` with control characters escaped (so a message stays one line), cut to
+    ``limit`` characters with "..." when longer."""
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 3] + "..."
+    if text.isprintable():
+        return text
+    # Only what breaks a line or the terminal: joiners and direction marks in quoted
+    # Arabic or Indic text stay as they are.
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp")
+        else char
+        for char in text
+    )
 
 
 def display_path(path: Path) -> str:

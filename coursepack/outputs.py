@@ -73,8 +73,10 @@ class Stamps:
                 self._entries = {
                     name: entry for name, entry in loaded.items() if isinstance(entry, dict)
                 }
-        except (OSError, ValueError):
-            self._entries = {}  # no stamps (or a damaged file): everything counts as changed
+        except (OSError, ValueError, RecursionError):
+            # No stamps, or a damaged file (nested too deep for json too): everything counts
+            # as changed.
+            self._entries = {}
 
     def is_current(self, output: Path, inputs_digest: str) -> bool:
         """True when ``output`` exists, is what we wrote, and was made from these inputs."""

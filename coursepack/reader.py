@@ -626,7 +626,8 @@ def _whole_number(
     if name not in attrs:
         return None
     raw = attrs[name].strip()
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+    # At most 9 digits: int() of thousands of digits fails (Python's 4300-digit limit).
+    if not (raw.isascii() and raw.isdigit()) or len(raw.lstrip("0")) > 9 or int(raw) < 1:
         diagnostics.append(
             error(
                 path,

@@ -232,3 +232,148 @@ def test_a_member_that_lies_about_its_size_is_not_read_whole(tmp_path: Path) -> 
     with pytest.raises(TemplateProblem, match="cannot be unpacked|not a zip"):
         clean_package(bytes(raw))
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- exit 1, not 3
+
+
+def _no_internal_error(result) -> None:
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    assert result.exit_code != 3, result.output
+
+
+def _course(tmp_path: Path, yaml_text: str) -> Path:
+    folder = tmp_path / "course"
+    write_lesson(folder, "a.md", LESSON_BODY)
+    (folder / "course.yaml").write_text(yaml_text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "title: C\nterm: 2027-02-30\n",
+            "course.yaml:2: error: term 2027-02-30 is not a real date",
+        ),
+        (f"title: C\npaper: {'9' * 5000}\n", "course.yaml:2: error: paper must be letter or a4"),
+        ("title: C\nterm: !!int " + "9" * 5000 + "\n", "course.yaml:2: error: invalid value"),
+    ],
+    ids=["impossible date", "thousands of digits", "explicit int of thousands of digits"],
+)
+def test_course_yaml_values_are_path_line_errors(tmp_path: Path, text: str, expected: str) -> None:
+    folder = _course(tmp_path, text)
+    result = run_cli("check", str(folder), cwd=tmp_path)
+    _no_internal_error(result)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"course/{expected}"), result.stderr
+    assert len(result.stderr) < 2000
+
+
+def test_course_yaml_thousands_of_digits_as_text_are_fine(tmp_path: Path) -> None:
+    folder = _course(tmp_path, f"title: C\nterm: {'9' * 5000}\n")
+    result = run_cli("check", str(folder), cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_yaml_alias_bomb_is_one_short_error(tmp_path: Path) -> None:
+    """400 bytes of nested aliases expand to 9**9 values: refused at the line, not expanded
+    (today: 312 MB of error messages)."""
+    text = "title: C\na: &a [x,x,x,x,x,x,x,x,x]\n"
+    for level in range(1, 9):
+        name, previous = chr(97 + level), chr(96 + level)
+        text += f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]\n"
+    text += "lessons: *i\n"
+    assert len(text) < 400
+    folder = _course(tmp_path, text)
+    result = run_cli("check", str(folder), cwd=tmp_path)
+    _no_internal_error(result)
+    assert result.exit_code == 1
+    assert "course/course.yaml:2: error: this value is used again through a YAML alias" in (
+        result.stderr
+    )
+    assert len(result.output) < 2000
+
+
+@pytest.mark.parametrize("date", ["2027-02-30", "2027-13-01", "2027-00-10"])
+def test_an_impossible_front_matter_date_is_an_error_at_its_line(tmp_path: Path, date: str):
+    lesson = tmp_path / "l.md"
+    lesson.write_text(f"---\ntitle: T\ndate: {date}\n---\n\n{LESSON_BODY}", encoding="utf-8")
+    result = run_cli("check", "l.md", cwd=tmp_path)
+    _no_internal_error(result)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"l.md:3: error: date {date} is not a real date")
+
+
+def test_free_text_dates_stay_fine(tmp_path: Path) -> None:
+    lesson = tmp_path / "l.md"
+    lesson.write_text(f"---\ntitle: T\ndate: Spring 2027\n---\n\n{LESSON_BODY}", encoding="utf-8")
+    assert run_cli("check", "l.md", cwd=tmp_path).exit_code == 0
+
+
+def test_points_of_thousands_of_digits_is_an_error_at_its_line(tmp_path: Path) -> None:
+    body = LESSON_BODY + f"\n::: question points={'9' * 5000}\nWhy?\n- [x] a\n- [ ] b\n:::\n"
+    write_lesson(tmp_path, "l.md", body)
+    result = run_cli("check", "l.md", cwd=tmp_path)
+    _no_internal_error(result)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("l.md:9: error: points=999")
+    assert len(result.stderr) < 1200
+
+
+def test_a_nul_in_an_image_name_is_an_error_and_the_other_lessons_build(tmp_path: Path) -> None:
+    folder = tmp_path / "source"
+    write_lesson(folder, "bad.md", LESSON_BODY + "\n![A map](map%00.png)\n")
+    write_lesson(folder, "good.md", LESSON_BODY)
+    checked = run_cli("check", "source", cwd=tmp_path)
+    _no_internal_error(checked)
+    assert "source/bad.md:9: error: image 'map\\x00.png' has a NUL" in checked.stderr
+    built = run_cli("build", "source", "-o", "out", "-j", "1", cwd=tmp_path)
+    _no_internal_error(built)
+    assert built.exit_code == 1
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.p*")) == [
+        "good-answer-key.pdf",
+        "good-handout.pdf",
+        "good-slides.pptx",
+    ]
+
+
+def test_a_newline_in_an_image_name_keeps_the_message_on_one_line(tmp_path: Path) -> None:
+    write_lesson(tmp_path, "l.md", LESSON_BODY + "\n![A map](map%0Ax.png)\n")
+    result = run_cli("check", "l.md", cwd=tmp_path)
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("l.md:9: error: image 'map\\nx.png'"), lines
+
+
+def test_a_lesson_linked_to_itself_is_one_error(tmp_path: Path) -> None:
+    (tmp_path / "self.md").symlink_to("self.md")
+    for command in ("check", "build"):
+        result = (
+            run_cli(command, "self.md", "-o", "out", cwd=tmp_path)
+            if command == "build"
+            else (run_cli(command, "self.md", cwd=tmp_path))
+        )
+        _no_internal_error(result)
+        assert result.exit_code == 1
+        assert "self.md: error: a link that leads to no file (or back to itself)" in result.stderr
+
+
+def test_a_stamp_file_nested_too_deep_is_treated_as_no_stamps(tmp_path: Path) -> None:
+    lesson = write_lesson(tmp_path, "l.md", LESSON_BODY)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / ".coursepack-stamps.json").write_text("[" * 100_000 + "]" * 100_000)
+    result = run_cli("build", str(lesson), "-o", "out", "--only", "handout", cwd=tmp_path)
+    _no_internal_error(result)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "l-handout.pdf").is_file()
+
+
+def test_a_failing_option_creates_no_output_folder(tmp_path: Path) -> None:
+    lesson = write_lesson(tmp_path, "l.md", LESSON_BODY)
+    result = run_cli(
+        "build", str(lesson), "-o", "newdir", "--pptx-template", "nope.pptx", cwd=tmp_path
+    )
+    assert result.exit_code == 1
+    assert "--pptx-template: file not found: nope.pptx" in result.stderr
+    assert not (tmp_path / "newdir").exists()
