@@ -277,6 +277,15 @@ def _check_question(path: Path, question: Question) -> list[Diagnostic]:
                     f"question {number} has no correct option (mark the right one with '[x]')",
                 )
             )
+        if question.select_all and all(option.correct for option in question.options):
+            found.append(
+                warning(
+                    path,
+                    question.line,
+                    f"select-all question {number} has no wrong option: ticking every box "
+                    "always scores full marks (add at least one '- [ ]' option)",
+                )
+            )
         if question.answer:
             found.append(
                 warning(

@@ -52,6 +52,9 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
         (11, "warning", "match 1: this term is given twice"),
     ],
     "order-one-item": [(5, "error", "order 1 needs at least 2 items")],
+    "select-all-no-wrong": [
+        (5, "warning", "select-all question 1 has no wrong option: ticking every box always")
+    ],
     "empty-cloze": [(5, "error", "empty blank '[[ ]]'")],
     "unclosed-cloze": [(6, "error", "'[[' is never closed with ']]'")],
     "stray-cloze-close": [(6, "error", "']]' without a matching '[['")],
