@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from coursepack.model import Image, Lesson, Match, Order, Question
+from coursepack.model import Image, Inlines, Lesson, Match, Order, Question
 from coursepack.writers.quiz import (
     Blanks,
     QuizItem,
@@ -149,11 +149,14 @@ def _multichoice(lesson: Lesson, item: Question) -> ET.Element:
     target = _Html(lesson)
     question = _head(lesson, item, "multichoice", render_blocks(item.prompt, target), target)
     single = not item.select_all
-    ET.SubElement(question, "single").text = "true" if single else "false"
     # The options stay in the order the handout prints them, lettered as it letters them.
-    ET.SubElement(question, "shuffleanswers").text = "false"
-    ET.SubElement(question, "answernumbering").text = "ABCD"
-    ET.SubElement(question, "showstandardinstruction").text = "1"
+    _settings(
+        question,
+        single="true" if single else "false",
+        shuffleanswers="false",
+        answernumbering="ABCD",
+        showstandardinstruction="1",
+    )
     correct = sum(option.correct for option in item.options)
     grades = iter(["100"] if single else select_all_grades(correct))
     wrong = "0" if single else wrong_grade(correct)
@@ -170,11 +173,14 @@ def _multichoice(lesson: Lesson, item: Question) -> ET.Element:
 def _essay(lesson: Lesson, item: Question) -> ET.Element:
     target = _Html(lesson)
     question = _head(lesson, item, "essay", render_blocks(item.prompt, target), target)
-    ET.SubElement(question, "responseformat").text = "editor"
-    ET.SubElement(question, "responserequired").text = "1"
-    ET.SubElement(question, "responsefieldlines").text = str(essay_lines(item.lines))
-    ET.SubElement(question, "attachments").text = "0"
-    ET.SubElement(question, "attachmentsrequired").text = "0"
+    _settings(
+        question,
+        responseformat="editor",
+        responserequired="1",
+        responsefieldlines=str(essay_lines(item.lines)),
+        attachments="0",
+        attachmentsrequired="0",
+    )
     key = _Html(lesson)
     _html(
         ET.SubElement(question, "graderinfo", format="html"),
@@ -193,30 +199,47 @@ def essay_lines(lines: int | None) -> int:
 
 
 def _matching(lesson: Lesson, item: Match) -> ET.Element:
+    # Terms stay in written order as on the handout; Moodle always shuffles the choices, which
+    # are plain text in a drop-down menu.
+    pairs = [(pair.term, plain(pair.definition)) for pair in item.pairs]
+    return _matching_question(lesson, item, pairs)
+
+
+def _order_as_matching(lesson: Lesson, item: Order) -> ET.Element:
+    # Each item, in the order the handout prints it, is matched to its right position.
+    pairs = [(item.items[index].inlines, str(index + 1)) for index in item.shown_order]
+    return _matching_question(lesson, item, pairs)
+
+
+def _matching_question(
+    lesson: Lesson, item: Match | Order, pairs: Sequence[tuple[Inlines, str]]
+) -> ET.Element:
     target = _Html(lesson)
     question = _head(lesson, item, "matching", render_blocks(item.prompt, target), target)
-    # Terms stay in written order as on the handout; Moodle always shuffles the choices.
     ET.SubElement(question, "shuffleanswers").text = "false"
     _combined_feedback(question)
-    for pair in item.pairs:
+    for term, answer in pairs:
         sub = ET.SubElement(question, "subquestion", format="html")
-        term = _Html(lesson)
-        _html(sub, render_inlines(pair.term, term), lesson, term)
-        # Moodle's matching choices are plain text in a drop-down menu.
-        _text(ET.SubElement(sub, "answer"), plain(pair.definition))
+        term_target = _Html(lesson)
+        _html(sub, render_inlines(term, term_target), lesson, term_target)
+        _text(ET.SubElement(sub, "answer"), answer)
     return question
 
 
 def _ordering(lesson: Lesson, item: Order) -> ET.Element:
     target = _Html(lesson)
     question = _head(lesson, item, "ordering", render_blocks(item.prompt, target), target)
-    ET.SubElement(question, "layouttype").text = "VERTICAL"
-    ET.SubElement(question, "selecttype").text = "ALL"
-    ET.SubElement(question, "selectcount").text = str(len(item.items))
-    # A point share for each item in its right place, as the matching fallback and QTI score.
-    ET.SubElement(question, "gradingtype").text = "ABSOLUTE_POSITION"
-    ET.SubElement(question, "showgrading").text = "SHOW"
-    ET.SubElement(question, "numberingstyle").text = "none"
+    # ABSOLUTE_POSITION: a share for each item in its right place, as the matching fallback
+    # and the QTI export score it.
+    _settings(
+        question,
+        layouttype="VERTICAL",
+        selecttype="ALL",
+        selectcount=str(len(item.items)),
+        gradingtype="ABSOLUTE_POSITION",
+        showgrading="SHOW",
+        numberingstyle="none",
+    )
     _combined_feedback(question)
     # The answers in their right order (Moodle shows them shuffled).
     for position, order_item in enumerate(item.items, 1):
@@ -225,20 +248,6 @@ def _ordering(lesson: Lesson, item: Order) -> ET.Element:
         text = render_inlines(order_item.inlines, item_target)
         # The ordering importer skips an answer whose text is falsy in PHP ("0").
         _html(answer, f"<span>{text}</span>" if text == "0" else text, lesson, item_target)
-    return question
-
-
-def _order_as_matching(lesson: Lesson, item: Order) -> ET.Element:
-    target = _Html(lesson)
-    question = _head(lesson, item, "matching", render_blocks(item.prompt, target), target)
-    ET.SubElement(question, "shuffleanswers").text = "false"
-    _combined_feedback(question)
-    # Each item, in the order the handout prints it, is matched to its right position.
-    for index in item.shown_order:
-        sub = ET.SubElement(question, "subquestion", format="html")
-        item_target = _Html(lesson)
-        _html(sub, render_inlines(item.items[index].inlines, item_target), lesson, item_target)
-        _text(ET.SubElement(sub, "answer"), str(index + 1))
     return question
 
 
@@ -271,6 +280,12 @@ def cloze_gap(answer: str) -> str:
 
 
 _CLOZE_ENTITY = {char: f"&#{ord(char)};" for char in "}{#~\\&<>\"'=%:"} | {"*": "\\*"}
+
+
+def _settings(question: ET.Element, **values: str) -> None:
+    """One element per setting of the question type, in the order given."""
+    for name, value in values.items():
+        ET.SubElement(question, name).text = value
 
 
 def _combined_feedback(question: ET.Element) -> None:

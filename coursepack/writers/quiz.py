@@ -16,11 +16,10 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import assert_never
 
 from coursepack.model import (
     Block,
@@ -49,26 +48,8 @@ from coursepack.model import (
     shows,
 )
 
-if sys.version_info >= (3, 11):
-    from typing import assert_never
-else:  # pragma: no cover - Python 3.10
-
-    def assert_never(value: NoReturn) -> NoReturn:
-        """Fail loudly: a walker over the model met a node kind it has no case for."""
-        raise AssertionError(f"no case for {type(value).__name__}")
-
-
 #: Link schemes an LMS page can follow (the rest print as their text).
 LINK_SCHEMES = ("http", "https", "mailto", "tel")
-
-#: MIME types of the picture formats ``check`` accepts, by their first bytes.
-_IMAGE_TYPES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
-
 
 # --------------------------------------------------------------------------- rendering text
 
@@ -444,11 +425,3 @@ def image_name(lesson: Lesson, image: Image) -> str:
 def image_bytes(image: Image) -> bytes:
     """The picture file's bytes (check has made sure it exists and is a picture)."""
     return Path(image.path).read_bytes()
-
-
-def image_type(data: bytes) -> str:
-    """The MIME type of a PNG, JPEG or GIF picture."""
-    for magic, mime in _IMAGE_TYPES:
-        if data.startswith(magic):
-            return mime
-    return "application/octet-stream"
