@@ -7,6 +7,7 @@ Each test reproduces one point of the issue as a teacher (or a careful tester) w
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -377,3 +378,104 @@ def test_a_failing_option_creates_no_output_folder(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "--pptx-template: file not found: nope.pptx" in result.stderr
     assert not (tmp_path / "newdir").exists()
+
+
+# --------------------------------------------------------------------------- the student's file
+
+TEACHER_ONLY = """
+# Part
+
+## Topic
+
+- Fill [[CLOZEANSWERMARK]] here.
+
+::: teacher
+Teacher text TEACHERTEXTMARK with a [link TEACHERLINKMARK](https://example.com/TEACHERURLMARK)
+and **TEACHERBOLDMARK** and `TEACHERCODEMARK`.
+
+![TEACHERALTMARK picture](teacherpicture.png "TEACHERCAPTIONMARK")
+
+- TEACHERBULLETMARK with <https://example.com/TEACHERAUTOLINKMARK>
+:::
+
+::: notes
+NOTESTEXTMARK [notes link](https://example.com/NOTESURLMARK)
+:::
+
+::: slides
+SLIDESTEXTMARK [slides link](https://example.com/SLIDESURLMARK)
+:::
+
+::: question points=2
+Why?
+
+Answer: MODELANSWERMARK, see [the source](https://example.com/ANSWERURLMARK)
+:::
+"""
+TEACHER_MARKERS = [
+    "CLOZEANSWERMARK",
+    "TEACHERTEXTMARK",
+    "TEACHERLINKMARK",
+    "TEACHERURLMARK",
+    "TEACHERBOLDMARK",
+    "TEACHERCODEMARK",
+    "TEACHERALTMARK",
+    "teacherpicture",
+    "TEACHERCAPTIONMARK",
+    "TEACHERBULLETMARK",
+    "TEACHERAUTOLINKMARK",
+    "NOTESTEXTMARK",
+    "NOTESURLMARK",
+    "SLIDESTEXTMARK",
+    "SLIDESURLMARK",
+    "MODELANSWERMARK",
+    "ANSWERURLMARK",
+]
+
+
+def _uncompressed(pdf: Path) -> bytes:
+    """The PDF as ``qpdf --qdf`` writes it: every stream uncompressed, no object streams."""
+    import subprocess
+
+    out = pdf.with_suffix(".qdf.pdf")
+    subprocess.run(["qpdf", "--qdf", "--object-streams=disable", str(pdf), str(out)], check=True)
+    return out.read_bytes()
+
+
+def _found(data: bytes, marker: str) -> bool:
+    """``marker`` in the bytes in any form a PDF string takes: literal, UTF-16, hex."""
+    utf16 = marker.encode("utf-16-be")
+    forms = (marker.encode(), utf16, utf16.hex().encode(), utf16.hex().upper().encode())
+    return any(form in data for form in forms) or marker.encode().hex().encode() in data.lower()
+
+
+@pytest.mark.skipif(shutil.which("qpdf") is None, reason="needs qpdf")
+def test_the_handout_holds_no_byte_of_teacher_only_content(tmp_path: Path) -> None:
+    """A marker in every teacher-only, notes-only and answer construct: none is in the student
+    handout (or its course pack) in any form (text, link, alt text, tags, bookmarks,
+    metadata, picture), while the key has the note's link and alt text (so the search works)."""
+    import subprocess
+
+    folder = tmp_path / "source"
+    write_lesson(folder, "l.md", TEACHER_ONLY, title="Leak test")
+    shutil.copyfile(
+        ROOT / "tests" / "fixtures" / "lessons" / "map.png", folder / "teacherpicture.png"
+    )
+    (folder / "course.yaml").write_text("title: Leak course\n", encoding="utf-8")
+    result = run_cli("build", "source", "-o", "out", "-j", "1", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    key = _uncompressed(out / "l-answer-key.pdf")
+    for marker in ("TEACHERURLMARK", "TEACHERALTMARK", "TEACHERAUTOLINKMARK", "ANSWERURLMARK"):
+        assert _found(key, marker), marker  # the search finds what is there
+    for handout in (out / "l-handout.pdf", out / "leak-course-coursepack.pdf"):
+        data = _uncompressed(handout)
+        leaked = [marker for marker in TEACHER_MARKERS if _found(data, marker)]
+        assert leaked == [], (handout.name, leaked)
+        text = subprocess.run(
+            ["pdftotext", str(handout), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        assert not [marker for marker in TEACHER_MARKERS if marker in text]
+        assert b"/URI" not in data  # no web link at all (the pack's contents link inside)
+        # The note's picture is not in the file (the only image is the notes-line tile).
+        assert set(re.findall(rb"/Width (\d+)", data)) <= {b"4"}, handout.name

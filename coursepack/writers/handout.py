@@ -33,6 +33,7 @@ from coursepack.model import (
     Image,
     Inlines,
     Lesson,
+    Link,
     Match,
     Option,
     Order,
@@ -144,6 +145,27 @@ def iter_clozes(node: Any, view: str) -> Iterator[Cloze]:
         for field in dataclasses.fields(node):
             if field.name not in ("answer", "path", "meta"):
                 yield from iter_clozes(getattr(node, field.name), view)
+
+
+def reserved(node: Any) -> Any:
+    """A copy of teacher-only blocks for the handout's reserved notes area: laid out to the
+    same size (so the pages match the key) but with nothing a PDF keeps besides drawn text,
+    which is never drawn there: links lose their address (no link annotation), pictures their
+    alt text (no structure-tree entry). The student's file holds no byte of the note."""
+    if isinstance(node, Link):
+        return dataclasses.replace(node, href="", children=reserved(node.children))
+    if isinstance(node, Image):
+        return dataclasses.replace(node, alt="")
+    if isinstance(node, tuple):
+        return tuple(reserved(child) for child in node)
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        changes = {
+            field.name: reserved(getattr(node, field.name))
+            for field in dataclasses.fields(node)
+            if isinstance(getattr(node, field.name), tuple)
+        }
+        return dataclasses.replace(node, **changes) if changes else node
+    return node
 
 
 def lesson_clozes(lesson: Lesson, view: str) -> list[Cloze]:
@@ -456,6 +478,7 @@ class HandoutWriter:
             "bold_fits": lambda option: self._bold_fits(option, paper),
             "image_url": _image_url,
             "plain_text": plain_text,
+            "reserved": reserved,
         }
 
     def _gap_width(self, answer: str) -> str:
