@@ -398,8 +398,9 @@ def _check_image(lesson: Lesson, image: Image) -> list[Diagnostic]:
 
 
 def _check_pixels(path: Path, line: int, src: str, target: Path) -> list[Diagnostic]:
-    """A picture too big to decode: the handout would drop it silently (Pillow refuses it as a
-    decompression bomb) while the deck fails. Only the header is read here."""
+    """A picture too big to decode (the handout would drop it silently, as Pillow refuses it as
+    a decompression bomb, while the deck fails), or one that does not decode to the end: a
+    truncated or damaged file prints as a black box. So every picture is decoded here, once."""
     import warnings
 
     from PIL import Image as PILImage
@@ -409,13 +410,25 @@ def _check_pixels(path: Path, line: int, src: str, target: Path) -> list[Diagnos
             warnings.simplefilter("ignore")  # DecompressionBombWarning: we decide below
             with PILImage.open(target) as picture:
                 width, height = picture.size
+                pixels = width * height
+                if pixels <= MAX_IMAGE_PIXELS:
+                    picture.load()  # every pixel: a truncated file fails here
+            if pixels <= MAX_IMAGE_PIXELS:
+                with PILImage.open(target) as picture:
+                    picture.verify()  # the checksums, which decoding does not test
     except PILImage.DecompressionBombError:
         width, height = 0, 0
         pixels = MAX_IMAGE_PIXELS + 1
-    except Exception as exc:  # a damaged header: Pillow raises many kinds of error
-        return [error(path, line, f"image '{src}' cannot be read ({type(exc).__name__}: {exc})")]
-    else:
-        pixels = width * height
+    except Exception as exc:  # a damaged file: Pillow raises many kinds of error
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return [
+            error(
+                path,
+                line,
+                f"image '{src}' is damaged or incomplete and cannot be printed ({reason}; "
+                "save it again from an image program)",
+            )
+        ]
     if pixels <= MAX_IMAGE_PIXELS:
         return []
     size = f" is {width}×{height} pixels and" if width else ""

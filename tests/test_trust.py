@@ -479,3 +479,81 @@ def test_the_handout_holds_no_byte_of_teacher_only_content(tmp_path: Path) -> No
         assert b"/URI" not in data  # no web link at all (the pack's contents link inside)
         # The note's picture is not in the file (the only image is the notes-line tile).
         assert set(re.findall(rb"/Width (\d+)", data)) <= {b"4"}, handout.name
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _picture_lesson(folder: Path, picture: Path) -> Path:
+    return write_lesson(folder, "l.md", LESSON_BODY + f"\n![A picture]({picture.name})\n")
+
+
+def test_a_truncated_png_fails_check_at_its_line(tmp_path: Path) -> None:
+    from PIL import Image
+
+    whole = io.BytesIO()
+    Image.new("RGB", (200, 120), (200, 30, 30)).save(whole, "PNG")
+    (tmp_path / "cut.png").write_bytes(whole.getvalue()[: len(whole.getvalue()) // 2])
+    _picture_lesson(tmp_path, tmp_path / "cut.png")
+    result = run_cli("check", "l.md", cwd=tmp_path)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("l.md:9: error: image 'cut.png' is damaged or incomplete")
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs pdftoppm")
+def test_a_16_bit_grayscale_png_prints_as_it_is(tmp_path: Path) -> None:
+    """A 16-bit grayscale gradient (a scanner's output) prints as the gradient, not as the
+    black box WeasyPrint makes of its 16-bit samples."""
+    import subprocess
+
+    from PIL import Image
+
+    rows = [[int(65535 * y / 119)] * 200 for y in range(120)]
+    picture = Image.new("I;16", (200, 120))
+    picture.putdata([value for row in rows for value in row])
+    picture.save(tmp_path / "scan.png")
+    assert (tmp_path / "scan.png").read_bytes()[24] == 16  # 16 bits a sample
+    _picture_lesson(tmp_path, tmp_path / "scan.png")
+    result = run_cli("build", "l.md", "-o", "out", "--only", "handout", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "50",
+            str(tmp_path / "out" / "l-handout.pdf"),
+            str(tmp_path / "page"),
+        ],
+        check=True,
+    )
+    page = Image.open(tmp_path / "page-1.png").convert("L")
+    # The picture's box: the darkest pixels on the page are its top rows; its bottom rows
+    # must be near white, and its middle grey.
+    dark = [
+        (x, y) for y in range(page.height) for x in range(page.width) if page.getpixel((x, y)) < 20
+    ]
+    assert dark, "the picture is not on the page"
+    left = min(x for x, _ in dark)
+    top = min(y for _, y in dark)
+    column = [page.getpixel((left + 5, y)) for y in range(top, top + 120 * 50 // 72 - 2)]
+    assert max(column) > 200, column  # light at the bottom: a gradient, not a black box
+    assert any(80 < value < 180 for value in column)
+
+
+def test_the_same_lesson_in_another_folder_gives_the_same_bytes(tmp_path: Path) -> None:
+    """Image names and the PDF's /ID came from the absolute path: now only the lesson's
+    content and its relative paths count."""
+    from PIL import Image
+
+    outputs = []
+    for folder in (tmp_path / "a", tmp_path / "deeper" / "folder" / "b"):
+        folder.mkdir(parents=True)
+        Image.new("RGB", (60, 40), (20, 120, 200)).save(folder / "pic.png")
+        _picture_lesson(folder, folder / "pic.png")
+        (folder / "course.yaml").write_text("title: C\n", encoding="utf-8")
+        result = run_cli("build", ".", "-o", "out", "-j", "1", cwd=folder)
+        assert result.exit_code == 0, result.output
+        outputs.append({p.name: p.read_bytes() for p in (folder / "out").glob("*.p*")})
+    assert sorted(outputs[0]) == sorted(outputs[1]) and len(outputs[0]) == 5
+    assert [name for name in outputs[0] if outputs[0][name] != outputs[1][name]] == []

@@ -476,7 +476,7 @@ class HandoutWriter:
             "gap_width": self._gap_width,
             "answer_fit": lambda question: self._answer_fit(question, paper),
             "bold_fits": lambda option: self._bold_fits(option, paper),
-            "image_url": _image_url,
+            "image_url": self._image_url,
             "plain_text": plain_text,
             "reserved": reserved,
         }
@@ -631,6 +631,12 @@ class HandoutWriter:
         )
         return "\n".join(lines) + "\n"
 
+    def _image_url(self, image: Image) -> str:
+        """A picture's address in the HTML: named by its content (the fetcher resolves it to
+        the file, checks it is in the lesson's folder, and converts what WeasyPrint cannot
+        print), so the PDF is the same whatever folder the lesson is in."""
+        return self._require_fetcher().image(image.path)
+
     def _require_fetcher(self) -> SafeURLFetcher:
         if self._fetcher is None:
             from coursepack.writers.pdf_fetch import SafeURLFetcher
@@ -704,7 +710,7 @@ class HandoutWriter:
 
         places = dict(self._layout_places())
         places.update(
-            (_image_url(image), (lesson.path, image.line))
+            (self._image_url(image), (lesson.path, image.line))
             for lesson in lessons
             for image in _images(lesson)
         )
@@ -783,12 +789,6 @@ def _quiet_refusals() -> Iterator[None]:
 
 def _images(lesson: Lesson) -> Iterator[Image]:
     return (block for block in iter_all_blocks(lesson) if isinstance(block, Image))
-
-
-def _image_url(image: Image) -> str:
-    """The ``file:`` URL of an image (the reader resolved its path against the lesson folder;
-    the fetcher resolves symlinks again and checks the folder)."""
-    return image.path.absolute().as_uri()
 
 
 __all__ = [

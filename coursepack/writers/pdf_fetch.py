@@ -21,6 +21,8 @@ from urllib.request import url2pathname
 import tinycss2
 from weasyprint.urls import URLFetcher, URLFetcherResponse, get_url_tuple, path2url
 
+from coursepack.images import MAX_IMAGE_BYTES, SCHEME, image_address, printable
+
 
 @dataclass(frozen=True)
 class Refusal:
@@ -44,6 +46,17 @@ class SafeURLFetcher(URLFetcher):
         self._base_roots = tuple(_real(root) for root in roots)
         self._extra_roots: tuple[Path, ...] = ()
         self.refused: list[Refusal] = []
+        self._images: dict[str, Path] = {}
+
+    def image(self, path: Path) -> str:
+        """The address a lesson's picture has in the HTML: named by its content, so the PDF
+        does not depend on the folder the lesson is in (see :mod:`coursepack.images`)."""
+        try:
+            address = image_address(path)
+        except OSError:
+            return path.absolute().as_uri()  # reported as unreadable when fetched
+        self._images[address] = path
+        return address
 
     @property
     def roots(self) -> tuple[Path, ...]:
@@ -66,14 +79,26 @@ class SafeURLFetcher(URLFetcher):
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
         if scheme == "data":
             return None
-        if scheme != "file":
+        if scheme == SCHEME and url in self._images:
+            path = _real(self._images[url])
+        elif scheme != "file":
             return f"only local files may be used, not {scheme or 'relative'} URLs"
-        # url2pathname decodes the %-escapes itself: decode once, as urllib does when it opens
-        # the file (twice would turn a folder named "100%41" into "100A", outside the lesson).
-        path = _real(Path(url2pathname(urlsplit(url).path)))
+        else:
+            # url2pathname decodes the %-escapes itself: decode once, as urllib does when it
+            # opens the file (twice would turn "100%41" into "100A", outside the lesson).
+            path = _real(Path(url2pathname(urlsplit(url).path)))
         if any(path == root or root in path.parents for root in self.roots):
             return None
         return "the file is outside the lesson's folder and the layout folders"
+
+    def _picture(self, url: str) -> URLFetcherResponse:
+        """A lesson's picture, converted if WeasyPrint cannot print it as it is."""
+        path = self._images[url]
+        with path.open("rb") as handle:
+            data = printable(handle.read(MAX_IMAGE_BYTES + 1))
+        if len(data) > MAX_IMAGE_BYTES:
+            raise ValueError(f"the picture is bigger than {MAX_IMAGE_BYTES // 2**20} MB")
+        return URLFetcherResponse(url, body=data, headers={"Content-Type": _mime(data)})
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
         """Load ``url`` when :meth:`check` allows it; otherwise record it and raise."""
@@ -82,6 +107,8 @@ class SafeURLFetcher(URLFetcher):
             self.refused.append(Refusal(url, reason))
             raise ValueError(f"refused to load {_short(url)}: {reason}")
         try:
+            if url in self._images:
+                return self._picture(url)
             return super().fetch(url, headers)
         except (OSError, ValueError) as exc:
             # A missing or unreadable file would otherwise print as a blank space.
@@ -90,6 +117,17 @@ class SafeURLFetcher(URLFetcher):
             refusal = Refusal(url, detail, unreadable=True)
             self.refused.append(refusal)
             raise ValueError(describe(refusal)) from exc
+
+
+def _mime(data: bytes) -> str:
+    for magic, mime in (
+        (b"\x89PNG", "image/png"),
+        (b"\xff\xd8", "image/jpeg"),
+        (b"GIF8", "image/gif"),
+    ):
+        if data.startswith(magic):
+            return mime
+    return "application/octet-stream"
 
 
 def _real(path: Path) -> Path:
