@@ -88,3 +88,182 @@ def test_watch_a_missing_path_is_an_error(tmp_path: Path) -> None:
     result = run_cli("watch", "nowhere", cwd=tmp_path)
     assert result.exit_code == 1
     assert "no such file or folder: nowhere" in result.output
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+class Watching:
+    """``watch`` in a thread, its printed lines, and how many builds it ran."""
+
+    def __init__(self, paths: list[Path], out: Path, monkeypatch, during_first_build=None):
+        import coursepack.watch as watch_module
+
+        self.lines: list[str] = []
+        self.builds = 0
+        self.stop = threading.Event()
+        real = watch_module.check_and_build
+
+        def counting(*args, **kwargs):
+            self.builds += 1
+            report = real(*args, **kwargs)
+            if self.builds == 1 and during_first_build is not None:
+                during_first_build()  # a save while the first build runs
+            return report
+
+        monkeypatch.setattr(watch_module, "check_and_build", counting)
+        options = BuildOptions(out_dir=out, only=frozenset({"handout"}))
+        self.thread = threading.Thread(
+            target=watch,
+            args=(paths, options, self.lines.append, self.stop),
+            kwargs={"debounce_ms": 50},
+        )
+
+    def __enter__(self) -> Watching:
+        self.thread.start()
+        assert wait_for(lambda: any(line.startswith("watching") for line in self.lines))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive()
+
+
+def handout_text(path: Path) -> str:
+    from conftest import pdf_text
+
+    try:
+        return pdf_text(path)
+    except Exception:  # being replaced at this instant
+        return ""
+
+
+def test_an_edit_saved_during_the_first_build_is_built(tmp_path: Path, monkeypatch) -> None:
+    lesson = write_lesson(tmp_path / "source", "w.md", "# Part\n## Topic\n- first version\n")
+    handout = tmp_path / "out" / "w-handout.pdf"
+
+    def save() -> None:
+        lesson.write_text(lesson.read_text() + "- saved during the build\n", encoding="utf-8")
+
+    with Watching([lesson], tmp_path / "out", monkeypatch, during_first_build=save) as w:
+        assert wait_for(lambda: "saved during the build" in handout_text(handout)), w.lines
+
+
+def test_a_folder_deleted_and_restored_is_still_watched(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    folder = tmp_path / "source"
+    lesson = write_lesson(folder, "w.md", "# Part\n## Topic\n- first version\n")
+    handout = tmp_path / "out" / "w-handout.pdf"
+    with Watching([folder], tmp_path / "out", monkeypatch) as w:
+        shutil.rmtree(folder)
+        time.sleep(0.5)
+        write_lesson(folder, "w.md", "# Part\n## Topic\n- restored version\n")
+        assert wait_for(lambda: "restored version" in handout_text(handout)), w.lines
+        lesson.write_text(lesson.read_text() + "- and edited after\n", encoding="utf-8")
+        assert wait_for(lambda: "edited after" in handout_text(handout)), w.lines
+
+
+def test_a_layouts_folder_created_after_watch_started_is_used(tmp_path: Path, monkeypatch) -> None:
+    from conftest import ROOT
+
+    monkeypatch.chdir(tmp_path)
+    lesson = write_lesson(tmp_path / "source", "w.md", "# Part\n## Topic\n- a fact\n")
+    handout = tmp_path / "out" / "w-handout.pdf"
+    with Watching([lesson], tmp_path / "out", monkeypatch) as w:
+        first = handout.read_bytes()
+        (tmp_path / "layouts").mkdir()
+        css = (ROOT / "layouts" / "handout.css").read_text(encoding="utf-8")
+        (tmp_path / "layouts" / "handout.css").write_text(
+            css + "\nbody { font-size: 16pt; }\n", encoding="utf-8"
+        )
+        assert wait_for(lambda: handout.is_file() and handout.read_bytes() != first), w.lines
+        assert wait_for(lambda: any("layout overrides in layouts/" in line for line in w.lines))
+
+
+def test_a_course_yaml_typo_does_not_stop_watch(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "source"
+    write_lesson(folder, "w.md", "# Part\n## Topic\n- a fact\n")
+    course = folder / "course.yaml"
+    course.write_text("title: C\n", encoding="utf-8")
+    pack = tmp_path / "out" / "c-coursepack.pdf"
+    with Watching([folder], tmp_path / "out", monkeypatch) as w:
+        assert pack.is_file()
+        course.write_text("title: [C\nterm: 2027-02-30\n", encoding="utf-8")
+        assert wait_for(lambda: any("course.yaml:" in line for line in w.lines)), w.lines
+        assert w.thread.is_alive()
+        first = pack.read_bytes()
+        course.write_text("title: C\nsubtitle: Fixed\n", encoding="utf-8")
+        assert wait_for(lambda: pack.read_bytes() != first), w.lines
+        assert wait_for(
+            lambda: any(
+                line.strip() == "fixed  source/course.yaml" or "fixed" in line for line in w.lines
+            )
+        ), w.lines
+
+
+def test_errors_print_once_and_unrelated_files_build_nothing(tmp_path: Path, monkeypatch):
+    """A log file written into the folder (``coursepack watch x.md > w.log``) and other files
+    change nothing a build reads: no rebuild, no reprinted error. A fix says "fixed"."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "source"
+    lesson = write_lesson(folder, "w.md", "# Part\n## Topic\n- a fact\n\n::: questoin\nx\n:::\n")
+    with Watching([folder], tmp_path / "out", monkeypatch) as w:
+        errors = [line for line in w.lines if ": error: " in line]
+        assert errors and w.builds == 1
+        log = folder / "w.log"
+        for index in range(20):
+            with log.open("a", encoding="utf-8") as handle:
+                handle.write(f"line {index}\n")
+            (folder / "notes.txt").write_text(str(index), encoding="utf-8")
+            time.sleep(0.1)
+        time.sleep(1.5)
+        assert w.builds == 1, w.lines
+        assert [line for line in w.lines if ": error: " in line] == errors
+        # Another lesson's save rebuilds, and the unchanged error is not printed again.
+        write_lesson(folder, "other.md", "# Part\n## Topic\n- another\n")
+        assert wait_for(lambda: (tmp_path / "out" / "other-handout.pdf").is_file()), w.lines
+        assert [line for line in w.lines if ": error: " in line] == errors
+        lesson.write_text("---\ntitle: T\n---\n\n# Part\n## Topic\n- fixed\n", encoding="utf-8")
+        assert wait_for(
+            lambda: any(line.split() == ["fixed", "source/w.md"] for line in w.lines)
+        ), w.lines
+
+
+def test_ctrl_c_ends_watch_with_one_line(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    write_lesson(tmp_path, "w.md", "# Part\n## Topic\n- a fact\n")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from cli import main; main()",
+            "watch",
+            "w.md",
+            "--only",
+            "handout",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert wait_for(lambda: (tmp_path / "build" / "w-handout.pdf").is_file(), timeout=120)
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "KeyboardInterrupt" not in err and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == "stopped watching", err
+    assert process.returncode == 0
