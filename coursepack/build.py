@@ -283,14 +283,12 @@ class Builder:
         if options.pptx_template is not None:
             if not options.pptx_template.is_file():
                 raise BuildFailed(f"--pptx-template: file not found: {options.pptx_template}")
-            from coursepack.templates import TemplateProblem, read_template
+            from coursepack.writers.deck import template_problem
 
-            try:
-                read_template(options.pptx_template)
-            except TemplateProblem as exc:
-                raise BuildFailed(
-                    f"--pptx-template: {options.pptx_template} cannot be used: {exc}"
-                ) from None
+            # Read, opened and a layout for every slide: before anything is written.
+            problem = template_problem(options.pptx_template)
+            if problem:
+                raise BuildFailed(f"--pptx-template: {options.pptx_template} {problem}")
             return options.pptx_template.resolve()
         if not lesson.meta.pptx_template:
             return None
@@ -300,13 +298,13 @@ class Builder:
             raise LessonError(
                 [error(lesson.path, line, f"pptx-template file not found: {template}")]
             )
-        from coursepack.templates import TemplateProblem, read_template
+        from coursepack.writers.deck import template_problem
 
-        try:
-            read_template(template)
-        except TemplateProblem as exc:
-            message = f"pptx-template {template.name} cannot be used: {exc}"
-            raise LessonError([error(lesson.path, line, message)]) from None
+        problem = template_problem(template)
+        if problem:
+            raise LessonError(
+                [error(lesson.path, line, f"pptx-template {template.name} {problem}")]
+            )
         return template
 
     # -- writing -------------------------------------------------------------------------

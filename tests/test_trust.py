@@ -557,3 +557,38 @@ def test_the_same_lesson_in_another_folder_gives_the_same_bytes(tmp_path: Path) 
         outputs.append({p.name: p.read_bytes() for p in (folder / "out").glob("*.p*")})
     assert sorted(outputs[0]) == sorted(outputs[1]) and len(outputs[0]) == 5
     assert [name for name in outputs[0] if outputs[0][name] != outputs[1][name]] == []
+
+
+def _bare_template(path: Path) -> Path:
+    """A template with no layout that has a title and a body (only Title Only and Blank)."""
+    from pptx import Presentation
+
+    prs = Presentation()
+    for layout in list(prs.slide_layouts):
+        if layout.name not in ("Title Only", "Blank"):
+            prs.slide_layouts.remove(layout)
+    prs.save(path)
+    return path
+
+
+def test_a_template_with_no_usable_layout_fails_check(tmp_path: Path) -> None:
+    """It passed check and failed after the handout and key were written."""
+    _bare_template(tmp_path / "school.pptx")
+    _template_lesson(tmp_path, "school.pptx")
+    result = run_cli("check", "l.md", cwd=tmp_path)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(
+        "l.md:3: error: pptx-template 'school.pptx' cannot be used: it has no layout with a "
+        "title and a body placeholder"
+    ), result.stderr
+
+
+def test_a_template_option_with_no_usable_layout_writes_nothing(tmp_path: Path) -> None:
+    template = _bare_template(tmp_path / "school.pptx")
+    lesson = write_lesson(tmp_path, "l.md", LESSON_BODY)
+    result = run_cli(
+        "build", str(lesson), "-o", "out", "-j", "1", "--pptx-template", str(template), cwd=tmp_path
+    )
+    assert result.exit_code == 1, result.output
+    assert "--pptx-template: " in result.stderr and "has no layout with a title" in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import assert_never
 
@@ -137,6 +138,33 @@ def find_layouts(prs, name: str) -> tuple[_Layouts | None, str]:
     if section is None:
         section = by_name.get("section header") or cover_title_only or title_only
     return _Layouts(cover, section, content, title_only), ""
+
+
+def template_problem(path: Path) -> str | None:
+    """Why the template at ``path`` cannot make a deck, or None when it can: read safely
+    (:func:`coursepack.templates.read_template`), opened, and a layout found for every slide
+    kind. ``check`` and the build ask before anything is written."""
+    stat = path.stat()
+    return _template_problem(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _template_problem(name: str, _mtime: int, _size: int) -> str | None:
+    from pptx import Presentation
+
+    from coursepack.templates import TemplateProblem, read_template
+
+    path = Path(name)
+    try:
+        prs = Presentation(io.BytesIO(read_template(path).data))
+    except TemplateProblem as exc:
+        return f"cannot be used: {exc}"
+    except Exception as exc:  # python-pptx raises many kinds for a bad package
+        return f"is not a PowerPoint .pptx or .potx file ({type(exc).__name__})"
+    roles, missing = find_layouts(prs, path.name)
+    if roles is None:
+        return "cannot be used: " + missing.replace(f"template {path.name} ", "it ", 1)
+    return None
 
 
 def _placeholder(layout, types: set[str]):
