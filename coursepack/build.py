@@ -16,6 +16,7 @@ import multiprocessing
 import multiprocessing.context
 import multiprocessing.util
 import os
+import signal
 import sys
 import threading
 import time
@@ -520,6 +521,11 @@ _worker_builder: Builder | None = None
 def _init_worker(layouts: LayoutSearch) -> None:
     """Each worker process keeps one warm Builder for all the lessons it is given."""
     global _worker_builder
+    # The command's SIGTERM/SIGHUP handler unwinds the parent; a worker just ends (it shares
+    # the parent's fonts, which the parent removes).
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     if _worker_builder is None:  # spawned, not forked: nothing inherited
         _worker_builder = Builder(layouts)
     # Workers end without running finalisers: free what this worker loaded itself.

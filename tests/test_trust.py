@@ -592,3 +592,44 @@ def test_a_template_option_with_no_usable_layout_writes_nothing(tmp_path: Path) 
     assert result.exit_code == 1, result.output
     assert "--pptx-template: " in result.stderr and "has no layout with a title" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- signals
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_remove_weasyprints_font_folder(tmp_path: Path, signame: str) -> None:
+    """Closing the terminal (SIGHUP) or ``kill`` (SIGTERM) mid-build left WeasyPrint's 11 MB
+    font folder in /tmp every time."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    shutil.copyfile(ROOT / "source" / "unamir.md", tmp_path / "unamir.md")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from cli import main; main()", "build", "unamir.md", "-j", "1"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(temp)},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(temp.glob("weasyprint-*")) and process.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert process.poll() is None, "the build ended before its fonts were loaded"
+        process.send_signal(getattr(signal, signame))
+        _out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 128 + getattr(signal, signame), err
+    assert "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == f"stopped ({signame})", err
+    assert list(temp.iterdir()) == []  # no font folder, no temporary left
