@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import assert_never
 
@@ -17,6 +18,7 @@ import pytest
 
 from coursepack.model import (
     BulletList,
+    Cloze,
     Lesson,
     ListItem,
     Match,
@@ -26,6 +28,8 @@ from coursepack.model import (
     OrderItem,
     Paragraph,
     Section,
+    Table,
+    TableCell,
     Text,
     Topic,
 )
@@ -523,12 +527,120 @@ def test_a_long_cover_subtitle_still_fits() -> None:
     assert cover.subtitle.size >= RULES.body_floor
 
 
+# --------------------------------------------------------------------------- scaling
+#
+# Shapes that once planned in quadratic time or worse. Each test times two sizes in one run
+# (CPU seconds, the best of a few tries) and compares the ratio: linear growth gives about the
+# size ratio, quadratic its square. No absolute limits: a loaded machine slows both alike.
+
+
+def _cpu_seconds(lesson: Lesson, tries: int) -> float:
+    best = float("inf")
+    for _ in range(tries):
+        start = time.process_time()
+        plan_of(lesson)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def _giant_row(words: int) -> Lesson:
+    text = " ".join(f"word{i % 97}" for i in range(words))
+    cells = (TableCell((Text(text),), 3), TableCell((Text("short"),), 3))
+    table = Table((TableCell((Text("a"),), 3), TableCell((Text("b"),), 3)), (cells,), ("", ""), 3)
+    return lesson_of(Topic((Text("Row"),), (table,), 2))
+
+
+def _many_bullets(count: int) -> Lesson:
+    items = tuple(
+        ListItem(
+            (Text(f"Bullet {i} says something about the "), Cloze(f"topic {i}", 3), Text(".")),
+            (),
+            3,
+        )
+        for i in range(count)
+    )
+    return lesson_of(Topic((Text("Bullets"),), (BulletList(items, 3),), 2))
+
+
+def _long_titles(words: int) -> Lesson:
+    title = " ".join(f"Word{i}" for i in range(words))
+    return lesson_of(Topic((Text(title),), (bullet("a bullet"),), 2), title=title)
+
+
+def test_a_table_row_of_thousands_of_words_plans_in_linear_time() -> None:
+    small, big = _cpu_seconds(_giant_row(2000), 3), _cpu_seconds(_giant_row(8000), 2)
+    # 4x the words: about 4x the time (it was ~cubic: every cut scanned every boundary)
+    assert big < 8 * small + 0.05, (small, big)
+    rows = [
+        row
+        for s in plan_of(_giant_row(8000)).slides
+        if isinstance(s, TableSlide)
+        for row in s.table.rows
+    ]
+    words = " ".join("".join(r.text for r in row[0]) for row in rows).split()
+    assert words == [f"word{i % 97}" for i in range(8000)]
+
+
+def test_thousands_of_bullets_plan_in_linear_time() -> None:
+    small, big = _cpu_seconds(_many_bullets(800), 3), _cpu_seconds(_many_bullets(4000), 1)
+    assert big < 5 * 1.5 * small + 0.05, (small, big)
+
+
+def test_fit_text_measures_each_paragraph_once_per_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    from coursepack.writers.deck_plan import text_fit
+
+    calls = []
+    real = text_fit.para_height
+
+    def counting(para, *args):
+        calls.append(para)
+        return real(para, *args)
+
+    monkeypatch.setattr(text_fit, "para_height", counting)
+    paras = [Para((Run(f"Bullet {i} says something about the topic."),)) for i in range(1500)]
+    blocks = fit_text(paras, GEOMETRY.body, GEOMETRY.insets, METRICS, RULES)
+    assert sum(len(b.paras) for b in blocks) == 1500
+    sizes = len(range(int(RULES.body_floor), int(RULES.body_max) + 1))  # 11 sizes tried
+    # each paragraph once per size at most (it was ~38 times: every page count and capacity)
+    assert len(calls) <= sizes * len(paras), len(calls) / len(paras)
+
+
+def test_word_widths_are_measured_once_whatever_the_size() -> None:
+    """The width cache is keyed without the size: 3,000 bullets tried at eleven sizes do not
+    thrash it (FreeType is asked once per distinct word and style)."""
+    from coursepack.writers.text_metrics import _TOKENS
+
+    lesson = _many_bullets(3000)
+    type(METRICS)._length.cache_clear()
+    plan = plan_of(lesson)
+    misses = type(METRICS)._length.cache_info().misses
+    distinct = {
+        (token, run.bold, run.italic)
+        for slide in plan.slides
+        for _, block in frames(slide)
+        for para in block.paras
+        for run in para.runs
+        for token in _TOKENS.findall(run.text)
+    }
+    distinct |= {(t, True, False) for s in plan.slides for t in _TOKENS.findall(s.title)}
+    assert misses <= len(distinct) + 50, (misses, len(distinct))  # + " (00/00)" and such
+
+
+def test_a_title_of_4000_words_plans_in_linear_time() -> None:
+    small, big = _cpu_seconds(_long_titles(1000), 3), _cpu_seconds(_long_titles(4000), 2)
+    # the footer dropped a word at a time, measuring the whole title each time: quadratic
+    assert big < 8 * small + 0.05, (small, big)
+    plan = plan_of(_long_titles(4000))
+    assert all(s.footer is None or s.footer.endswith(" …") for s in plan.slides)
+    assert all(len(s.title) < 1000 for s in plan.slides)
+
+
 # --------------------------------------------------------------------------- property: no overflow
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from coursepack.model import CodeBlock, Option, Question, Table, TableCell  # noqa: E402
+from coursepack.model import CodeBlock, Option, Question  # noqa: E402
 
 _WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzÉé.,;:!?-'0123456789", min_size=1, max_size=25)
 _TEXT = st.lists(_WORD, min_size=1, max_size=220).map(" ".join)

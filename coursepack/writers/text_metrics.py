@@ -139,7 +139,6 @@ class TextMetrics:
         files = loader() if loader else None
         return cls(files) if files else None
 
-    @lru_cache(maxsize=65536)  # noqa: B019 - instances live as long as the process anyway
     def width(
         self, text: str, size: float, bold: bool = False, italic: bool = False, mono: bool = False
     ) -> float:
@@ -148,45 +147,53 @@ class TextMetrics:
             return 0.0
         if mono:
             return len(text) * _MONO_ADVANCE * size
-        face = self.files.face(bold, italic)
-        return face.getlength(text) * size / _REF_SIZE
+        return self._length(text, bold, italic) * size / _REF_SIZE
+
+    # Keyed without the size: the planner tries each paragraph at up to eleven sizes, and a
+    # cache per (word, size) thrashed above ~2,500 bullets (every lookup a miss).
+    @lru_cache(maxsize=1 << 17)  # noqa: B019 - instances live as long as the process anyway
+    def _length(self, text: str, bold: bool, italic: bool) -> float:
+        """The advance of ``text`` at the reference size (FreeType's, via Pillow)."""
+        return self.files.face(bold, italic).getlength(text)
 
     def line_height(self, size: float) -> float:
         """The height of one line at ``size`` points."""
         return size * self.line_factor
 
-    def count_lines(self, pieces: Sequence[Piece], width: float, size: float) -> int:
+    def count_lines(
+        self, pieces: Sequence[Piece], width: float, size: float, most: int | None = None
+    ) -> int:
         """How many lines ``pieces`` take when wrapped greedily at spaces into ``width`` points.
 
         Hard line breaks are ``\\n``. A word wider than the line is broken anywhere (as
-        PowerPoint does), which costs the lines it fills.
+        PowerPoint does), which costs the lines it fills. With ``most``, counting stops once the
+        text needs more than ``most`` lines (the answer is then some number above ``most``):
+        asking whether a 4,000-word title fits in three lines reads only its first lines.
         """
         width = max(1.0, width * self.slack)
         lines = 0
         for hard in _split_hard_lines(pieces):
-            lines += self._wrap(hard, width, size)
+            lines += self._wrap(hard, width, size, None if most is None else most - lines)
+            if most is not None and lines > most:
+                break
         return max(1, lines)
 
-    def _wrap(self, pieces: Sequence[Piece], width: float, size: float) -> int:
-        words: list[list[float]] = []  # [word width, width of the spaces after it]
-        current = 0.0
-        in_word = False
-        for piece in pieces:
-            for token in _TOKENS.findall(piece.text):
-                w = self.width(token, size, piece.bold, piece.italic, piece.mono)
-                if token.isspace() and "\u00a0" not in token:
-                    if in_word:
-                        words.append([current, 0.0])
-                        current, in_word = 0.0, False
-                    if words:
-                        words[-1][1] += w
-                else:
-                    current += w
-                    in_word = True
-        if in_word:
-            words.append([current, 0.0])
+    def _wrap(
+        self, pieces: Sequence[Piece], width: float, size: float, most: int | None = None
+    ) -> int:
+        """Greedy wrapping, word by word as the tokens come (see :meth:`count_lines`).
+
+        A word is placed when the next one starts (or at the end), with the spaces after it:
+        ``used += word + space``, in that order, as the lines were always counted.
+        """
         lines, used = 1, 0.0
-        for word, space in words:
+        word: float | None = None  # the last complete word's width, not yet placed
+        space = 0.0  # the spaces after it
+        current = 0.0  # the word being read
+        in_word = False
+
+        def place(word: float, space: float) -> None:
+            nonlocal lines, used
             if used > 0 and used + word > width:
                 lines += 1
                 used = 0.0
@@ -195,6 +202,30 @@ class TextMetrics:
                 lines += extra
                 word -= extra * width
             used += word + space
+
+        for piece in pieces:
+            for match in _TOKENS.finditer(piece.text):
+                token = match.group()
+                w = self.width(token, size, piece.bold, piece.italic, piece.mono)
+                if token.isspace() and "\u00a0" not in token:
+                    if in_word:
+                        if word is not None:
+                            place(word, space)
+                            if most is not None and lines > most:
+                                return lines
+                        word, space = current, 0.0
+                        current, in_word = 0.0, False
+                    if word is not None:
+                        space += w
+                else:
+                    current += w
+                    in_word = True
+        if in_word:
+            if word is not None:
+                place(word, space)
+            word, space = current, 0.0
+        if word is not None:
+            place(word, space)
         return lines
 
 

@@ -104,6 +104,9 @@ class SlideGeometry:
             section_title=Box(
                 int(0.8 * inch), int(2.2 * inch), int(11.733 * inch), int(2.3 * inch)
             ),
+            footer_widths=tuple(
+                (role, int(8.4 * inch)) for role in ("title", "section", "content", "title_only")
+            ),
         )
 
 

@@ -9,13 +9,14 @@ rows, and a header taller than a third of the area is cut the same way.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import replace
 
 from coursepack.model import Table
 from coursepack.writers.deck_plan.paras import runs_of
 from coursepack.writers.deck_plan.slides import EMU_PER_PT, Box, Cell, FitRules, TablePlan
-from coursepack.writers.deck_plan.text_fit import boundaries, sizes_between, slice_runs
+from coursepack.writers.deck_plan.text_fit import boundaries, run_starts, sizes_between, slice_runs
 from coursepack.writers.text_metrics import Piece, TextMetrics
 
 
@@ -117,17 +118,39 @@ def _table_widths(
     return _column_widths(header, rows, size, total, metrics)
 
 
-def _split_cell(cell: Cell, parts: int, sentences: bool) -> list[Cell]:
-    """A cell's runs cut at sentence (or word) boundaries into ``parts`` similar pieces."""
-    text = "".join(r.text for r in cell)
-    bounds = boundaries(text, sentences)
-    cuts = []
-    for i in range(1, parts):
-        target = len(text) * i / parts
-        cuts.append(min(bounds, key=lambda b: abs(b - target)) if bounds else len(text))
-    edges = [0, *sorted(set(cuts)), len(text)]
-    pieces = [slice_runs(cell, a, b) for a, b in zip(edges, edges[1:], strict=False)]
-    return pieces + [()] * (parts - len(pieces))
+class _CellCuts:
+    """One cell's text and its sentence (or word) boundaries, to cut it into ``parts`` pieces
+    again and again without scanning the boundaries each time."""
+
+    def __init__(self, cell: Cell, sentences: bool) -> None:
+        self.cell = cell
+        self.length = sum(len(r.text) for r in cell)
+        self.bounds = boundaries("".join(r.text for r in cell), sentences)
+        self.starts = run_starts(cell)
+
+    def edges(self, parts: int) -> list[int]:
+        """Where the ``parts`` pieces start and end: each cut at the boundary nearest to an
+        even share of the text (the earlier one on a tie), found by bisection."""
+        bounds, length = self.bounds, self.length
+        cuts = []
+        for i in range(1, parts):
+            target = length * i / parts
+            if not bounds:
+                cuts.append(length)
+                continue
+            j = bisect_left(bounds, target)
+            if j == len(bounds) or (
+                j > 0 and abs(bounds[j - 1] - target) <= abs(bounds[j] - target)
+            ):
+                j -= 1
+            cuts.append(bounds[j])
+        return [0, *sorted(set(cuts)), length]
+
+    def piece(self, edges: Sequence[int], i: int) -> Cell:
+        """The ``i``-th piece between ``edges`` (empty past the last edge)."""
+        if i + 1 >= len(edges):
+            return ()
+        return slice_runs(self.cell, edges[i], edges[i + 1], self.starts)
 
 
 def _split_tall_rows(
@@ -137,7 +160,12 @@ def _split_tall_rows(
     metrics: TextMetrics,
     rules: FitRules,
 ) -> tuple[tuple[Cell, ...], ...]:
-    """Rows too tall for a slide even at the floor become several rows (cut at words)."""
+    """Rows too tall for a slide even at the floor become several rows (cut at words).
+
+    The fewest parts that fit are tried from two up, as ever; a try stops at its first piece
+    that does not fit (with too few parts that is the first piece, a 1/parts share of the
+    text), so a 12,800-word row costs about (text × log parts) measurements, not text × parts.
+    """
     size = rules.body_floor
     widths = _table_widths(header, rows, size, box, metrics)
     head = _row_height(header, widths, size, True, metrics)
@@ -150,17 +178,31 @@ def _split_tall_rows(
         if fits(row):
             out.append(row)
             continue
-        pieces = [row]
+        pieces: list[tuple[Cell, ...]] = [row]
         for sentences in (True, False):
-            most = max(len(boundaries("".join(r.text for r in c), sentences)) for c in row) + 1
+            cells = [_CellCuts(cell, sentences) for cell in row]
+            most = max(len(c.bounds) for c in cells) + 1
+            found = False
             for parts in range(2, min(most, 500) + 1):
-                cells = [_split_cell(cell, parts, sentences) for cell in row]
-                pieces = [tuple(cells[c][i] for c in range(len(row))) for i in range(parts)]
-                if all(fits(piece) for piece in pieces):
+                edges = [c.edges(parts) for c in cells]
+                pieces = []
+                for i in range(parts):
+                    piece = tuple(c.piece(e, i) for c, e in zip(cells, edges, strict=True))
+                    if not fits(piece):
+                        break
+                    pieces.append(piece)
+                else:
+                    found = True
                     break
-            else:
-                continue
-            break
+            if found:
+                break
+            if most >= 2:  # none fits: the last try's pieces, as many as it made
+                last = min(most, 500)
+                edges = [c.edges(last) for c in cells]
+                pieces = [
+                    tuple(c.piece(e, i) for c, e in zip(cells, edges, strict=True))
+                    for i in range(last)
+                ]
         out.extend(pieces)
     return tuple(out)
 
