@@ -35,6 +35,13 @@ def rewrite_package(source: Path, target: Path, change) -> Path:
     return target
 
 
+def build_with_template(lesson: Path, template: Path, cwd: Path, out: str, *args: str):
+    """``coursepack build LESSON -o OUT ... --pptx-template TEMPLATE``."""
+    return run_cli(
+        "build", str(lesson), "-o", out, *args, "--pptx-template", str(template), cwd=cwd
+    )
+
+
 def _macro_enabled(members: dict[str, bytes]) -> None:
     types = (
         members["[Content_Types].xml"]
@@ -67,19 +74,7 @@ def test_a_macro_enabled_template_gives_a_deck_without_macros(tmp_path: Path) ->
     with zipfile.ZipFile(template) as package:
         assert "ppt/vbaProject.bin" in package.namelist()  # the fixture has macros
     lesson = write_lesson(tmp_path, "l.md", LESSON_BODY)
-    result = run_cli(
-        "build",
-        str(lesson),
-        "-o",
-        "out",
-        "--only",
-        "slides",
-        "-j",
-        "1",
-        "--pptx-template",
-        str(template),
-        cwd=tmp_path,
-    )
+    result = build_with_template(lesson, template, tmp_path, "out", "--only", "slides", "-j", "1")
     assert result.exit_code == 0, result.output
     deck = tmp_path / "out" / "l-slides.pptx"
     with zipfile.ZipFile(deck) as package:
@@ -173,18 +168,8 @@ def test_a_broken_template_is_a_path_line_error_in_check_and_build(
     assert built.exit_code == 1 and "internal error" not in built.output
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
     plain = write_lesson(tmp_path / "other", "l.md", LESSON_BODY)
-    option = run_cli(
-        "build",
-        str(plain),
-        "-o",
-        "out2",
-        "-j",
-        "1",
-        "--only",
-        "slides",
-        "--pptx-template",
-        str(template),
-        cwd=tmp_path / "..",
+    option = build_with_template(
+        plain, template, tmp_path / "..", "out2", "-j", "1", "--only", "slides"
     )
     assert option.exit_code == 1, option.output
     assert "internal error" not in option.output
@@ -195,16 +180,8 @@ def test_a_broken_template_is_a_path_line_error_in_check_and_build(
 def test_not_a_powerpoint_file_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "school.pptx").write_bytes(b"PK\x03\x04 this is not a zip")
     lesson = write_lesson(tmp_path, "l.md", LESSON_BODY)
-    result = run_cli(
-        "build",
-        str(lesson),
-        "-o",
-        "out",
-        "--only",
-        "slides",
-        "--pptx-template",
-        str(tmp_path / "school.pptx"),
-        cwd=tmp_path,
+    result = build_with_template(
+        lesson, tmp_path / "school.pptx", tmp_path, "out", "--only", "slides"
     )
     assert result.exit_code == 1
     assert "school.pptx" in result.stderr and " at 0x" not in result.stderr
@@ -586,9 +563,7 @@ def test_a_template_with_no_usable_layout_fails_check(tmp_path: Path) -> None:
 def test_a_template_option_with_no_usable_layout_writes_nothing(tmp_path: Path) -> None:
     template = _bare_template(tmp_path / "school.pptx")
     lesson = write_lesson(tmp_path, "l.md", LESSON_BODY)
-    result = run_cli(
-        "build", str(lesson), "-o", "out", "-j", "1", "--pptx-template", str(template), cwd=tmp_path
-    )
+    result = build_with_template(lesson, template, tmp_path, "out", "-j", "1")
     assert result.exit_code == 1, result.output
     assert "--pptx-template: " in result.stderr and "has no layout with a title" in result.stderr
     assert not (tmp_path / "out").exists()
