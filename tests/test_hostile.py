@@ -372,17 +372,26 @@ def test_a_refused_layout_url_names_the_layout_file(project: Path, trap: Trap, h
 # --------------------------------------------------------------------------- layouts sandbox
 
 
-def test_a_layout_template_cannot_run_code(project: Path, trap: Trap) -> None:
-    """A ``./layouts/handout.html.j2`` in a shared folder reaching into Python runs nothing:
-    the render stops with the template's path:line, and no command ran."""
+ATTACKS = {
+    "globals": "{{{{ cycler.__init__.__globals__.os.system('touch {pwned}') }}}}",
+    "path methods": "{{{{ lesson.path.with_name('PWNED').write_text(lesson.path.read_text()) }}}}",
+    "a path's folder": "{{{{ lesson.path.parent.joinpath('PWNED').touch() }}}}",
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_a_layout_template_cannot_run_code(project: Path, trap: Trap, attack: str) -> None:
+    """A ``./layouts/handout.html.j2`` in a shared folder reaching into Python, or into the
+    files behind a lesson's paths, runs nothing: the render stops with the template's
+    path:line, and nothing was written."""
     pwned = project / "PWNED"
     (project / "layouts").mkdir()
     template = (ROOT / "layouts" / "handout.html.j2").read_text(encoding="utf-8")
-    attack = f"{{{{ cycler.__init__.__globals__.os.system('touch {pwned}') }}}}\n"
+    attack = ATTACKS[attack].format(pwned=pwned) + "\n"
     (project / "layouts" / "handout.html.j2").write_text(attack + template, encoding="utf-8")
     shutil.copyfile(ROOT / "source" / "unamir.md", project / "source" / "unamir.md")
     result = build(project, "source/unamir.md", "--only", "handout")
-    assert not pwned.exists()
+    assert not pwned.exists() and not (project / "source" / "PWNED").exists()
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert "layouts/handout.html.j2:1: error: layout template refused" in result.stderr

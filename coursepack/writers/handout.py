@@ -20,7 +20,8 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePath
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 from coursepack.diagnostics import LessonError, error
@@ -577,7 +578,16 @@ class HandoutWriter:
             # Sandboxed: a ./layouts/ override in a shared folder may change the look, never
             # run code (no ``__globals__``, no attribute of a Python internal, no mutation of
             # what it is given), and its loader reads nothing outside the layouts folders.
-            self._env = ImmutableSandboxedEnvironment(
+            class LayoutSandbox(ImmutableSandboxedEnvironment):
+                """Jinja's sandbox, and no file or module methods: a lesson's paths are
+                there to be printed, not read (``lesson.path.read_text()``) or written."""
+
+                def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+                    if isinstance(obj, (PurePath, ModuleType)):
+                        return False
+                    return super().is_safe_attribute(obj, attr, value)
+
+            self._env = LayoutSandbox(
                 loader=_layout_loader(self.layouts),
                 autoescape=True,
                 undefined=jinja2.StrictUndefined,
