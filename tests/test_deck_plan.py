@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import assert_never
 
@@ -53,6 +54,7 @@ from coursepack.writers.deck_plan import (
     TextSlide,
     TitleOnlySlide,
     TwoColumnSlide,
+    clean,
     fit_text,
     frame_height,
     graded_face_and_notes,
@@ -135,8 +137,8 @@ def test_slide_kinds_and_titles_of_a_small_lesson() -> None:
         (PictureSlide, "A Picture Alone"),
         (TableSlide, "A Table"),
         (SectionSlide, "Second Section"),
-        (TitleOnlySlide, "Questions"),  # a topic that opens with a question: its title first
-        (QuestionSlide, "Check for understanding: Question 1 (2 points)"),
+        # a topic that opens with a question: its name on the question's slide
+        (QuestionSlide, "Questions: Question 1 (2 points)"),
         (QuestionSlide, "Check for understanding: Question 2 (3 points)"),
         (TwoColumnSlide, "Check for understanding: Question 3 (1 point)"),
         (QuestionSlide, "Check for understanding: Question 4 (1 point)"),
@@ -454,6 +456,63 @@ def test_control_characters_are_removed() -> None:
     assert plan.slides[0].title == "Title"
     assert "bell and nul esc  ok" in texts[1]
     assert not any(re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe]", t) for t in texts)
+
+
+def _fixture_lessons() -> list[Lesson]:
+    from coursepack.check import check_lesson
+
+    lessons = []
+    for path in [
+        *sorted((ROOT / "tests" / "fixtures").rglob("*.md")),
+        ROOT / "source" / "unamir.md",
+    ]:
+        lesson, diags = check_lesson(path)
+        if lesson is not None and not [d for d in diags if d.is_error]:
+            lessons.append(lesson)
+    assert len(lessons) > 20
+    return lessons
+
+
+def test_no_two_slides_in_a_row_share_a_title_and_none_is_wasted() -> None:
+    """Across the sample and every fixture lesson: consecutive titles differ (continuations
+    say "(2/3)"), and a title-only slide comes only from a topic the author left empty."""
+    for lesson in _fixture_lessons():
+        empty = {clean(t.title_text) for s in lesson.sections for t in s.topics if not t.blocks}
+        titles = [s.title for s in plan_of(lesson).slides]
+        for before, after in zip(titles, titles[1:], strict=False):
+            assert before != after, (lesson.path.name, before)
+        for slide in plan_of(lesson).slides:
+            if isinstance(slide, TitleOnlySlide):
+                assert slide.title in empty, (lesson.path.name, slide.title)
+
+
+def _section_lesson(intro: tuple, topics: tuple) -> Lesson:
+    return Lesson(Path("x.md"), Meta(title="T"), (), (Section((Text("Sec"),), intro, topics, 1),))
+
+
+def test_a_short_section_introduction_goes_on_the_section_slide() -> None:
+    geometry = replace(GEOMETRY, section_body=Box(731520, 4343400, 10728655, 1097280))
+    intro = (Paragraph((Text("Why this section matters."),), 2),)
+    lesson = _section_lesson(intro, (Topic((Text("A"),), (bullet("x"),), 4),))
+    plan = plan_deck(lesson, geometry, METRICS, pixel_size=lambda image: (1, 1))
+    assert [type(s) for s in plan.slides] == [CoverSlide, SectionSlide, TextSlide]
+    assert plan.slides[1].body.paras[0].text == "Why this section matters."
+
+
+def test_a_long_section_introduction_opens_the_first_topic_instead_of_a_slide_of_its_own() -> None:
+    intro = tuple(bullet(f"Introductory point number {i} about the section.", 2) for i in range(6))
+    lesson = _section_lesson(intro, (Topic((Text("A"),), (bullet("first topic bullet"),), 9),))
+    plan = plan_of(lesson)
+    assert [(type(s), s.title) for s in plan.slides] == [
+        (CoverSlide, "T"),
+        (SectionSlide, "Sec"),
+        (TextSlide, "A"),
+    ]
+    texts = [p.text for p in plan.slides[2].body.paras]
+    assert texts[0].startswith("Introductory point number 0") and texts[-1] == "first topic bullet"
+    # a section with no topics: its introduction's slides stand for it (no header repeating it)
+    alone = plan_of(_section_lesson(intro, ()))
+    assert [(type(s), s.title) for s in alone.slides] == [(CoverSlide, "T"), (TextSlide, "Sec")]
 
 
 def test_sections_without_topics_and_empty_topics_still_have_titled_slides() -> None:

@@ -191,6 +191,7 @@ def geometry_of(prs, roles: _Layouts) -> SlideGeometry:
     cover_t = _placeholder(roles.title, {"ctrTitle", "title"})
     cover_s = _placeholder(roles.title, {"subTitle"} | _CONTENT_TYPES)
     sec_t = _placeholder(roles.section, {"title", "ctrTitle"})
+    sec_b = _placeholder(roles.section, _CONTENT_TYPES)
     footer_widths: list[tuple[LayoutRole, int]] = []
     for role in fields(roles):
         layout = getattr(roles, role.name)
@@ -205,6 +206,7 @@ def geometry_of(prs, roles: _Layouts) -> SlideGeometry:
         cover_title=_box(cover_t) if cover_t is not None else content_title,
         cover_subtitle=_box(cover_s) if cover_s is not None else None,
         section_title=_box(sec_t) if sec_t is not None else content_title,
+        section_body=_box(sec_b) if sec_b is not None else None,
         footer_widths=tuple(footer_widths),
     )
 
@@ -402,7 +404,10 @@ class _Emitter:
                         self._place(sub, sp.subtitle_box)
                     self.text(sub.text_frame, sp.subtitle, anchor=None, align=None)
                     used.append(sub._element)
-            case SectionSlide() | TitleOnlySlide():
+            case SectionSlide():
+                if sp.body is not None:
+                    self._body(slide, sp.body, None, used)
+            case TitleOnlySlide():
                 pass
             case TextSlide() | QuestionSlide():
                 self._body(slide, sp.body, sp.body_box, used)

@@ -239,11 +239,14 @@ def _prompt_paras(blocks: Sequence[Block]) -> tuple[list[Para], list[str]]:
     return paras, notes
 
 
-def graded_title(block: Question | Match | Order) -> str:
-    """ "Check for understanding: Question 3 (2 points)"."""
+def graded_title(block: Question | Match | Order, topic: str = "") -> str:
+    """ "Check for understanding: Question 3 (2 points)"; with ``topic``, the topic's name
+    instead of "Check for understanding" (a topic that opens with a question has no slide of
+    its own to show its name)."""
     unit = "point" if block.points == 1 else "points"
     # no-break spaces keep "Question 3" and "(2 points)" on one line when the title wraps
-    return f"Check for understanding: Question\u00a0{block.number} ({block.points}\u00a0{unit})"
+    lead = topic or "Check for understanding"
+    return f"{lead}: Question\u00a0{block.number} ({block.points}\u00a0{unit})"
 
 
 def graded_face_and_notes(block: Question | Match | Order) -> tuple[list[Para], list[str]]:

@@ -27,6 +27,7 @@ from coursepack.model import (
     Paragraph,
     Question,
     Quote,
+    Section,
     Table,
     shows,
 )
@@ -257,16 +258,43 @@ class _Planner:
         first = fit_text(paras, tall, self.g.insets, self.m, self.r, high=28)[0]
         return first, tall
 
-    def section(self, title: str, line: int) -> None:
+    def section(self, section: Section) -> None:
+        """The section's header slide, and where its introduction goes: on the header slide
+        when it is text that fits the layout's text placeholder, else at the start of its first
+        topic; a section with no topic gets the introduction's own slides instead of a header
+        (two slides in a row with one title would waste one)."""
+        title = clean(section.title_text)
         box, insets = self.g.section_title, self.g.insets
         high, low = self.r.title_max, self.r.title_floor
         shown = shorten_title(title, box, insets, self.m, high, low, box.height)
         size, _ = fit_title(shown, box, insets, self.m, high, low)
-        self.slides.append(
-            SectionSlide(
-                title=shown, title_size=size, notes=self._full_title(title, shown), line=line
-            )
+        header = SectionSlide(
+            title=shown, title_size=size, notes=self._full_title(title, shown), line=section.line
         )
+        walker = _Walker()
+        walker.walk(section.blocks)
+        notes = [n for chunk in walker.chunks for n in chunk.notes] + walker.pending_notes
+        body = self._section_body(walker.chunks)
+        topics = list(section.topics)
+        if body is not None or not any(chunk.paras or chunk.block for chunk in walker.chunks):
+            self.slides.append(replace(header, body=body, notes=header.notes + tuple(notes)))
+        elif topics:
+            self.slides.append(header)
+            first = topics[0]
+            topics[0] = replace(first, blocks=(*section.blocks, *first.blocks))
+        else:
+            self.topic(title, section.blocks, section.line)
+        for topic in topics:
+            self.topic(clean(topic.title_text), topic.blocks, topic.line)
+
+    def _section_body(self, chunks: Sequence[_Chunk]) -> TextBlock | None:
+        """A section introduction of text only, fitted to the section layout's text box."""
+        box = self.g.section_body
+        paras = [p for chunk in chunks for p in chunk.paras]
+        if box is None or not paras or any(chunk.block is not None for chunk in chunks):
+            return None
+        blocks = fit_text(paras, box, self.g.insets, self.m, self.r)
+        return blocks[0] if len(blocks) == 1 else None
 
     def topic(
         self, title: str, blocks: Sequence[Block], line: int, empty_slide: bool = True
@@ -285,7 +313,9 @@ class _Planner:
                 notes = tuple(chunk.notes + other.notes)
                 planned.append((replace(pair, notes=notes), True))
                 continue
-            made = self._chunk(chunk, title)
+            # a topic that opens with a question has no slide of its own: the question's
+            # slide shows the topic's name
+            made = self._chunk(chunk, title, lead=title if empty_slide and not planned else "")
             if made and chunk.notes:
                 first, counts = made[0]
                 made[0] = (replace(first, notes=first.notes + tuple(chunk.notes)), counts)
@@ -294,10 +324,6 @@ class _Planner:
             if not empty_slide:
                 return walker.pending_notes
             planned.append((self._title_slide(title, line, walker.pending_notes), True))
-        elif not planned[0][1] and empty_slide:
-            # The topic opens with a question, whose slide is titled "Check for understanding":
-            # a title slide first, so the topic's name is shown before its questions.
-            planned.insert(0, (self._title_slide(title, line, []), False))
         if title != full:  # the slide shows a shortened title: the notes keep the whole one
             first, counts = planned[0]
             planned[0] = (replace(first, notes=self._full_title(full, title) + first.notes), counts)
@@ -393,7 +419,8 @@ class _Planner:
             line=min(first.line, second.line),
         )
 
-    def _chunk(self, chunk: _Chunk, title: str) -> list[_Planned]:
+    def _chunk(self, chunk: _Chunk, title: str, lead: str = "") -> list[_Planned]:
+        """The slides of one chunk (``lead``: the topic name a question slide shows)."""
         block = chunk.block
         match block:
             case None:
@@ -439,13 +466,14 @@ class _Planner:
                 )
                 return [(slide, True)]
             case Question() | Match() | Order():
-                return self._graded(block)
+                return self._graded(block, lead)
             case _:
                 assert_never(block)
 
-    def _graded(self, block: Graded) -> list[_Planned]:
-        """A graded block's slides, titled "Check for understanding: Question n (…)"."""
-        gtitle = graded_title(block)
+    def _graded(self, block: Graded, lead: str = "") -> list[_Planned]:
+        """A graded block's slides, titled "Check for understanding: Question n (…)" (or
+        "<lead>: Question n (…)")."""
+        gtitle = graded_title(block, lead)
         paras, notes = graded_face_and_notes(block)
         size, tbox, body = self._body_box(self._longest_title(gtitle))
         if isinstance(block, Match):
@@ -529,16 +557,7 @@ class _Planner:
         if leftover:
             self.slides[0] = replace(self.slides[0], notes=self.slides[0].notes + tuple(leftover))
         for section in lesson.sections:
-            self.section(clean(section.title_text), section.line)
-            index = len(self.slides) - 1
-            leftover = self.topic(
-                clean(section.title_text), section.blocks, section.line, empty_slide=False
-            )
-            if leftover:
-                s = self.slides[index]
-                self.slides[index] = replace(s, notes=s.notes + tuple(leftover))
-            for topic in section.topics:
-                self.topic(clean(topic.title_text), topic.blocks, topic.line)
+            self.section(section)
         self._footers(clean(meta.title))
         return DeckPlan(
             slides=tuple(self.slides),

@@ -63,7 +63,8 @@ class SlideGeometry:
     """Where text goes on each kind of slide, read from the template's placeholders.
 
     ``title``/``body`` come from the content layout (title and body placeholders); the cover
-    and section boxes from their layouts. ``area`` is where tables and pictures go.
+    and section boxes from their layouts (``section_body`` is the section layout's text
+    placeholder, None when it has none). ``area`` is where tables and pictures go.
     ``footer_widths`` gives, per layout role, the width (EMU) of the footer placeholder its
     slides get (the layout's, else the master's); a role without one is written unshortened.
     """
@@ -230,9 +231,11 @@ class CoverSlide(_SlideBase):
 
 @dataclass(frozen=True, kw_only=True)
 class SectionSlide(_SlideBase):
-    """A section header slide (the section's title only)."""
+    """A section header slide: the section's title, and its short introduction (when the
+    section layout has a text placeholder it fits in)."""
 
     layout: ClassVar[LayoutRole] = "section"
+    body: TextBlock | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
