@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from . import formulas
 from .diagnostics import Diagnostic, display_path, error, warning
 from .model import (
     Block,
@@ -20,6 +21,7 @@ from .model import (
     Lesson,
     Link,
     Match,
+    Math,
     Order,
     Paragraph,
     Question,
@@ -163,6 +165,12 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
             )
     for image in _images(lesson):
         found.extend(_check_image(lesson, image))
+    for formula in _formulas(lesson):
+        reason = formulas.problem(formula.tex, formula.display)
+        if reason:
+            mark = "$$" if formula.display else "$"
+            written = f"{mark}{_short(formula.tex.strip())}{mark}"
+            found.append(error(path, formula.line, f"formula {written}: {reason}"))
     for link in _links(lesson):
         href = link.href.strip()
         if is_remote(href) and not href.lower().startswith(LINK_SCHEMES):
@@ -471,6 +479,25 @@ def _links(lesson: Lesson) -> Iterator[Link]:
     for block in iter_all_blocks(lesson):
         for inlines in _block_inlines(block):
             yield from _inline_links(inlines)
+
+
+def _formulas(lesson: Lesson) -> Iterator[Math]:
+    """Every formula in the lesson's text, headings, prompts and answers included."""
+    for section in lesson.sections:
+        yield from _inline_formulas(section.title)
+        for topic in section.topics:
+            yield from _inline_formulas(topic.title)
+    for block in iter_all_blocks(lesson):
+        for inlines in _block_inlines(block):
+            yield from _inline_formulas(inlines)
+
+
+def _inline_formulas(inlines: Inlines) -> Iterator[Math]:
+    for node in inlines:
+        if isinstance(node, Math):
+            yield node
+        elif isinstance(node, (Strong, Emph, Link)):
+            yield from _inline_formulas(node.children)
 
 
 def _block_inlines(block: Block) -> Iterator[Inlines]:

@@ -75,6 +75,38 @@ class Cloze:
 
 
 @dataclass(frozen=True)
+class Math:
+    """A formula in LaTeX: ``$…$`` or ``\\(…\\)`` inline, ``$$…$$`` or ``\\[…\\]`` display.
+
+    ``tex`` is the source between the delimiters, exactly as written; coursepack.formulas
+    checks it and draws it for each output.
+    """
+
+    kind: ClassVar[str] = "math"
+    tex: str
+    display: bool = False
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Subscript:
+    """``~text~`` (Pandoc's notation: ``H~2~O``): text set lower and smaller."""
+
+    kind: ClassVar[str] = "sub"
+    text: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Superscript:
+    """``^text^`` (Pandoc's notation: ``x^2^``, ``SO~4~^2−^``): text set higher and smaller."""
+
+    kind: ClassVar[str] = "sup"
+    text: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class LineBreak:
     """A hard line break."""
 
@@ -82,16 +114,21 @@ class LineBreak:
     line: int = 0
 
 
-Inline = Text | Strong | Emph | Code | Link | Cloze | LineBreak
+Inline = Text | Strong | Emph | Code | Link | Cloze | Math | Subscript | Superscript | LineBreak
 Inlines = tuple[Inline, ...]
 
 
 def plain_text(inlines: Inlines, *, answers: bool = True) -> str:
-    """Flatten inlines to a string; cloze blanks become their answer (or ``____``)."""
+    """Flatten inlines to a string; cloze blanks become their answer (or ``____``).
+
+    A formula gives its TeX source (writers draw it; this is for ordering and measuring).
+    """
     parts: list[str] = []
     for node in inlines:
-        if isinstance(node, (Text, Code)):
+        if isinstance(node, (Text, Code, Subscript, Superscript)):
             parts.append(node.text)
+        elif isinstance(node, Math):
+            parts.append(node.tex)
         elif isinstance(node, Cloze):
             parts.append(node.answer if answers else "_" * max(4, len(node.answer)))
         elif isinstance(node, LineBreak):

@@ -33,6 +33,8 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
+from mdit_py_plugins.subscript import sub_plugin
+from mdit_py_plugins.superscript import superscript_plugin
 
 from .diagnostics import Diagnostic, error, warning
 from .model import (
@@ -54,6 +56,7 @@ from .model import (
     ListItem,
     Match,
     MatchPair,
+    Math,
     Meta,
     Option,
     Order,
@@ -63,6 +66,8 @@ from .model import (
     Quote,
     Section,
     Strong,
+    Subscript,
+    Superscript,
     Table,
     TableCell,
     Text,
@@ -719,9 +724,69 @@ def _cloze_close_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
+def _math_close(src: str, start: int, end: int) -> int:
+    """Where the ``$`` closing inline math opened before ``start`` is, or -1 (Pandoc's rules).
+
+    The closing ``$`` has a non-space right before it and no digit right after it, so
+    "Tickets cost $20 and $30" holds no math; ``\\$`` inside the formula is TeX's dollar.
+    """
+    index = start
+    while True:
+        found = src.find("$", index, end)
+        if found < 0:
+            return -1
+        escaped = src[found - 1] == "\\"
+        after = src[found + 1] if found + 1 < end else ""
+        if not escaped and not src[found - 1].isspace() and not after.isdigit():
+            return found
+        index = found + 1
+
+
+def _math_rule(state: StateInline, silent: bool) -> bool:
+    """Formulas as Pandoc reads them: ``$…$``, ``$$…$$``, ``\\(…\\)`` and ``\\[…\\]``.
+
+    Runs before the backslash-escape rule, so ``\\(`` opens a formula; ``\\$`` is still a
+    dollar sign. Unclosed delimiters are ordinary text, as in Pandoc.
+    """
+    src, pos, end = state.src, state.pos, state.posMax
+    if src.startswith("\\[\\[", pos) or (pos >= 2 and src.startswith("\\[\\[", pos - 2)):
+        return False  # \[\[ is how a literal "[[" (not a blank) is written
+    if src.startswith(("\\(", "\\["), pos):
+        display = src[pos + 1] == "["
+        close = src.find("\\]" if display else "\\)", pos + 2, end)
+        if close < 0:
+            return False
+        content, stop = src[pos + 2 : close], close + 2
+    elif src.startswith("$$", pos):
+        display = True
+        close = src.find("$$", pos + 2, end)
+        if close < 0 or not src[pos + 2 : close].strip():
+            return False
+        content, stop = src[pos + 2 : close], close + 2
+    elif src.startswith("$", pos):
+        display = False
+        if pos + 1 >= end or src[pos + 1].isspace():
+            return False
+        close = _math_close(src, pos + 2, end)
+        if close < 0:
+            return False
+        content, stop = src[pos + 1 : close], close + 1
+    else:
+        return False
+    if not silent:
+        token = state.push("math", "", 0)
+        token.content = content
+        token.meta = {"display": display, "newlines": src.count("\n", pos, stop)}
+    state.pos = stop
+    return True
+
+
 def _make_parser() -> MarkdownIt:
-    """CommonMark + GFM tables; raw HTML off (it stays text); all link schemes let through."""
+    """CommonMark + GFM tables + formulas and ``~sub~``/``^sup^`` (Pandoc's syntax); raw
+    HTML off (it stays text); all link schemes let through."""
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    md.inline.ruler.before("escape", "math", _math_rule)
+    md.use(sub_plugin).use(superscript_plugin)
     md.inline.ruler.before("link", "cloze", _cloze_rule)
     md.inline.ruler.before("link", "cloze_close", _cloze_close_rule)
     # Keep file:, data:, javascript: links and images as links/images so the checks can name
@@ -1183,9 +1248,14 @@ class _Builder:
         out: list[Inline] = []
         current = out
         too_deep = 0  # formatting opened beyond MAX_INLINE_DEPTH (dropped, and its closers)
+        script: str | None = None  # inside ~sub~ or ^sup^
         for token in children:
             kind = token.type
-            if kind == "text":
+            if kind == "text" and script == "sub_open":
+                current.append(Subscript(token.content, line))
+            elif kind == "text" and script == "sup_open":
+                current.append(Superscript(token.content, line))
+            elif kind == "text":
                 current.append(Text(token.content, line))
             elif kind == "softbreak":
                 current.append(Text(" ", line))
@@ -1195,6 +1265,13 @@ class _Builder:
                 line += 1
             elif kind == "code_inline":
                 current.append(Code(token.content, line))
+            elif kind == "math":
+                current.append(Math(token.content, bool(token.meta["display"]), line))
+                line += token.meta["newlines"]
+            elif kind in ("sub_open", "sup_open"):
+                script = kind  # the plugins put one text token between open and close
+            elif kind in ("sub_close", "sup_close"):
+                script = None
             elif kind == "cloze":
                 current.append(Cloze(token.content.strip(), line))
             elif kind == "cloze_error":

@@ -24,6 +24,7 @@ from pathlib import Path, PurePath
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
+from coursepack import code, formulas
 from coursepack.diagnostics import LessonError, error
 from coursepack.layouts import LayoutNotFound, LayoutSearch
 from coursepack.model import (
@@ -36,6 +37,7 @@ from coursepack.model import (
     Lesson,
     Link,
     Match,
+    Math,
     Option,
     Order,
     Paragraph,
@@ -73,6 +75,35 @@ _LOG = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- pure helpers
+
+
+@dataclasses.dataclass(frozen=True)
+class FormulaImage:
+    """What the template needs to print one formula: an SVG picture sized in em."""
+
+    src: str
+    alt: str
+    width: float
+    height: float
+    depth: float
+    display: bool
+
+
+def formula_image(node: Math, colour: str, lang: str) -> FormulaImage:
+    """A formula drawn as a vector picture, with its spoken form as alt text."""
+    import base64
+
+    tex = node.tex.strip()
+    drawing = formulas.svg(tex, node.display, colour)
+    data = base64.b64encode(drawing.svg.encode("utf-8")).decode("ascii")
+    return FormulaImage(
+        src=f"data:image/svg+xml;base64,{data}",
+        alt=formulas.spoken(tex, node.display, lang),
+        width=drawing.width,
+        height=drawing.height,
+        depth=drawing.depth,
+        display=node.display,
+    )
 
 
 def letter(index: int) -> str:
@@ -386,6 +417,7 @@ class HandoutWriter:
         chosen = self._pack_paper(course, lessons, paper)
         context = self._shared_context(audience, chosen)
         context.update(course=course, lessons=tuple(lessons))
+        context["formula"] = lambda node: self._formula(node, course.lang or "en")
         return self._render_template(PACK_TEMPLATE, context, course.path)
 
     def _pdf(self, html: str, paper: str, lessons: Sequence[Lesson], where: Path) -> bytes:
@@ -422,6 +454,7 @@ class HandoutWriter:
             lesson=lesson,
             meta=meta,
             created=meta.date if re.fullmatch(r"\d{4}-\d{2}-\d{2}", meta.date or "") else "",
+            formula=lambda node: self._formula(node, meta.lang or "en"),
         )
         return self._render_template(TEMPLATE, context, lesson.path)
 
@@ -480,7 +513,13 @@ class HandoutWriter:
             "image_url": self._image_url,
             "plain_text": plain_text,
             "reserved": reserved,
+            "formula": lambda node: self._formula(node, "en"),
+            "code_lines": code.lines,
         }
+
+    def _formula(self, node: Math, lang: str) -> FormulaImage:
+        ink = str((self.layouts.theme.get("colours") or {}).get("ink", "#000000"))
+        return formula_image(node, ink, lang)
 
     def _gap_width(self, answer: str) -> str:
         """The CSS width of a cloze gap: the answer in bold, plus room; same in both audiences."""
@@ -630,6 +669,7 @@ class HandoutWriter:
         quoted = ", ".join(f'"{name}"' for name in stack if name)
         variables.append(f"  --font-text: {quoted}, sans-serif;")
         body = "\n".join(variables)
+        lines += self._code_css()
         # Page margin boxes do not inherit from :root, so the page context gets the same variables.
         lines.append(":root {\n" + body + "\n}")
         lines.append("@page {\n" + body + "\n}")
@@ -646,6 +686,21 @@ class HandoutWriter:
         the file, checks it is in the lesson's folder, and converts what WeasyPrint cannot
         print), so the PDF is the same whatever folder the lesson is in."""
         return self._require_fetcher().image(image.path)
+
+    def _code_css(self) -> list[str]:
+        """One rule per kind of code token, from theme.yaml's ``code:`` (shared with the deck)."""
+        rules = []
+        for kind, style in code.code_styles(self.layouts.theme).items():
+            if not re.fullmatch(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]+", style.colour):
+                where = self.layouts.find("theme.yaml")
+                raise LessonError([error(where, 0, f"bad code colour {kind}: {style.colour!r}")])
+            weight = "700" if style.bold else "400"
+            slant = "italic" if style.italic else "normal"
+            rules.append(
+                f".tok-{kind} {{ color: {style.colour}; font-weight: {weight}; "
+                f"font-style: {slant}; }}"
+            )
+        return rules
 
     def _require_fetcher(self) -> SafeURLFetcher:
         if self._fetcher is None:

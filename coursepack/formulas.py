@@ -1,0 +1,620 @@
+"""Math formulas: LaTeX checked and turned into what each output needs, cached by content.
+
+One formula's TeX source (as the teacher wrote it between ``$…$``) goes through one parse,
+LaTeX → MathML (latex2mathml), and everything else is derived from that MathML:
+
+- :func:`problem` — why a formula cannot be read (``None`` when it can), for ``check``;
+- :func:`svg` — a vector drawing for WeasyPrint (ziamath, with its bundled STIX Two Math
+  font), with its size and baseline in em so an inline formula sits on the text's baseline;
+- :func:`png` — the same drawing as a picture for decks drawn with pictures (resvg);
+- :func:`spoken` — the alt text ("x squared plus 3 x minus 4 equals 0");
+- :func:`linear` — a one-line Unicode form (``x² + 3x − 4 = 0``) for speaker notes;
+- :func:`omml` — an Office Math (OMML) ``m:oMath`` element for editable PowerPoint equations;
+- :func:`tex_source` — the ``\\(…\\)`` form exports carry (Moodle and Canvas run MathJax).
+
+Every function is cached on its arguments (the formula's text), so the handout, the key and
+the deck draw a formula once per process and a rebuild in ``watch`` draws none again.
+Nothing here reads files or the network: a lesson's LaTeX is data, never a program (no
+``\\input``, no macros that expand).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from functools import lru_cache
+from xml.sax.saxutils import escape
+
+MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+OMML_NS = "http://schemas.openxmlformats.org/officeDocument/2006/math"
+_M = f"{{{MATHML_NS}}}"
+
+# Enough for every formula of a large course in one process; each entry is a few kB.
+_CACHE = 4096
+
+# Longest formula accepted: a paste of a whole document between two dollars is a mistake.
+MAX_TEX = 2000
+
+
+class FormulaError(ValueError):
+    """A formula that cannot be read; the message says why in the teacher's terms."""
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _environments() -> frozenset[str]:
+    from latex2mathml import commands
+
+    names = {name.lstrip("\\").rstrip("*") for name in commands.MATRICES}
+    return frozenset(names | {"aligned", "gathered", "cases", "array"})
+
+
+def _brace_problem(tex: str) -> str | None:
+    """Unbalanced ``{ }`` (latex2mathml closes a missing ``}`` silently)."""
+    depth = 0
+    index = 0
+    while index < len(tex):
+        char = tex[index]
+        if char == "\\":
+            index += 2  # \{ and \} are literal braces
+            continue
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth < 0:
+                return "a '}' closes no '{'"
+        index += 1
+    if depth > 0:
+        return "a '{' is never closed with '}'" if depth == 1 else f"{depth} '{{' are never closed"
+    return None
+
+
+@lru_cache(maxsize=_CACHE)
+def _parse(tex: str, display: bool) -> ET.Element | str:
+    """MathML for ``tex``, or the reason it cannot be read (cached either way)."""
+    if not tex.strip():
+        return "the formula is empty"
+    if len(tex) > MAX_TEX:
+        return f"the formula is {len(tex)} characters long (at most {MAX_TEX})"
+    braces = _brace_problem(tex)
+    if braces:
+        return braces
+    for name in re.findall(r"\\(?:begin|end)\s*\{([^}]*)\}", tex):
+        if name.rstrip("*") not in _environments():
+            return f"unknown environment '{name}' (known: {', '.join(sorted(_environments()))})"
+    from latex2mathml.exceptions import (
+        DenominatorNotFoundError,
+        DoubleSubscriptsError,
+        DoubleSuperscriptsError,
+        ExtraLeftOrMissingRightError,
+        InvalidAlignmentError,
+        InvalidStyleForGenfracError,
+        InvalidWidthError,
+        MissingEndError,
+        MissingSuperScriptOrSubscriptError,
+        NoAvailableTokensError,
+        NumeratorNotFoundError,
+    )
+
+    messages: dict[type[Exception], str] = {
+        NoAvailableTokensError: "the formula ends too early (a command is missing its argument)",
+        MissingSuperScriptOrSubscriptError: "'^' or '_' has nothing after it",
+        DoubleSubscriptsError: "two subscripts in a row (write x_{ab}, not x_a_b)",
+        DoubleSuperscriptsError: "two superscripts in a row (write x^{ab}, not x^a^b)",
+        ExtraLeftOrMissingRightError: "a \\left has no matching \\right",
+        MissingEndError: "a \\begin{…} has no matching \\end{…}",
+        DenominatorNotFoundError: "a fraction has no denominator",
+        NumeratorNotFoundError: "a fraction has no numerator",
+        InvalidAlignmentError: "an array's column alignment is not l, c or r",
+        InvalidStyleForGenfracError: "\\genfrac has an invalid style",
+        InvalidWidthError: "a width is not a TeX length",
+    }
+    try:
+        # ziamath's own LaTeX front end: latex2mathml plus the fix-ups its drawing expects.
+        from ziamath.tex import tex2mml
+
+        mathml = tex2mml(tex, inline=not display)
+    except tuple(messages) as exc:
+        return messages[type(exc)]
+    except Exception as exc:  # latex2mathml raises bare errors on some inputs
+        return f"the formula cannot be read ({type(exc).__name__})"
+    try:
+        root = ET.fromstring(mathml)
+    except ET.ParseError:
+        return "the formula cannot be read"
+    _mark_prefix_signs(root)
+    for node in root.iter():
+        text = (node.text or "").strip()
+        # latex2mathml prints a command it does not know as text: a typo, not a formula.
+        if len(text) > 1 and text.startswith("\\") and node.tag != f"{_M}mtext":
+            return f"unknown command '{text}'"
+    return root
+
+
+_SIGNS = {"−", "+", "±", "∓", "-"}
+
+
+def _mark_prefix_signs(root: ET.Element) -> None:
+    """A sign that opens a row or follows an operator is unary: ``x = −4``, not ``x = − 4``."""
+    for parent in root.iter():
+        previous: ET.Element | None = None
+        for kid in parent:
+            if (
+                kid.tag == f"{_M}mo"
+                and (kid.text or "").strip() in _SIGNS
+                and "form" not in kid.attrib
+                and (
+                    previous is None
+                    or (previous.tag == f"{_M}mo" and previous.get("form") != "postfix")
+                )
+            ):
+                kid.set("form", "prefix")
+            previous = kid
+
+
+def problem(tex: str, display: bool = False) -> str | None:
+    """Why ``tex`` cannot be drawn (for ``path:line: error:``), or ``None`` when it can."""
+    parsed = _parse(tex, display)
+    return parsed if isinstance(parsed, str) else None
+
+
+def mathml(tex: str, display: bool = False) -> ET.Element:
+    """The MathML ``<math>`` element of a formula; :class:`FormulaError` when unreadable."""
+    parsed = _parse(tex, display)
+    if isinstance(parsed, str):
+        raise FormulaError(parsed)
+    return parsed
+
+
+def tex_source(tex: str, display: bool = False) -> str:
+    """The formula as exports carry it: ``\\(…\\)`` inline, ``\\[…\\]`` display (MathJax)."""
+    return f"\\[{tex.strip()}\\]" if display else f"\\({tex.strip()}\\)"
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A formula drawn as SVG; sizes in em of the surrounding text."""
+
+    svg: str
+    width: float
+    height: float
+    depth: float  # how far the drawing reaches below the baseline
+
+
+# ziamath draws at this size (in SVG user units per em); the writers scale by em.
+_DRAW_SIZE = 20.0
+
+
+@lru_cache(maxsize=_CACHE)
+def svg(tex: str, display: bool = False, colour: str = "#000000") -> Drawing:
+    """The formula as a standalone SVG in ``colour``, with its box measured in em."""
+    import ziamath
+
+    element = copy.deepcopy(mathml(tex, display))  # ziamath edits the tree it is given
+    element.set("mathcolor", colour)
+    math = ziamath.Math(element, size=_DRAW_SIZE, margin=0)
+    drawing = math.svg()
+    width, height = math.getsize()
+    depth = -math.getyofst()
+    return Drawing(
+        svg=drawing,
+        width=round(width / _DRAW_SIZE, 4),
+        height=round(height / _DRAW_SIZE, 4),
+        depth=round(depth / _DRAW_SIZE, 4),
+    )
+
+
+@lru_cache(maxsize=_CACHE)
+def png(tex: str, display: bool = False, colour: str = "#000000", px_per_em: int = 96) -> bytes:
+    """The formula as a PNG picture (transparent background), ``px_per_em`` pixels per em."""
+    import resvg_py
+
+    drawing = svg(tex, display, colour)
+    zoom = max(1, round(px_per_em / _DRAW_SIZE))
+    return bytes(resvg_py.svg_to_bytes(svg_string=drawing.svg, zoom=zoom))
+
+
+# --------------------------------------------------------------------------- text forms
+
+_OPERATOR_WORDS = {
+    "+": "plus",
+    "−": "minus",
+    "-": "minus",
+    "±": "plus or minus",
+    "∓": "minus or plus",
+    "×": "times",
+    "·": "times",
+    "⋅": "times",
+    "∗": "times",
+    "÷": "divided by",
+    "/": "divided by",
+    "=": "equals",
+    "≠": "is not equal to",
+    "≈": "is approximately equal to",
+    "≡": "is identical to",
+    "∝": "is proportional to",
+    "<": "is less than",
+    ">": "is greater than",
+    "≤": "is less than or equal to",
+    "≥": "is greater than or equal to",
+    "→": "goes to",
+    "⟶": "goes to",
+    "⇌": "is in equilibrium with",
+    "⇒": "implies",
+    "⟹": "implies",
+    "⇔": "if and only if",
+    "∈": "is in",
+    "∉": "is not in",
+    "⊂": "is a subset of",
+    "⊆": "is a subset of",
+    "∪": "union",
+    "∩": "intersection",
+    "∞": "infinity",
+    "∂": "partial",
+    "∇": "nabla",
+    "…": "dot dot dot",
+    "⋯": "dot dot dot",
+    "′": "prime",
+    "″": "double prime",
+    "°": "degrees",
+    "%": "percent",
+    "!": "factorial",
+    "|": "absolute value bar",
+    "(": "open paren",
+    ")": "close paren",
+    "[": "open bracket",
+    "]": "close bracket",
+    "{": "open brace",
+    "}": "close brace",
+    ",": "comma",
+    "∑": "the sum",
+    "∏": "the product",
+    "∫": "the integral",
+    "∮": "the contour integral",
+    "lim": "the limit",
+}
+_ACCENTS = {
+    "→": "vector",
+    "¯": "bar",
+    "‾": "bar",
+    "―": "bar",
+    "^": "hat",
+    "\u0302": "hat",
+    "ˆ": "hat",
+    "~": "tilde",
+    "\u0303": "tilde",
+    "˙": "dot",
+}
+_SUPERSCRIPTS = str.maketrans("0123456789+−-=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿⁱ")
+_SUBSCRIPTS = str.maketrans("0123456789+−-=()aeioxnmt", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑᵢₒₓₙₘₜ")
+
+
+def _local(node: ET.Element) -> str:
+    return node.tag.rsplit("}", 1)[-1]
+
+
+def _symbol_words(text: str) -> str:
+    """A token's words: operators by name, Greek letters by their names."""
+    if text in _OPERATOR_WORDS:
+        return _OPERATOR_WORDS[text]
+    if len(text) == 1 and not text.isascii():
+        name = unicodedata.name(text, "")
+        if name.startswith(("GREEK SMALL LETTER ", "GREEK CAPITAL LETTER ")):
+            letter = name.rsplit(" ", 1)[-1].lower()
+            return f"capital {letter}" if "CAPITAL" in name else letter
+        if name.startswith("DOUBLE-STRUCK CAPITAL "):
+            return name.rsplit(" ", 1)[-1]
+    return text
+
+
+def _spoken(node: ET.Element) -> str:
+    """English words for a MathML node (short forms for the common cases)."""
+    tag = _local(node)
+    kids = list(node)
+    words = [_spoken(kid) for kid in kids]
+    if tag in ("mi", "mn", "mtext", "ms"):
+        text = (node.text or "").strip()
+        return "" if text == "&" else _symbol_words(text)
+    if tag == "mo":
+        return _symbol_words((node.text or "").strip())
+    if tag in ("msup", "msub", "msubsup") and kids:
+        base = words[0]
+        if tag == "msup":
+            power = (kids[1].text or "").strip() if len(kids) > 1 else ""
+            if _local(kids[1]) == "mn" and power == "2":
+                return f"{base} squared"
+            if _local(kids[1]) == "mn" and power == "3":
+                return f"{base} cubed"
+            if _local(kids[0]) == "mo" and base.startswith("the "):
+                return f"{base} to {words[1]} of"
+            return f"{base} to the power {words[1]}"
+        if tag == "msub":
+            if _local(kids[0]) == "mo" and base.startswith("the "):
+                return f"{base} as {words[1]}" if base == "the limit" else f"{base} over {words[1]}"
+            return f"{base} sub {words[1]}"
+        if _local(kids[0]) == "mo" and base.startswith("the "):
+            return f"{base} from {words[1]} to {words[2]} of"
+        return f"{base} sub {words[1]} to the power {words[2]}"
+    if tag in ("munderover", "munder", "mover") and kids:
+        base = words[0]
+        if tag == "mover" and len(kids) > 1 and _local(kids[1]) == "mo":
+            accent = _ACCENTS.get((kids[1].text or "").strip())
+            if accent:
+                return f"{base} {accent}" if accent != "vector" else f"vector {base}"
+        if tag == "munderover":
+            return f"{base} from {words[1]} to {words[2]} of"
+        if tag == "munder":
+            return f"{base} as {words[1]}" if base == "the limit" else f"{base} over {words[1]}"
+        return f"{base} with {words[1]} above"
+    if tag == "mfrac" and len(kids) == 2:
+        if all(_local(kid) == "mn" for kid in kids):
+            return f"{words[0]} over {words[1]}"
+        return f"the fraction {words[0]} over {words[1]}, end fraction"
+    if tag == "msqrt":
+        return f"the square root of {' '.join(words)}, end root"
+    if tag == "mroot" and len(kids) == 2:
+        return f"the root of order {words[1]} of {words[0]}, end root"
+    if tag == "mtable":
+        rows = ["; ".join(_spoken(cell) for cell in row) for row in kids]
+        return f"a table of {len(rows)} rows: " + ", next row: ".join(rows) + ", end table"
+    if tag == "mspace":
+        return ""
+    return " ".join(word for word in words if word)
+
+
+@lru_cache(maxsize=_CACHE)
+def spoken(tex: str, display: bool = False, lang: str = "en") -> str:
+    """The alt text: English words for English lessons, the LaTeX source for others."""
+    if not lang.lower().startswith("en"):
+        return tex.strip()
+    words = _spoken(mathml(tex, display))
+    return re.sub(r"\s+", " ", words.replace(" ,", ",")).strip() or tex.strip()
+
+
+def _linear(node: ET.Element) -> str:
+    tag = _local(node)
+    kids = list(node)
+    parts = [_linear(kid) for kid in kids]
+
+    def group(index: int) -> str:
+        text = parts[index]
+        atomic = _local(kids[index]) in ("mi", "mn", "mo", "mtext") or len(text) == 1
+        return text if atomic else f"({text})"
+
+    if tag in ("mi", "mn", "mtext", "ms"):
+        text = node.text or ""
+        if text.strip() == "&":
+            return ""
+        return f"{text} " if tag == "mi" and len(text) > 1 else text  # sin x, not sinx
+    if tag == "mo":
+        text = (node.text or "").strip()
+        return f" {text} " if text in "+−=±×÷<>≤≥≠≈→⇌⟶" and text else text
+    if tag == "mspace":
+        return " " if node.get("linebreak") is None else "; "
+    if tag in ("msup", "msub", "msubsup") and kids:
+        out = parts[0]
+        scripts = [("sub" if tag != "msup" else "sup", 1)]
+        if tag == "msubsup":
+            scripts.append(("sup", 2))
+        for kind, index in scripts:
+            if index >= len(parts):
+                continue
+            raw = parts[index].replace(" ", "")
+            table = _SUPERSCRIPTS if kind == "sup" else _SUBSCRIPTS
+            translated = raw.translate(table)
+            if all(not char.isascii() for char in translated):
+                out += translated
+            else:
+                out += ("^" if kind == "sup" else "_") + group(index)
+        return out
+    if tag == "mfrac" and len(kids) == 2:
+        return f"{group(0)}/{group(1)}"
+    if tag == "msqrt":
+        inner = "".join(parts)
+        return f"√{inner}" if len(inner) == 1 else f"√({inner})"
+    if tag == "mroot" and len(kids) == 2:
+        return f"{parts[1]}√{group(0)}"
+    if tag == "mover" and len(kids) == 2 and _local(kids[1]) == "mo":
+        mark = (kids[1].text or "").strip()
+        combining = {"→": "\u20d7", "¯": "\u0304", "‾": "\u0305", "―": "\u0305"}
+        combining |= {"^": "\u0302", "ˆ": "\u0302", "\u0302": "\u0302", "~": "\u0303"}
+        if mark in combining and len(parts[0]) == 1:
+            return parts[0] + combining[mark]
+    if tag in ("mover", "munder", "munderover") and kids:
+        marks = (f"_{group(i)}" if i == 1 else f"^{group(i)}" for i in range(1, len(parts)))
+        return parts[0] + "".join(marks)
+    if tag == "mtable":
+        return "; ".join(", ".join(_linear(cell) for cell in row) for row in kids)
+    return "".join(parts)
+
+
+@lru_cache(maxsize=_CACHE)
+def linear(tex: str, display: bool = False) -> str:
+    """The formula on one line of Unicode text: ``x² + 3x − 4 = 0``."""
+    text = re.sub(r" {2,}", " ", _linear(mathml(tex, display))).strip()
+    # A sign that opens the formula or a bracket is unary: no space after it.
+    return re.sub(r"(^|[(\[{]) ?([−+±]) ", r"\1\2", text).replace(" )", ")")
+
+
+# --------------------------------------------------------------------------- OMML
+
+
+def _omml_run(text: str, plain: bool) -> str:
+    style = '<m:rPr><m:sty m:val="p"/></m:rPr>' if plain else ""
+    return f"<m:r>{style}<m:t>{escape(text)}</m:t></m:r>"
+
+
+def _omml_arg(node: ET.Element | None) -> str:
+    return _omml(node) if node is not None else ""
+
+
+_NARY = set("∑∏∐∫∬∭∮⋃⋂⋁⋀")
+
+
+def _omml(node: ET.Element) -> str:
+    """OMML for one MathML node (the subset latex2mathml emits)."""
+    tag = _local(node)
+    kids = list(node)
+
+    def arg(index: int) -> str:
+        return _omml_arg(kids[index]) if index < len(kids) else ""
+
+    if tag == "mi":
+        text = node.text or ""
+        if text.strip() == "&":
+            return ""
+        # One italic letter is a variable; a longer name (sin, log) is upright.
+        plain = len(text) > 1 or node.get("mathvariant") == "normal" or not text.isalpha()
+        return _omml_run(text, plain)
+    if tag in ("mn", "mo", "ms"):
+        return _omml_run(node.text or "", True) if (node.text or "") else ""
+    if tag == "mtext":
+        return _omml_run(node.text or "", True) if (node.text or "") else ""
+    if tag == "mspace":
+        return _omml_run("\u2009", True) if node.get("linebreak") is None else ""
+    nary = _nary_parts(node)
+    if nary is not None:  # a big operator with nothing after it in its row
+        return _nary(*nary, "")
+    if tag == "msup" and len(kids) == 2:
+        return f"<m:sSup><m:e>{arg(0)}</m:e><m:sup>{arg(1)}</m:sup></m:sSup>"
+    if tag == "msub" and len(kids) == 2:
+        if _local(kids[0]) == "mo":  # lim_{x→0}
+            return f"<m:limLow><m:e>{arg(0)}</m:e><m:lim>{arg(1)}</m:lim></m:limLow>"
+        return f"<m:sSub><m:e>{arg(0)}</m:e><m:sub>{arg(1)}</m:sub></m:sSub>"
+    if tag == "msubsup" and len(kids) == 3:
+        return (
+            f"<m:sSubSup><m:e>{arg(0)}</m:e><m:sub>{arg(1)}</m:sub>"
+            f"<m:sup>{arg(2)}</m:sup></m:sSubSup>"
+        )
+    if tag == "munderover" and len(kids) == 3:
+        inner = f"<m:limLow><m:e>{arg(0)}</m:e><m:lim>{arg(1)}</m:lim></m:limLow>"
+        return f"<m:limUpp><m:e>{inner}</m:e><m:lim>{arg(2)}</m:lim></m:limUpp>"
+    if tag == "munder" and len(kids) == 2:
+        return f"<m:limLow><m:e>{arg(0)}</m:e><m:lim>{arg(1)}</m:lim></m:limLow>"
+    if tag == "mover" and len(kids) == 2:
+        mark = (kids[1].text or "").strip() if _local(kids[1]) == "mo" else ""
+        if mark and len(mark) == 1:
+            if mark in "¯‾―":
+                bar = '<m:barPr><m:pos m:val="top"/></m:barPr>'
+                return f"<m:bar>{bar}<m:e>{arg(0)}</m:e></m:bar>"
+            accent = {"→": "\u20d7", "^": "\u0302", "ˆ": "\u0302", "~": "\u0303", "˙": "\u0307"}
+            accent = accent.get(mark, mark)
+            return (
+                f'<m:acc><m:accPr><m:chr m:val="{escape(accent)}"/></m:accPr>'
+                f"<m:e>{arg(0)}</m:e></m:acc>"
+            )
+        return f"<m:limUpp><m:e>{arg(0)}</m:e><m:lim>{arg(1)}</m:lim></m:limUpp>"
+    if tag == "mfrac" and len(kids) == 2:
+        return f"<m:f><m:num>{arg(0)}</m:num><m:den>{arg(1)}</m:den></m:f>"
+    if tag == "msqrt":
+        inner = "".join(_omml(kid) for kid in kids)
+        return f'<m:rad><m:radPr><m:degHide m:val="1"/></m:radPr><m:deg/><m:e>{inner}</m:e></m:rad>'
+    if tag == "mroot" and len(kids) == 2:
+        return f"<m:rad><m:deg>{arg(1)}</m:deg><m:e>{arg(0)}</m:e></m:rad>"
+    if tag == "mtable":
+        rows = []
+        for row in kids:
+            cells = "".join(f"<m:e>{''.join(_omml(k) for k in cell)}</m:e>" for cell in row)
+            rows.append(f"<m:mr>{cells}</m:mr>")
+        return f"<m:m>{''.join(rows)}</m:m>"
+    if tag == "mrow" and kids and _is_fenced(kids):
+        open_, close = (kids[0].text or ""), (kids[-1].text or "")
+        inner = _row(kids[1:-1])
+        return (
+            f'<m:d><m:dPr><m:begChr m:val="{escape(open_)}"/><m:endChr m:val="{escape(close)}"/>'
+            f"</m:dPr><m:e>{inner}</m:e></m:d>"
+        )
+    # mrow, mstyle, mpadded, math and anything else: their children in a row.
+    return _row(kids)
+
+
+_RELATIONS = set("=<>≤≥≠≈≡∝→⇌⇒⟹⇔")
+
+
+def _row(kids: list[ET.Element]) -> str:
+    """Children in a row; a big operator takes what follows it, up to a relation, as operand."""
+    out: list[str] = []
+    index = 0
+    while index < len(kids):
+        nary = _nary_parts(kids[index])
+        if nary is None:
+            out.append(_omml(kids[index]))
+            index += 1
+            continue
+        end = index + 1
+        while end < len(kids) and not (
+            _local(kids[end]) == "mo" and (kids[end].text or "").strip() in _RELATIONS
+        ):
+            end += 1
+        out.append(_nary(*nary, _row(kids[index + 1 : end])))
+        index = end
+    return "".join(out)
+
+
+def _nary_parts(
+    node: ET.Element,
+) -> tuple[ET.Element, ET.Element | None, ET.Element | None, bool] | None:
+    """(operator, lower limit, upper limit, limits under/over) for ∑, ∫…; else ``None``."""
+    tag = _local(node)
+    kids = list(node)
+    if tag == "mo" and (node.text or "").strip() in _NARY:
+        return node, None, None, False
+    if not kids or _local(kids[0]) != "mo" or (kids[0].text or "").strip() not in _NARY:
+        return None
+    over = tag in ("munder", "mover", "munderover")
+    if tag in ("msub", "munder") and len(kids) == 2:
+        return kids[0], kids[1], None, over
+    if tag in ("msup", "mover") and len(kids) == 2:
+        return kids[0], None, kids[1], over
+    if tag in ("msubsup", "munderover") and len(kids) == 3:
+        return kids[0], kids[1], kids[2], over
+    return None
+
+
+def _is_fenced(kids: list[ET.Element]) -> bool:
+    """``\\left( … \\right)``: a stretchy prefix and postfix fence around the content."""
+    first, last = kids[0], kids[-1]
+    return (
+        len(kids) >= 2
+        and _local(first) == "mo"
+        and _local(last) == "mo"
+        and "true" in (first.get("fence"), first.get("stretchy"))
+        and "true" in (last.get("fence"), last.get("stretchy"))
+    )
+
+
+def _nary(
+    operator: ET.Element,
+    lower: ET.Element | None,
+    upper: ET.Element | None,
+    under_over: bool,
+    body: str,
+) -> str:
+    """A big operator (∑, ∫) with its limits; the operand follows it as ordinary content."""
+    char = escape((operator.text or "").strip())
+    place = "undOvr" if under_over or char in "∑∏∐⋃⋂" else "subSup"
+    props = [f'<m:chr m:val="{char}"/>', f'<m:limLoc m:val="{place}"/>']
+    if lower is None:
+        props.append('<m:subHide m:val="1"/>')
+    if upper is None:
+        props.append('<m:supHide m:val="1"/>')
+    return (
+        f"<m:nary><m:naryPr>{''.join(props)}</m:naryPr>"
+        f"<m:sub>{_omml_arg(lower)}</m:sub><m:sup>{_omml_arg(upper)}</m:sup>"
+        f"<m:e>{body}</m:e></m:nary>"
+    )
+
+
+@lru_cache(maxsize=_CACHE)
+def omml(tex: str, display: bool = False) -> str:
+    """The formula as one ``<m:oMath>`` element (OMML namespace declared on it)."""
+    body = _omml(mathml(tex, display))
+    return f'<m:oMath xmlns:m="{OMML_NS}">{body}</m:oMath>'

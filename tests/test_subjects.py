@@ -1,0 +1,267 @@
+"""Math, chemical notation and highlighted code: read as Pandoc reads them, drawn in every output.
+
+The three subject lessons in tests/fixtures/subjects (maths, chemistry, computing) are built
+once per module and read back as a student, a screen reader and a teacher would meet them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import pdf_text, run_cli, write_lesson
+
+from coursepack import code, formulas
+from coursepack.model import Math, Subscript, Superscript, Text
+from coursepack.reader import read_text
+
+SUBJECTS = Path(__file__).parent / "fixtures" / "subjects"
+
+
+def _inlines(body: str):
+    lesson, diagnostics = read_text(f"---\ntitle: T\n---\n\n# S\n\n{body}\n", Path("t.md"))
+    assert lesson is not None, diagnostics
+    return lesson.sections[0].blocks[0].inlines
+
+
+def _maths(body: str) -> list[tuple[str, bool]]:
+    return [(n.tex, n.display) for n in _inlines(body) if isinstance(n, Math)]
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("Solve $x^2 + 3x - 4 = 0$ now.", [("x^2 + 3x - 4 = 0", False)]),
+        ("Tickets cost $20 and $30.", []),  # a closing $ has no space before it
+        # As in Pandoc, the first closer after an opener counts, dollar amounts or not.
+        ("It costs $5, then $x$ more.", [("5, then $x", False)]),
+        ("A $ x$ is not math, nor $x $.", []),  # no space after the opening, before the closing
+        ("Not math: $x$5 dollars.", []),  # no digit right after the closing $
+        ("An escaped \\$ sign and $y$.", [("y", False)]),
+        ("Inline \\(a+b\\) and display \\[c\\].", [("a+b", False), ("c", True)]),
+        ("Display $$\\frac{1}{2}$$ inline.", [("\\frac{1}{2}", True)]),
+        ("Code `$x$` is code.", []),
+        ("A literal \\[\\[not a blank\\]\\].", []),
+    ],
+)
+def test_math_follows_pandocs_dollar_rules(body: str, expected: list[tuple[str, bool]]) -> None:
+    assert _maths(body) == expected
+
+
+def test_a_dollar_amount_and_an_escaped_dollar_stay_text() -> None:
+    inlines = _inlines("Tickets cost $20 and $30; a \\$ sign.")
+    assert [type(n) for n in inlines] == [Text]
+    assert inlines[0].text == "Tickets cost $20 and $30; a $ sign."
+
+
+def test_display_math_on_its_own_lines_keeps_the_following_lines_right() -> None:
+    lesson, _ = read_text("---\ntitle: T\n---\n\n# S\n\n$$\nx = 1\n$$\nafter $y$\n", Path("t.md"))
+    assert lesson is not None
+    inlines = lesson.sections[0].blocks[0].inlines
+    display, after = inlines[0], inlines[-1]
+    assert isinstance(display, Math) and display.display and display.line == 7
+    assert isinstance(after, Math) and after.tex == "y" and after.line == 10
+
+
+def test_pandoc_sub_and_superscripts() -> None:
+    inlines = _inlines("H~2~O, SO~4~^2−^, x^2^ and CO₂; a ~b c~ with a space is text.")
+    scripts = [
+        (type(n).__name__, n.text) for n in inlines if isinstance(n, (Subscript, Superscript))
+    ]
+    assert scripts == [
+        ("Subscript", "2"),
+        ("Subscript", "4"),
+        ("Superscript", "2−"),
+        ("Superscript", "2"),
+    ]
+    assert "CO₂" in "".join(n.text for n in inlines if isinstance(n, Text))
+    assert "~b c~" in "".join(n.text for n in inlines if isinstance(n, Text))
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def test_bad_latex_is_a_path_line_error_from_check(tmp_path: Path) -> None:
+    lesson = write_lesson(
+        tmp_path,
+        "bad.md",
+        "# S\n\nBad $\\frac{1}{$ here.\n\n- and $\\foo x$\n\n$$\nx^\n$$\n",
+    )
+    result = run_cli("check", str(lesson))
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if ": error: " in line]
+    assert len(lines) == 3, result.output
+    never_closed = r"bad\.md:7: error: formula \$\\frac\{1\}\{\$: a '\{' is never closed"
+    assert re.search(never_closed, lines[0])
+    assert re.search(r"bad\.md:9: error: .*unknown command '\\foo'", lines[1])
+    assert re.search(r"bad\.md:11: error: formula \$\$x\^\$\$: '\^' or '_' has nothing", lines[2])
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("tex", "problem"),
+    [
+        ("\\frac{1}{", "never closed"),
+        ("x}", "closes no"),
+        ("\\begin{bogus}1\\end{bogus}", "unknown environment 'bogus'"),
+        ("\\notacommand", "unknown command"),
+        ("x^", "nothing after it"),
+        ("\\left( x", "\\left has no matching \\right"),
+    ],
+)
+def test_every_unreadable_formula_is_named(tex: str, problem: str) -> None:
+    assert problem in (formulas.problem(tex) or "")
+    with pytest.raises(formulas.FormulaError):
+        formulas.svg(tex)
+
+
+# --------------------------------------------------------------------------- formula forms
+
+
+def test_spoken_linear_and_tex_forms() -> None:
+    tex = "x^2 + 3x - 4 = 0"
+    assert formulas.spoken(tex) == "x squared plus 3 x minus 4 equals 0"
+    assert formulas.linear(tex) == "x² + 3x − 4 = 0"
+    assert formulas.tex_source(tex) == "\\(x^2 + 3x - 4 = 0\\)"
+    assert formulas.tex_source("y", display=True) == "\\[y\\]"
+    # A lesson in another language gets the LaTeX source, not English words.
+    assert formulas.spoken(tex, lang="fr") == tex
+
+
+def test_formulas_are_drawn_once_per_content() -> None:
+    formulas.svg.cache_clear()
+    for _ in range(3):
+        formulas.svg("\\sqrt{2}", False, "#000000")
+    info = formulas.svg.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
+
+
+def test_omml_is_well_formed_for_every_construct() -> None:
+    samples = [
+        "x = \\frac{-b \\pm \\sqrt{b^2 - 4ac}}{2a}",
+        "\\sum_{i=1}^{n} i = \\frac{n(n+1)}{2}",
+        "\\int_0^1 x\\,dx",
+        "\\left(\\frac{a}{b}\\right)^2",
+        "\\vec{v} + \\hat{y} + \\bar{x}",
+        "\\lim_{x \\to 0} \\frac{\\sin x}{x}",
+        "\\sqrt[3]{8}",
+        "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
+        "x_i^2",
+    ]
+    for tex in samples:
+        root = ET.fromstring(formulas.omml(tex))
+        assert root.tag == f"{{{formulas.OMML_NS}}}oMath", tex
+        texts = "".join(t.text or "" for t in root.iter(f"{{{formulas.OMML_NS}}}t"))
+        assert "\\" not in texts, (tex, texts)
+
+
+# --------------------------------------------------------------------------- code
+
+
+def test_code_tokens_give_the_text_back_with_leading_spaces() -> None:
+    text = "  # indented\ndef f(x):\n    return x + 1"
+    tokens = code.tokens(text, "python")
+    assert "".join(t.text for t in tokens) == text
+    kinds = {t.kind for t in tokens}
+    assert {"comment", "keyword", "name", "number"} <= kinds
+    assert code.tokens("  plain", "") == (code.CodeToken("plain", "  plain"),)
+    assert code.tokens("x", "no-such-language") == (code.CodeToken("plain", "x"),)
+
+
+# --------------------------------------------------------------------------- built outputs
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The three subject lessons built in every output."""
+    out = tmp_path_factory.mktemp("subjects")
+    source = out / "source"
+    shutil.copytree(SUBJECTS, source)
+    result = run_cli("build", str(source), "-o", str(out / "build"))
+    assert result.exit_code == 0, result.output
+    return out / "build"
+
+
+def _struct_alts(path: Path) -> list[tuple[str, str]]:
+    """(structure type, alt text) of every structure element that has an alt text."""
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    found: list[tuple[str, str]] = []
+
+    def walk(node) -> None:
+        node = node.get_object() if hasattr(node, "get_object") else node
+        if not isinstance(node, DictionaryObject):
+            return
+        if "/Alt" in node:
+            found.append((str(node.get("/S")), str(node["/Alt"])))
+        kids = node.get("/K")
+        for kid in kids if isinstance(kids, ArrayObject) else [kids]:
+            if kid is not None:
+                walk(kid)
+
+    walk(PdfReader(path).trailer["/Root"]["/StructTreeRoot"])
+    return found
+
+
+RAW_LATEX = re.compile(r"\\(frac|sqrt|sum|pm|alpha|Delta|mathrm|rightarrow|left|right)|\$|\^\{|_\{")
+
+
+@pytest.mark.parametrize("stem", ["maths", "chemistry", "computing"])
+@pytest.mark.parametrize("output", ["handout", "answer-key"])
+def test_no_raw_latex_or_markers_in_the_pdfs(built: Path, stem: str, output: str) -> None:
+    text = pdf_text(built / f"{stem}-{output}.pdf")
+    found = RAW_LATEX.findall(text)
+    # The maths lesson's intro shows two dollar amounts and an escaped dollar, as text.
+    allowed = 3 if stem == "maths" else 0
+    assert text.count("$") == allowed, text
+    assert len(found) == allowed, found
+    assert "~" not in text and not re.search(r"\w\^\w", text)
+
+
+def test_one_alt_text_per_formula_in_the_structure_tree(built: Path) -> None:
+    alts = _struct_alts(built / "maths-handout.pdf")
+    figures = [alt for kind, alt in alts if kind == "/Figure"]
+    # 34 formulas are shown in the handout (the notes' formula and the model answer's are not).
+    assert len(figures) == 34
+    assert "x squared plus 3 x minus 4 equals 0" in figures
+    assert "x equals the fraction minus b plus or minus the square root of" in " ".join(figures)
+    key = [alt for kind, alt in _struct_alts(built / "maths-answer-key.pdf") if kind == "/Figure"]
+    # Also the model answer's three, and in the answer table: the correct option's two, the
+    # model answer's three again, the match pairs' six and the order items' three.
+    assert len(key) == 34 + 3 + 2 + 3 + 6 + 3
+
+
+def test_subscripts_are_smaller_and_lower_superscripts_higher(built: Path) -> None:
+    from pypdf import PdfReader
+
+    runs: list[tuple[str, float, float]] = []
+
+    def visit(text, cm, tm, font, size) -> None:  # noqa: ANN001 (pypdf's visitor)
+        if text.strip():
+            runs.append((text, size, tm[5]))
+
+    PdfReader(built / "chemistry-handout.pdf").pages[0].extract_text(visitor_text=visit)
+    index = next(i for i, run in enumerate(runs) if run[0].endswith("superscripts: H"))
+    base, sub, _, _, _, _, sup = runs[index : index + 7]
+    assert sub[0] == "2" and sub[1] < base[1] * 0.8
+    assert sub[2] > base[2]  # y grows down the page here: a subscript sits lower
+    assert sup[0] == "2−" and sup[1] < base[1] * 0.8 and sup[2] < base[2]
+
+
+def test_code_is_highlighted_in_more_than_two_colours(built: Path) -> None:
+    from pypdf import PdfReader
+
+    page = PdfReader(built / "computing-handout.pdf").pages[0]
+    content = page.get_contents().get_data().decode("latin-1")
+    fills = set(re.findall(r"([\d.]+ [\d.]+ [\d.]+) rg", content))
+    assert len(fills) >= 5, fills  # ink, and keyword, string, comment, number, name colours
+    text = pdf_text(built / "computing-handout.pdf")
+    assert "    print(i)" in text or "print(i)" in text
+    assert "def total(n):\n" in text.replace("\r", "")
