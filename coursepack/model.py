@@ -390,6 +390,9 @@ class Section:
 
 
 Paper = Literal["letter", "a4"]
+#: How the deck shows formulas: editable PowerPoint equations, or pictures (for LibreOffice
+#: and Google Slides, which do not draw PowerPoint equations); "" means the theme's choice.
+SlideMath = Literal["", "equations", "pictures"]
 
 
 @dataclass(frozen=True)
@@ -404,6 +407,7 @@ class Meta:
     lang: str = "en"
     paper: Paper = "letter"
     pptx_template: str = ""
+    slide_math: SlideMath = ""
     key_lines: tuple[tuple[str, int], ...] = ()
 
     def line_of(self, key: str, default: int = 1) -> int:

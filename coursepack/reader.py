@@ -95,6 +95,7 @@ FRONT_MATTER_KEYS = (
     "lang",
     "paper",
     "pptx-template",
+    "slide-math",
 )
 #: Bullets nest at most this deep; deeper items are flattened to this level.
 MAX_LIST_DEPTH = 3
@@ -408,6 +409,16 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
             )
         )
         paper = "letter"
+    slide_math = values.get("slide-math", "").lower()
+    if slide_math not in ("", "equations", "pictures"):
+        diagnostics.append(
+            error(
+                path,
+                dict(key_lines)["slide-math"],
+                f"slide-math '{values['slide-math']}' is not known (use 'equations' or 'pictures')",
+            )
+        )
+        slide_math = ""
     meta = Meta(
         title=values.get("title", ""),
         subtitle=values.get("subtitle", ""),
@@ -417,6 +428,7 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
         lang=values.get("lang", "") or "en",
         paper=paper,  # type: ignore[arg-type]
         pptx_template=values.get("pptx-template", ""),
+        slide_math=slide_math,  # type: ignore[arg-type]
         key_lines=tuple(key_lines),
     )
     return meta, diagnostics

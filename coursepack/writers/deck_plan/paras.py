@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import assert_never
 
+from coursepack import formulas
 from coursepack.model import (
     Block,
     BulletList,
@@ -26,11 +27,14 @@ from coursepack.model import (
     Link,
     ListItem,
     Match,
+    Math,
     Order,
     Paragraph,
     Question,
     Quote,
     Strong,
+    Subscript,
+    Superscript,
     Table,
     Text,
     plain_text,
@@ -52,6 +56,10 @@ def runs_of(inlines: Inlines, bold: bool = False, italic: bool = False) -> tuple
                 out.append(Run(clean(node.text), bold, italic, mono=True))
             case Cloze():
                 out.append(Run(clean(node.answer), True, italic))
+            case Math():  # until slides draw equations: readable one-line text
+                out.append(Run(clean(formulas.linear(node.tex.strip(), node.display)), bold, italic))
+            case Subscript() | Superscript():
+                out.append(Run(clean(node.text), bold, italic))
             case LineBreak():
                 out.append(Run("\n", bold, italic))
             case Strong():
