@@ -57,7 +57,8 @@ def runs_of(inlines: Inlines, bold: bool = False, italic: bool = False) -> tuple
             case Cloze():
                 out.append(Run(clean(node.answer), True, italic))
             case Math():  # until slides draw equations: readable one-line text
-                out.append(Run(clean(formulas.linear(node.tex.strip(), node.display)), bold, italic))
+                linear = formulas.linear(node.tex.strip(), node.display)
+                out.append(Run(clean(linear), bold, italic))
             case Subscript() | Superscript():
                 out.append(Run(clean(node.text), bold, italic))
             case LineBreak():
