@@ -393,14 +393,19 @@ def _linear(node: ET.Element) -> str:
         text = node.text or ""
         if text.strip() == "&":
             return ""
+        if text in ("±", "∓"):  # latex2mathml makes \pm an identifier
+            return f" {text} "
         return f"{text} " if tag == "mi" and len(text) > 1 else text  # sin x, not sinx
     if tag == "mo":
         text = (node.text or "").strip()
+        if node.get("form") == "prefix":  # a sign: −4, not − 4
+            return text
         return f" {text} " if text in "+−=±×÷<>≤≥≠≈→⇌⟶" and text else text
     if tag == "mspace":
         return " " if node.get("linebreak") is None else "; "
     if tag in ("msup", "msub", "msubsup") and kids:
-        out = parts[0]
+        out = parts[0].rstrip()  # log₁₀, not log ₁₀ (the space comes back after)
+        trail = parts[0][len(out) :]
         scripts = [("sub" if tag != "msup" else "sup", 1)]
         if tag == "msubsup":
             scripts.append(("sup", 2))
@@ -414,7 +419,7 @@ def _linear(node: ET.Element) -> str:
                 out += translated
             else:
                 out += ("^" if kind == "sup" else "_") + group(index)
-        return out
+        return out + trail
     if tag == "mfrac" and len(kids) == 2:
         return f"{group(0)}/{group(1)}"
     if tag == "msqrt":

@@ -265,3 +265,206 @@ def test_code_is_highlighted_in_more_than_two_colours(built: Path) -> None:
     text = pdf_text(built / "computing-handout.pdf")
     assert "    print(i)" in text or "print(i)" in text
     assert "def total(n):\n" in text.replace("\r", "")
+
+
+# --------------------------------------------------------------------------- decks
+
+A14_M = "{http://schemas.microsoft.com/office/drawing/2010/main}m"
+OMATH = f"{{{formulas.OMML_NS}}}oMath"
+
+
+def _deck(path: Path):
+    from pptx import Presentation
+
+    return Presentation(path)
+
+
+def _slide_titled(deck, start: str):
+    return next(s for s in deck.slides if s.shapes.title.text_frame.text.startswith(start))
+
+
+@pytest.fixture(scope="module")
+def picture_decks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The maths and chemistry lessons with ``slide-math: pictures``, decks only."""
+    out = tmp_path_factory.mktemp("pictures")
+    for stem in ("maths", "chemistry"):
+        text = (SUBJECTS / f"{stem}.md").read_text(encoding="utf-8")
+        text = text.replace("\n---\n", "\nslide-math: pictures\n---\n", 1)
+        (out / f"{stem}.md").write_text(text, encoding="utf-8")
+    result = run_cli("build", str(out), "-o", str(out / "build"), "--only", "slides")
+    assert result.exit_code == 0, result.output
+    return out / "build"
+
+
+def test_deck_formulas_are_editable_equations_valid_against_the_schema(built: Path) -> None:
+    import openxml_audit
+
+    deck = _deck(built / "maths-slides.pptx")
+    equations = [m for slide in deck.slides for m in slide.shapes._spTree.iter(A14_M)]
+    # every formula the slides show: the handout's 34 (not the notes' one nor the answer's 3)
+    assert len(equations) == 34
+    first = _slide_titled(deck, "Factorising")
+    texts = [t.text for t in first.shapes._spTree.iter(f"{{{formulas.OMML_NS}}}t")]
+    assert "".join(texts[:9]) == "x2+3x−4=0"
+    slide_text = "\n".join(
+        shape.text_frame.text for s in deck.slides for shape in s.shapes if shape.has_text_frame
+    )
+    assert "$" not in slide_text.replace("$20 and $30; a $ sign", "")
+    assert "\\frac" not in slide_text
+    for stem in ("maths", "chemistry", "computing"):
+        result = openxml_audit.validate_pptx(str(built / f"{stem}-slides.pptx"))
+        assert result.is_valid, [str(e) for e in result.errors[:5]]
+
+
+def test_deck_notes_give_formulas_as_readable_text(built: Path) -> None:
+    deck = _deck(built / "maths-slides.pptx")
+    notes = "\n".join(s.notes_slide.notes_text_frame.text for s in deck.slides if s.has_notes_slide)
+    assert "Stress that a cannot be zero" in notes
+    assert "Answer: A — x = 2 and x = 3" in notes
+    assert "x = (−3 ± 5)/4" in notes  # the model answer
+    assert "\\frac" not in notes and "$" not in notes
+
+
+def test_picture_decks_draw_display_formulas_with_alt_text(picture_decks: Path) -> None:
+    import openxml_audit
+
+    deck = _deck(picture_decks / "maths-slides.pptx")
+    assert not [m for s in deck.slides for m in s.shapes._spTree.iter(A14_M)]
+    pictures = [
+        shape for s in deck.slides for shape in s.shapes if shape.name.startswith("Formula")
+    ]
+    assert len(pictures) == 1  # the lesson's one display formula on a line of its own
+    descr = pictures[0]._element.nvPicPr.cNvPr.get("descr")
+    assert descr.startswith("x equals the fraction minus b plus or minus the square root")
+    assert pictures[0].image.content_type == "image/png"
+    factorising = _slide_titled(deck, "Factorising").shapes[1].text_frame.text
+    assert "x² + 3x − 4 = 0" in factorising
+    assert openxml_audit.validate_pptx(str(picture_decks / "maths-slides.pptx")).is_valid
+
+
+def test_deck_sub_and_superscripts_are_baseline_runs(built: Path) -> None:
+    deck = _deck(built / "chemistry-slides.pptx")
+    runs = [
+        (run.text, run.font._rPr.get("baseline"))
+        for s in deck.slides
+        for shape in s.shapes
+        if shape.has_text_frame
+        for p in shape.text_frame.paragraphs
+        for run in p.runs
+    ]
+    water = next(i for i, (text, _) in enumerate(runs) if text.endswith("A water molecule, H"))
+    assert runs[water + 1] == ("2", "-25000")
+    assert runs[water + 2][1] is None
+    assert ("2−", "30000") in runs and ("+", "30000") in runs
+
+
+def test_a_short_code_block_stays_on_one_slide_in_several_colours(built: Path) -> None:
+    deck = _deck(built / "computing-slides.pptx")
+    slide = _slide_titled(deck, "A for loop")
+    assert not any(s.shapes.title.text_frame.text.startswith("A for loop (") for s in deck.slides)
+    body = slide.shapes[1].text_frame
+    lines = [p.text for p in body.paragraphs]
+    assert lines[:6] == [
+        "# Sum the numbers 1 to n",
+        "def total(n):",
+        "    result = 0",
+        "    for i in range(1, n + 1):",
+        "        result += i  # add i",
+        "    return result",
+    ]
+    colours = {
+        str(run.font.color.rgb)
+        for p in body.paragraphs[:6]
+        for run in p.runs
+        if run.font.color and run.font.color.type is not None
+    }
+    assert len(colours) > 2, colours
+    keyword = next(r for r in body.paragraphs[1].runs if r.text == "def")
+    assert keyword.font.bold
+
+
+def test_code_moves_whole_to_the_next_slide_and_only_a_giant_block_is_split(
+    tmp_path: Path,
+) -> None:
+    from coursepack.reader import read_lesson
+    from coursepack.writers.deck import DeckWriter
+
+    bullets = "\n".join(f"- Point {i} about loops, written out at some length." for i in range(9))
+    code_block = "\n".join(f"x{i} = {i}" for i in range(7))
+    giant = "\n".join(f"y{i} = {i}" for i in range(40))
+    body = (
+        f"# S\n\n## Short\n\n{bullets}\n\n```python\n{code_block}\n```\n\n"
+        f"## Giant\n\n```python\n{giant}\n```\n"
+    )
+    lesson, diagnostics = read_lesson(write_lesson(tmp_path, "c.md", body))
+    assert lesson is not None, diagnostics
+    plan = DeckWriter().plan(lesson)
+    pages = {}
+    for slide in plan.slides:
+        body_block = getattr(slide, "body", None)
+        if body_block is not None:
+            code_lines = [p.text for p in body_block.paras if p.style == "code"]
+            pages[slide.title] = code_lines
+    short = [lines for title, lines in pages.items() if title.startswith("Short")]
+    assert [lines for lines in short if lines] == [[f"x{i} = {i}" for i in range(7)]]
+    giant_pages = [lines for title, lines in pages.items() if title.startswith("Giant (")]
+    assert len(giant_pages) >= 2
+    assert sum(giant_pages, []) == [f"y{i} = {i}" for i in range(40)]  # whole lines, in order
+
+
+@pytest.mark.skipif(
+    shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+    reason="LibreOffice (soffice) and poppler-utils (pdftotext) are needed to render decks",
+)
+def test_libreoffice_renders_every_subject_deck_inside_its_slides(
+    built: Path, picture_decks: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import uuid
+
+    from test_deck_render import EMU_PER_PT, inside, shape_boxes, words_by_page
+
+    decks = [built / f"{stem}-slides.pptx" for stem in ("maths", "chemistry", "computing")]
+    decks += [picture_decks / f"{stem}-slides.pptx" for stem in ("maths", "chemistry")]
+    for index, deck in enumerate(decks):
+        shutil.copyfile(deck, tmp_path / f"{index}-{deck.name}")
+    profile = Path("/tmp") / f"coursepack-lo-{uuid.uuid4().hex}"
+    try:
+        subprocess.run(
+            ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to"]
+            + ["pdf", "--outdir", str(tmp_path)]
+            + [str(tmp_path / f"{i}-{d.name}") for i, d in enumerate(decks)],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    problems = []
+    for index, deck_path in enumerate(decks):
+        name = f"{index}-{deck_path.stem}"
+        deck = _deck(deck_path)
+        pages = words_by_page(tmp_path / f"{name}.pdf")
+        assert len(pages) == len(deck.slides), name
+        for number, (slide, (width, height, words)) in enumerate(
+            zip(deck.slides, pages, strict=True), 1
+        ):
+            boxes = shape_boxes(slide)
+            formulas_at = [
+                (s.left / EMU_PER_PT, s.top / EMU_PER_PT)
+                + ((s.left + s.width) / EMU_PER_PT, (s.top + s.height) / EMU_PER_PT)
+                for s in slide.shapes
+                if s.name.startswith("Formula")
+            ]
+            for word, box in words:
+                # a sub/superscript's box is its smaller font's ascent and descent, moved by
+                # a quarter em: a third of it may stand out of the line (its ink does not)
+                tol = max(3.0, (box[3] - box[1]) / 3) if len(word) <= 2 else 3.0
+                if not inside(box, (0, 0, width, height), tol=0.5):
+                    problems.append(f"{name} slide {number}: {word!r} is off the page")
+                elif not any(inside(box, outer, tol) for outer in boxes):
+                    problems.append(f"{name} slide {number}: {word!r} overflows its shape")
+                for f in formulas_at:  # no text under a formula's picture
+                    if box[0] < f[2] and box[2] > f[0] and box[1] < f[3] - 2 and box[3] > f[1] + 2:
+                        problems.append(f"{name} slide {number}: {word!r} under a formula")
+    assert not problems, "\n".join(problems[:20])

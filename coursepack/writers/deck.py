@@ -14,14 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import assert_never
 
+from coursepack import code, formulas
 from coursepack.diagnostics import LessonError, error
 from coursepack.layouts import LayoutSearch
 from coursepack.model import Lesson
+from coursepack.writers import pptx_math
 from coursepack.writers import pptx_xml as X
 from coursepack.writers.deck_plan import (
     Box,
@@ -29,6 +31,7 @@ from coursepack.writers.deck_plan import (
     DeckPlan,
     FitRules,
     LayoutRole,
+    Para,
     PicturePlan,
     PictureSlide,
     QuestionSlide,
@@ -47,6 +50,7 @@ from coursepack.writers.deck_plan import (
     plan_deck,
     space_before,
 )
+from coursepack.writers.deck_plan.text_fit import formula_height
 from coursepack.writers.text_metrics import TextMetrics, default_metrics
 
 _CONTENT_TYPES = {"body", "obj"}
@@ -260,11 +264,17 @@ class DeckWriter:
         read or has no usable layout, and for an image that cannot be placed on a slide.
         """
         prs, roles, plan, (metrics, title_font, body_font) = self._prepare(lesson, template)
-        _Emitter(prs, roles, plan, title_font, body_font, metrics, self.rules).emit(lesson)
+        theme = self.layouts.theme
+        _Emitter(prs, roles, plan, title_font, body_font, metrics, self.rules, theme).emit(lesson)
         _core_properties(prs, plan)
         buf = io.BytesIO()
         prs.save(buf)
         return X.stable_zip(buf.getvalue())
+
+    def slide_math(self, lesson: Lesson) -> str:
+        """How formulas are drawn: the lesson's ``slide-math``, else the theme's choice."""
+        chosen = lesson.meta.slide_math or str(self.layouts.theme.get("slide_math", ""))
+        return "pictures" if chosen == "pictures" else "equations"
 
     def plan(self, lesson: Lesson, template: Path | None = None) -> DeckPlan:
         """The plan the deck would be written from (for tests and debugging)."""
@@ -289,6 +299,7 @@ class DeckWriter:
             fonts[0],
             self.rules,
             pixel_size=lambda image: self._pixels(lesson, image),
+            math_pictures=self.slide_math(lesson) == "pictures",
         )
         return prs, roles, plan, fonts
 
@@ -370,8 +381,12 @@ class _Emitter:
         body_font: str,
         metrics: TextMetrics,
         rules: FitRules,
+        theme: dict | None = None,
     ) -> None:
         self.prs = prs
+        theme = theme or {}
+        self.code_styles = code.code_styles(theme)
+        self.ink = str((theme.get("colours") or {}).get("ink", "#000000"))
         self.rules = rules
         self.roles = roles
         self.plan = plan
@@ -422,7 +437,9 @@ class _Emitter:
                 (first_box, first), *rest = frames
                 self._body(slide, first, first_box, used)
                 for box, block in rest:
-                    self.text(self._textbox(slide, box).text_frame, block, anchor="t")
+                    frame = self._textbox(slide, box)
+                    self.text(frame.text_frame, block, anchor="t")
+                    self._formula_pictures(slide, frame, block)
             case TableSlide():
                 self.table(slide, sp.table)
             case PictureSlide():
@@ -448,6 +465,7 @@ class _Emitter:
             self._place(body, box)
         used.append(body._element)
         self.text(body.text_frame, block, anchor="t")
+        self._formula_pictures(slide, body, block)
 
     @staticmethod
     def _textbox(slide, box: Box):
@@ -516,24 +534,94 @@ class _Emitter:
                 r = p.add_run()
                 r.text = para.prefix + "\t"
                 self._font(r, size, bold=True)
+            if para.style == "formula":
+                self._formula_para(p, para, size)
+                continue
             for run_plan in para.runs:
-                parts = run_plan.text.split("\n")
-                for k, part in enumerate(parts):
-                    if k:
-                        p.add_line_break()
-                    if not part:
-                        continue
-                    r = p.add_run()
-                    r.text = part
-                    self._font(
-                        r,
-                        size,
-                        bold=run_plan.bold,
-                        italic=run_plan.italic or para.style == "quote",
-                        mono=run_plan.mono or para.style == "code",
-                    )
-                    if run_plan.href:
-                        r.hyperlink.address = run_plan.href
+                self._run(p, run_plan, size, para.style)
+        if any(run.math for para in block.paras for run in para.runs):
+            # equations take their size from the frame's list style (levels 1-3)
+            sizes = [para_size(Para((), level), block.size, self.rules) for level in range(3)]
+            pptx_math.set_frame_size(tf, sizes)
+
+    def _run(self, p, run_plan, size: float, style: str) -> None:
+        """One planned run: text (line breaks kept), an equation, sub/superscript, code."""
+        if run_plan.math and not self.plan.math_pictures:
+            p._p.append(
+                pptx_math.equation_element(
+                    run_plan.math,
+                    run_plan.display,
+                    size_pt=size,
+                    lang=self.lang or "en-US",
+                    colour=self.ink,
+                )
+            )
+            return
+        parts = run_plan.text.split("\n")
+        for k, part in enumerate(parts):
+            if k:
+                p.add_line_break()
+            if not part:
+                continue
+            r = p.add_run()
+            r.text = part
+            bold, italic = run_plan.bold, run_plan.italic or style == "quote"
+            token = self.code_styles.get(run_plan.token) if run_plan.token else None  # type: ignore[call-overload]
+            if token is not None:
+                bold, italic = bold or token.bold, italic or token.italic
+            self._font(r, size, bold=bold, italic=italic, mono=run_plan.mono or style == "code")
+            if token is not None:
+                from pptx.dml.color import RGBColor
+
+                r.font.color.rgb = RGBColor.from_string(token.colour.lstrip("#")[:6].upper())
+            if run_plan.script:
+                # PowerPoint's own sub/superscript: a baseline offset, in thousandths of a percent
+                r.font._rPr.set("baseline", "-25000" if run_plan.script == "sub" else "30000")
+            if run_plan.href:
+                r.hyperlink.address = run_plan.href
+
+    def _formula_para(self, p, para, size: float) -> None:
+        """A display formula: an equation centred on its line, or (pictures) an empty line as
+        tall as the picture that :meth:`_formula_pictures` lays over it."""
+        from pptx.enum.text import PP_ALIGN
+        from pptx.util import Pt
+
+        run_plan = para.runs[0]
+        p.alignment = PP_ALIGN.CENTER
+        if not self.plan.math_pictures:
+            self._run(p, run_plan, size, para.style)
+            return
+        # the plan gave the line 1.15 times the formula's height (see para_height)
+        p.line_spacing = Pt(round(formula_height(run_plan, size) * 1.15, 1))
+        r = p.add_run()
+        r.text = "\u00a0"
+        self._font(r, size)
+
+    def _formula_pictures(self, slide, shape, block: TextBlock) -> None:
+        """With slide-math: pictures, each display formula of ``block`` as a picture with its
+        spoken form as alt text, centred where the plan put its line."""
+        from pptx.util import Emu, Pt
+
+        if not self.plan.math_pictures or len(block.tops) != len(block.paras):
+            return
+        for para, top in zip(block.paras, block.tops, strict=True):
+            if para.style != "formula":
+                continue
+            run_plan = para.runs[0]
+            size = para_size(para, block.size, self.rules)
+            drawing = formulas.svg(run_plan.math, True, self.ink)
+            width, height = Pt(drawing.width * size), Pt(drawing.height * size)
+            inner = shape.width - X_INSETS[0] - X_INSETS[2]
+            left = shape.left + X_INSETS[0] + max(0, (inner - width) // 2)
+            picture = slide.shapes.add_picture(
+                io.BytesIO(formulas.png(run_plan.math, True, self.ink)),
+                Emu(left),
+                Emu(shape.top + X_INSETS[1] + Pt(top + drawing.height * size * 0.075)),
+                Emu(width),
+                Emu(height),
+            )
+            picture.name = f"Formula {len(slide.shapes)}"
+            X.set_alt_text(picture, formulas.spoken(run_plan.math, True, self.plan.lang))
 
     def _font(
         self, run, size: float, bold: bool = False, italic: bool = False, mono: bool = False
@@ -575,17 +663,12 @@ class _Emitter:
                 p = tf.paragraphs[0]
                 p.alignment = align.get(tp.aligns[c] if c < len(tp.aligns) else "", PP_ALIGN.LEFT)
                 for run_plan in runs:
-                    run = p.add_run()
-                    run.text = run_plan.text.replace("\n", " ")
-                    self._font(
-                        run,
-                        tp.size,
-                        bold=run_plan.bold or r == 0,
-                        italic=run_plan.italic,
-                        mono=run_plan.mono,
-                    )
+                    flat = replace(run_plan, text=run_plan.text.replace("\n", " "))
+                    self._run(p, replace(flat, bold=flat.bold or r == 0), tp.size, "plain")
                 if not runs:
                     p.font.size = _pt(tp.size)
+                if any(run.math for run in runs):
+                    pptx_math.set_frame_size(tf, [tp.size] * 3)
 
     def picture(self, slide, pic: PicturePlan, line: int, lesson: Lesson) -> None:
         from pptx.enum.text import PP_ALIGN

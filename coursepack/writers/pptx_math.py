@@ -63,8 +63,8 @@ def equation_element(
     return etree.fromstring(xml)
 
 
-def set_frame_size(text_frame, size_pt: float) -> None:
-    """Give a text frame's paragraph levels a default size, for the equations in it."""
+def set_frame_size(text_frame, sizes_pt: list[float]) -> None:
+    """Give a text frame's paragraph levels 1-3 a default size, for the equations in it."""
     from pptx.oxml.ns import qn
 
     body = text_frame._txBody
@@ -75,6 +75,6 @@ def set_frame_size(text_frame, size_pt: float) -> None:
         body.insert(1, list_style)  # after a:bodyPr
     for element in list(list_style):
         list_style.remove(element)
-    for level in range(1, 4):
+    for level, size in enumerate(sizes_pt[:3], 1):
         props = etree.SubElement(list_style, qn(f"a:lvl{level}pPr"))
-        etree.SubElement(props, qn("a:defRPr"), sz=str(round(size_pt * 100)))
+        etree.SubElement(props, qn("a:defRPr"), sz=str(round(size * 100)))

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import assert_never
 
-from coursepack import formulas
+from coursepack import code, formulas
 from coursepack.model import (
     Block,
     BulletList,
@@ -37,7 +37,6 @@ from coursepack.model import (
     Superscript,
     Table,
     Text,
-    plain_text,
     shows,
 )
 from coursepack.writers.deck_plan.slides import Para, Run, clean
@@ -56,11 +55,14 @@ def runs_of(inlines: Inlines, bold: bool = False, italic: bool = False) -> tuple
                 out.append(Run(clean(node.text), bold, italic, mono=True))
             case Cloze():
                 out.append(Run(clean(node.answer), True, italic))
-            case Math():  # until slides draw equations: readable one-line text
-                linear = formulas.linear(node.tex.strip(), node.display)
-                out.append(Run(clean(linear), bold, italic))
-            case Subscript() | Superscript():
-                out.append(Run(clean(node.text), bold, italic))
+            case Math():
+                tex = clean(node.tex.strip())
+                linear = clean(formulas.linear(tex, node.display))
+                out.append(Run(linear, bold, italic, math=tex, display=node.display))
+            case Subscript():
+                out.append(Run(clean(node.text), bold, italic, script="sub"))
+            case Superscript():
+                out.append(Run(clean(node.text), bold, italic, script="sup"))
             case LineBreak():
                 out.append(Run("\n", bold, italic))
             case Strong():
@@ -80,11 +82,24 @@ def _merge(runs: Iterable[Run]) -> tuple[Run, ...]:
     for run in runs:
         if not run.text:
             continue
-        if merged and replace(merged[-1], text="") == replace(run, text=""):
+        if merged and not run.math and replace(merged[-1], text="") == replace(run, text=""):
             merged[-1] = replace(merged[-1], text=merged[-1].text + run.text)
         else:
             merged.append(run)
     return tuple(merged)
+
+
+def readable(inlines: Inlines) -> str:
+    """Inlines as the notes show them: formulas as one-line text (``x² + 3x − 4 = 0``)."""
+    return "".join(run.text for run in runs_of(inlines))
+
+
+def paragraph_para(block: Paragraph) -> Para:
+    """A paragraph's slide text; one that is a single display formula is a "formula" para."""
+    runs = runs_of(block.inlines)
+    if len(runs) == 1 and runs[0].math and runs[0].display:
+        return Para(runs, 0, "formula")
+    return Para(runs, 0, "plain")
 
 
 # --------------------------------------------------------------------------- blocks → notes
@@ -93,7 +108,7 @@ def _merge(runs: Iterable[Run]) -> tuple[Run, ...]:
 def _table_lines(table: Table) -> list[str]:
     """A table as plain lines, one a row, cells joined by " | "."""
     return [
-        " | ".join(clean(plain_text(c.inlines)) for c in row) for row in (table.header, *table.rows)
+        " | ".join(clean(readable(c.inlines)) for c in row) for row in (table.header, *table.rows)
     ]
 
 
@@ -102,14 +117,14 @@ def notes_lines(blocks: Sequence[Block], prefix: str = "") -> list[str]:
     lines: list[str] = []
 
     def item_lines(item: ListItem, depth: int) -> None:
-        lines.append("  " * depth + "- " + clean(plain_text(item.inlines)))
+        lines.append("  " * depth + "- " + clean(readable(item.inlines)))
         for child in item.children:
             item_lines(child, depth + 1)
 
     for block in blocks:
         match block:
             case Paragraph():
-                lines.append(clean(plain_text(block.inlines)))
+                lines.append(clean(readable(block.inlines)))
             case BulletList():
                 for item in block.items:
                     item_lines(item, 0)
@@ -195,12 +210,15 @@ def quote_paras(blocks: Sequence[Block], level: int = 0) -> list[Para]:
 
 
 def code_paras(block: CodeBlock) -> list[Para]:
-    """A code block's lines in monospace, kept together (tabs as four spaces)."""
-    lines = clean(block.text).rstrip("\n").split("\n") or [""]
-    return [
-        Para((Run(line.replace("\t", "    ") or " ", mono=True),), 0, "code", continued=i > 0)
-        for i, line in enumerate(lines)
-    ]
+    """A code block's lines in monospace, highlighted by token kind, kept together (the
+    planner keeps a block on one slide); leading spaces kept, tabs as four spaces."""
+    paras = []
+    for i, line in enumerate(code.lines(clean(block.text).rstrip("\n"), block.info)):
+        runs = tuple(
+            Run(t.text.replace("\t", "    "), mono=True, token=t.kind) for t in line if t.text
+        )
+        paras.append(Para(runs or (Run(" ", mono=True),), 0, "code", continued=i > 0))
+    return paras
 
 
 # --------------------------------------------------------------------------- graded blocks
@@ -219,7 +237,7 @@ def _prompt_paras(blocks: Sequence[Block]) -> tuple[list[Para], list[str]]:
     for block in blocks:
         match block:
             case Paragraph():
-                paras.append(Para(runs_of(block.inlines), 0, "plain"))
+                paras.append(paragraph_para(block))
             case BulletList():
                 paras.extend(list_paras(block.items, 0, block.ordered, block.start))
             case Quote():
@@ -271,7 +289,7 @@ def graded_face_and_notes(block: Question | Match | Order) -> tuple[list[Para], 
                 for i, option in enumerate(block.options):
                     paras.append(Para(runs_of(option.inlines), 0, "option", f"{_letter(i)}."))
                     if option.correct:
-                        correct.append(f"{_letter(i)} — {clean(plain_text(option.inlines))}")
+                        correct.append(f"{_letter(i)} — {clean(readable(option.inlines))}")
                 label = "Answers: " if len(correct) > 1 else "Answer: "
                 notes.append(label + "; ".join(correct))
             else:
@@ -280,7 +298,7 @@ def graded_face_and_notes(block: Question | Match | Order) -> tuple[list[Para], 
                     notes.append("Model answer: " + answer[0])
                     notes.extend(answer[1:])
         case Match():
-            texts = [clean(plain_text(p.definition)) for p in block.pairs]
+            texts = [clean(readable(p.definition)) for p in block.pairs]
             order = block.definition_order
             letter_of = {pair_index: _letter(pos) for pos, pair_index in enumerate(order)}
             paras.append(Para((Run("Terms", bold=True),), 0, "label"))
@@ -295,11 +313,9 @@ def graded_face_and_notes(block: Question | Match | Order) -> tuple[list[Para], 
                 + ", ".join(f"{i + 1} — {letter_of[i]}" for i in range(len(block.pairs)))
             )
             for i, pair in enumerate(block.pairs):
-                notes.append(
-                    f"{i + 1}. {clean(plain_text(pair.term))} — {letter_of[i]}. {texts[i]}"
-                )
+                notes.append(f"{i + 1}. {clean(readable(pair.term))} — {letter_of[i]}. {texts[i]}")
         case Order():
-            texts = [clean(plain_text(item.inlines)) for item in block.items]
+            texts = [clean(readable(item.inlines)) for item in block.items]
             order = block.shown_order
             letter_of = {item_index: _letter(pos) for pos, item_index in enumerate(order)}
             for pos, item_index in enumerate(order):

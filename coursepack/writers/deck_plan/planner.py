@@ -37,8 +37,9 @@ from coursepack.writers.deck_plan.paras import (
     graded_face_and_notes,
     graded_title,
     list_paras,
+    paragraph_para,
     quote_paras,
-    runs_of,
+    readable,
 )
 from coursepack.writers.deck_plan.picture_fit import fit_picture, image_size
 from coursepack.writers.deck_plan.slides import (
@@ -134,7 +135,7 @@ class _Walker:
         for block in blocks:
             match block:
                 case Paragraph():
-                    self.text(block.line).paras.append(Para(runs_of(block.inlines), 0, "plain"))
+                    self.text(block.line).paras.append(paragraph_para(block))
                 case BulletList():
                     self.text(block.line).paras.extend(
                         list_paras(block.items, 0, block.ordered, block.start)
@@ -171,8 +172,10 @@ class _Planner:
         metrics: TextMetrics,
         rules: FitRules,
         pixel_size: Callable[[Image], tuple[int, int]],
+        math_pictures: bool = False,
     ) -> None:
         self.lesson = lesson
+        self.math_pictures = math_pictures
         self.g = geometry
         self.m = metrics
         self.r = rules
@@ -263,7 +266,7 @@ class _Planner:
         when it is text that fits the layout's text placeholder, else at the start of its first
         topic; a section with no topic gets the introduction's own slides instead of a header
         (two slides in a row with one title would waste one)."""
-        title = clean(section.title_text)
+        title = clean(readable(section.title))
         box, insets = self.g.section_title, self.g.insets
         high, low = self.r.title_max, self.r.title_floor
         shown = shorten_title(title, box, insets, self.m, high, low, box.height)
@@ -285,7 +288,7 @@ class _Planner:
         else:
             self.topic(title, section.blocks, section.line)
         for topic in topics:
-            self.topic(clean(topic.title_text), topic.blocks, topic.line)
+            self.topic(clean(readable(topic.title)), topic.blocks, topic.line)
 
     def _section_body(self, chunks: Sequence[_Chunk]) -> TextBlock | None:
         """A section introduction of text only, fitted to the section layout's text box."""
@@ -567,6 +570,7 @@ class _Planner:
             date=clean(meta.date),
             footer=clean(meta.title),
             lang=clean(meta.lang) or "en",
+            math_pictures=self.math_pictures,
         )
 
 
@@ -576,14 +580,16 @@ def plan_deck(
     metrics: TextMetrics,
     rules: FitRules | None = None,
     pixel_size: Callable[[Image], tuple[int, int]] | None = None,
+    math_pictures: bool = False,
 ) -> DeckPlan:
     """Plan the deck for a lesson: pure data, no python-pptx.
 
     ``pixel_size(image)`` gives an image's (width, height) in pixels; the default reads the file
-    header with Pillow (tests may pass a stub).
+    header with Pillow (tests may pass a stub). ``math_pictures``: formulas are to be drawn as
+    pictures (slide-math: pictures), not written as equations.
     """
 
     def sizer(image: Image) -> tuple[int, int]:
         return image_size(image.path) if pixel_size is None else pixel_size(image)
 
-    return _Planner(lesson, geometry, metrics, rules or FitRules(), sizer).plan()
+    return _Planner(lesson, geometry, metrics, rules or FitRules(), sizer, math_pictures).plan()

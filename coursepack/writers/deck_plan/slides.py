@@ -129,18 +129,31 @@ class FitRules:
 
 # --------------------------------------------------------------------------- text
 
-ParaStyle = Literal["bullet", "plain", "quote", "code", "label", "option"]
+# "formula": a paragraph that is one display formula (centred; a picture with slide-math:
+# pictures)
+ParaStyle = Literal["bullet", "plain", "quote", "code", "label", "option", "formula"]
+Script = Literal["", "sub", "sup"]
 
 
 @dataclass(frozen=True)
 class Run:
-    """Text in one style. ``href`` is a link target (http/https/mailto only)."""
+    """Text in one style. ``href`` is a link target (http/https/mailto only).
+
+    ``script`` sets the run below or above the baseline (``H~2~O``); ``token`` is the kind of
+    a code token (keyword, string…: the theme colours it); a run with ``math`` (its TeX) is a
+    formula, written as an equation, and ``text`` is its one-line form (measured, and shown
+    where equations are not: the fallback, the notes, picture decks).
+    """
 
     text: str
     bold: bool = False
     italic: bool = False
     mono: bool = False
     href: str = ""
+    script: Script = ""
+    token: str = ""
+    math: str = ""
+    display: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,10 +180,15 @@ class Para:
 
 @dataclass(frozen=True)
 class TextBlock:
-    """Paragraphs and the one body size (points) they are written at."""
+    """Paragraphs and the one body size (points) they are written at.
+
+    ``tops`` gives, for each paragraph, where its text starts below the frame's top inset,
+    in points (a formula drawn as a picture is placed there).
+    """
 
     paras: tuple[Para, ...]
     size: float
+    tops: tuple[float, ...] = ()
 
 
 Cell = tuple[Run, ...]
@@ -329,3 +347,4 @@ class DeckPlan:
     date: str
     footer: str
     lang: str
+    math_pictures: bool = False  # slide-math: pictures (else formulas are equations)

@@ -15,6 +15,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from coursepack import formulas
 from coursepack.writers.deck_plan.slides import (
     EMU_PER_INCH,
     EMU_PER_PT,
@@ -68,15 +69,61 @@ def space_before(para: Para, size: float) -> float:
     return round(size * 0.45, 1)
 
 
+def formula_height(run: Run, size: float) -> float:
+    """The height of a formula run drawn at ``size`` points (its drawing's box), in points."""
+    return formulas.svg(run.math, run.display).height * size
+
+
 def para_height(
     para: Para, size: float, width_pt: float, metrics: TextMetrics, rules: FitRules
 ) -> float:
-    """The height a paragraph takes (space before included), in points."""
+    """The height a paragraph takes (space before included), in points.
+
+    A formula taller than a line (a fraction, a sum with limits) makes its line taller.
+    """
     s = para_size(para, size, rules)
     mar_l, _ = indent_of(para)
     avail = width_pt - mar_l / EMU_PER_PT
     lines = metrics.count_lines(pieces_of(para.runs), avail, s)
-    return space_before(para, s) + lines * metrics.line_height(s)
+    line = metrics.line_height(s)
+    extra = max((formula_height(r, s) * 1.15 - line for r in para.runs if r.math), default=0.0)
+    return space_before(para, s) + lines * line + max(0.0, extra)
+
+
+def para_tops(
+    paras: Sequence[Para], size: float, height: Callable[[Para, float], float], rules: FitRules
+) -> tuple[float, ...]:
+    """Where each paragraph's text starts below the frame's top inset, in points
+    (``height(para, size)`` is each paragraph's height, space before included)."""
+    tops, y = [], 0.0
+    for para in paras:
+        tops.append(round(y + space_before(para, para_size(para, size, rules)), 2))
+        y += height(para, size)
+    return tuple(tops)
+
+
+def code_size_cap(
+    paras: Sequence[Para],
+    sizes: Sequence[float],
+    width_pt: float,
+    metrics: TextMetrics,
+    r: FitRules,
+) -> float | None:
+    """The largest of ``sizes`` at which no code line wraps (the floor when none); None
+    without code. Code is made smaller, down to the floor, before any of its lines wraps."""
+    code = [p for p in paras if p.style == "code"]
+    if not code:
+        return None
+    for size in sizes:
+        if all(
+            metrics.count_lines(
+                pieces_of(p.runs), width_pt - indent_of(p)[0] / EMU_PER_PT, para_size(p, size, r)
+            )
+            <= 1
+            for p in code
+        ):
+            return size
+    return r.body_floor
 
 
 def text_width_pt(box: Box, insets: Insets) -> float:
@@ -197,10 +244,18 @@ def split_para(
     def fits(p: Para) -> bool:
         return para_height(p, size, width_pt, metrics, r) <= height_pt
 
-    if fits(para):
-        return [para]
+    if fits(para) or para.style in ("code", "formula"):
+        return [para]  # a code line or a formula is never cut (it wraps, or overflows)
     text = "".join(run.text for run in para.runs)
     starts = run_starts(para.runs)
+    inside = [  # positions inside a formula's text: no cut there
+        range(start + 1, start + len(run.text))
+        for start, run in zip(starts, para.runs, strict=True)
+        if run.math
+    ]
+
+    def allowed(bounds: list[int]) -> list[int]:
+        return [b for b in bounds if not any(b in span for span in inside)]
 
     def piece(start: int, end: int) -> Para:
         return replace(
@@ -210,7 +265,7 @@ def split_para(
         )
 
     for bounds in (boundaries(text, True), boundaries(text, False), list(range(1, len(text)))):
-        bounds = [*bounds, len(text)]
+        bounds = [*allowed(bounds), len(text)]
         pieces: list[Para] = []
         start, first = 0, 0  # bounds[first] is the first boundary after start
         while start < len(text):
@@ -297,11 +352,22 @@ def paginate(
     pieces: list[Para] = []
     for para in paras:
         pieces.extend(measure.split(para, size, height_pt))
+    heights = [measure(p, size) for p in pieces]
     pages: list[list[Para]] = [[]]
     used = 0.0
-    for para in pieces:
-        h = measure(para, size)
+    for index, para in enumerate(pieces):
+        h = heights[index]
         limit = cap if pages[-1] else height_pt
+        if para.style == "code" and not para.continued and pages[-1]:
+            # a code block starts a new page rather than break, unless no page can hold it
+            end = index + 1
+            while end < len(pieces) and pieces[end].style == "code" and pieces[end].continued:
+                end += 1
+            block = sum(heights[index:end])
+            if used + block > limit and block <= height_pt:
+                pages.append([])
+                used = 0.0
+                limit = height_pt
         if pages[-1] and used + h > limit:
             pages.append([])
             used = 0.0
@@ -331,9 +397,16 @@ def fit_text(
     width, height = text_width_pt(box, insets), text_height_pt(box, insets)
     measure = Heights(width, metrics, rules)
     sizes = sizes_between(high or rules.body_max, rules.body_floor, rules.step)
+    code_cap = code_size_cap(paras, sizes, width, metrics, rules)
+    if code_cap is not None:
+        sizes = [s for s in sizes if s <= code_cap]
+
+    def block(page: Sequence[Para], size: float) -> TextBlock:
+        return TextBlock(tuple(page), size, para_tops(page, size, measure, rules))
+
     for size in sizes:
         if measure.total(paras, size, limit=height) <= height:
-            return [TextBlock(tuple(paras), size)]
+            return [block(paras, size)]
     floor = len(paginate(paras, rules.body_floor, width, height, metrics, rules, heights=measure))
     for size in sizes:
         if len(paginate(paras, size, width, height, metrics, rules, heights=measure)) > floor:
@@ -344,7 +417,7 @@ def fit_text(
             cap = min(height, total / floor * (1 + 0.05 * k))
             pages = paginate(paras, size, width, height, metrics, rules, cap, heights=measure)
             if len(pages) <= floor:
-                return [TextBlock(tuple(p), size) for p in pages]
+                return [block(p, size) for p in pages]
     raise AssertionError("unreachable: the floor size always paginates")
 
 
