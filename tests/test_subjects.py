@@ -468,3 +468,30 @@ def test_libreoffice_renders_every_subject_deck_inside_its_slides(
                     if box[0] < f[2] and box[2] > f[0] and box[1] < f[3] - 2 and box[3] > f[1] + 2:
                         problems.append(f"{name} slide {number}: {word!r} under a formula")
     assert not problems, "\n".join(problems[:20])
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def test_exports_carry_formulas_as_tex_and_notation_as_html() -> None:
+    from lms_checks import moodle_problems, moodle_questions, qti_problems
+
+    from coursepack.check import check_lesson
+    from coursepack.writers import moodle, qti
+
+    maths, _ = check_lesson(SUBJECTS / "maths.md")
+    chemistry, _ = check_lesson(SUBJECTS / "chemistry.md")
+    assert maths is not None and chemistry is not None
+    data = moodle.lesson_xml(maths)
+    assert moodle_problems(data) == []
+    texts = "\n".join(
+        (q.findtext("questiontext/text") or "") + (q.findtext("answer/text") or "")
+        for q in moodle_questions(data)
+    )
+    assert "\\(x^2 - 5x + 6 = 0\\)" in texts
+    assert "\\(x = 2\\)" in texts
+    assert "$" not in texts
+    chem_questions = moodle_questions(moodle.lesson_xml(chemistry))
+    chem = "\n".join((q.findtext("questiontext/text") or "") for q in chem_questions)
+    assert "water is H<sub>2</sub>O." in chem
+    assert qti_problems(qti.lesson_package(maths)) == []

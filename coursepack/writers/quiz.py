@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import assert_never
 
+from coursepack import formulas
 from coursepack.model import (
     Block,
     BulletList,
@@ -37,11 +38,14 @@ from coursepack.model import (
     Link,
     ListItem,
     Match,
+    Math,
     Order,
     Paragraph,
     Question,
     Quote,
     Strong,
+    Subscript,
+    Superscript,
     Table,
     Text,
     View,
@@ -116,6 +120,15 @@ def _inline(node: Inline, target: Target) -> str:
             return f'<a href="{html.escape(node.href.strip(), quote=True)}">{inner}</a>'
         case Cloze():
             return target.blank(node)
+        case Math():
+            # TeX in \(…\) (\[…\] for display): Moodle and Canvas draw it with MathJax
+            if target.html:
+                return target.text(formulas.tex_source(node.tex, node.display))
+            return formulas.linear(node.tex.strip(), node.display)
+        case Subscript():
+            return f"<sub>{target.text(node.text)}</sub>" if target.html else node.text
+        case Superscript():
+            return f"<sup>{target.text(node.text)}</sup>" if target.html else node.text
         case LineBreak():
             return "<br>" if target.html else " "
         case _:
@@ -293,7 +306,7 @@ def _inline_blanks(inlines: Inlines) -> Iterable[Cloze]:
                 yield node
             case Strong() | Emph() | Link():
                 yield from _inline_blanks(node.children)
-            case Text() | Code() | LineBreak():
+            case Text() | Code() | LineBreak() | Math() | Subscript() | Superscript():
                 continue
             case _:
                 assert_never(node)
