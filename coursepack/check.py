@@ -17,6 +17,7 @@ from .model import (
     BulletList,
     Emph,
     Image,
+    Inline,
     Inlines,
     Lesson,
     Link,
@@ -470,34 +471,33 @@ def _images(lesson: Lesson) -> Iterator[Image]:
     return (block for block in iter_all_blocks(lesson) if isinstance(block, Image))
 
 
-def _links(lesson: Lesson) -> Iterator[Link]:
-    """Every link in the lesson's text (titles, paragraphs, bullets, cells, options...)."""
+def _inline_nodes(lesson: Lesson) -> Iterator[Inline]:
+    """Every inline of the lesson's text (titles, paragraphs, bullets, cells, options...),
+    the content of bold, italics and links included."""
+
+    def walk(inlines: Inlines) -> Iterator[Inline]:
+        for node in inlines:
+            yield node
+            if isinstance(node, (Strong, Emph, Link)):
+                yield from walk(node.children)
+
     for section in lesson.sections:
-        yield from _inline_links(section.title)
+        yield from walk(section.title)
         for topic in section.topics:
-            yield from _inline_links(topic.title)
+            yield from walk(topic.title)
     for block in iter_all_blocks(lesson):
         for inlines in _block_inlines(block):
-            yield from _inline_links(inlines)
+            yield from walk(inlines)
+
+
+def _links(lesson: Lesson) -> Iterator[Link]:
+    """Every link in the lesson's text."""
+    return (node for node in _inline_nodes(lesson) if isinstance(node, Link))
 
 
 def _formulas(lesson: Lesson) -> Iterator[Math]:
     """Every formula in the lesson's text, headings, prompts and answers included."""
-    for section in lesson.sections:
-        yield from _inline_formulas(section.title)
-        for topic in section.topics:
-            yield from _inline_formulas(topic.title)
-    for block in iter_all_blocks(lesson):
-        for inlines in _block_inlines(block):
-            yield from _inline_formulas(inlines)
-
-
-def _inline_formulas(inlines: Inlines) -> Iterator[Math]:
-    for node in inlines:
-        if isinstance(node, Math):
-            yield node
-        elif isinstance(node, (Strong, Emph, Link)):
-            yield from _inline_formulas(node.children)
+    return (node for node in _inline_nodes(lesson) if isinstance(node, Math))
 
 
 def _block_inlines(block: Block) -> Iterator[Inlines]:
@@ -525,12 +525,3 @@ def _block_inlines(block: Block) -> Iterator[Inlines]:
     elif isinstance(block, Order):
         for item in block.items:
             yield item.inlines
-
-
-def _inline_links(inlines: Inlines) -> Iterator[Link]:
-    for node in inlines:
-        if isinstance(node, Link):
-            yield node
-            yield from _inline_links(node.children)
-        elif isinstance(node, (Strong, Emph)):
-            yield from _inline_links(node.children)

@@ -50,7 +50,7 @@ from coursepack.writers.deck_plan import (
     plan_deck,
     space_before,
 )
-from coursepack.writers.deck_plan.text_fit import formula_height
+from coursepack.writers.deck_plan.text_fit import FORMULA_LEADING, formula_height
 from coursepack.writers.text_metrics import TextMetrics, default_metrics
 
 _CONTENT_TYPES = {"body", "obj"}
@@ -591,8 +591,8 @@ class _Emitter:
         if not self.plan.math_pictures:
             self._run(p, run_plan, size, para.style)
             return
-        # the plan gave the line 1.15 times the formula's height (see para_height)
-        p.line_spacing = Pt(round(formula_height(run_plan, size) * 1.15, 1))
+        # the plan gave the line FORMULA_LEADING times the formula's height (para_height)
+        p.line_spacing = Pt(round(formula_height(run_plan, size) * FORMULA_LEADING, 1))
         r = p.add_run()
         r.text = "\u00a0"
         self._font(r, size)
@@ -610,13 +610,14 @@ class _Emitter:
             run_plan = para.runs[0]
             size = para_size(para, block.size, self.rules)
             drawing = formulas.svg(run_plan.math, True, self.ink)
-            width, height = Pt(drawing.width * size), Pt(drawing.height * size)
+            height_pt = drawing.height * size
+            width, height = Pt(drawing.width * size), Pt(height_pt)
             inner = shape.width - X_INSETS[0] - X_INSETS[2]
             left = shape.left + X_INSETS[0] + max(0, (inner - width) // 2)
             picture = slide.shapes.add_picture(
                 io.BytesIO(formulas.png(run_plan.math, True, self.ink)),
                 Emu(left),
-                Emu(shape.top + X_INSETS[1] + Pt(top + drawing.height * size * 0.075)),
+                Emu(shape.top + X_INSETS[1] + Pt(top + height_pt * (FORMULA_LEADING - 1) / 2)),
                 Emu(width),
                 Emu(height),
             )

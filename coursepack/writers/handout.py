@@ -85,7 +85,7 @@ class FormulaImage:
     alt: str
     width: float
     height: float
-    depth: float
+    baseline: float  # the CSS vertical-align, in em: minus the depth below the baseline
     display: bool
 
 
@@ -101,7 +101,7 @@ def formula_image(node: Math, colour: str, lang: str) -> FormulaImage:
         alt=formulas.spoken(tex, node.display, lang),
         width=drawing.width,
         height=drawing.height,
-        depth=drawing.depth,
+        baseline=round(-drawing.depth, 4) + 0.0,  # + 0.0: never "-0.0"
         display=node.display,
     )
 

@@ -69,6 +69,10 @@ def space_before(para: Para, size: float) -> float:
     return round(size * 0.45, 1)
 
 
+#: A line holding a formula is this many times the formula's height (room above and below).
+FORMULA_LEADING = 1.3
+
+
 def formula_height(run: Run, size: float) -> float:
     """The height of a formula run drawn at ``size`` points (its drawing's box), in points."""
     return formulas.svg(run.math, run.display).height * size
@@ -86,7 +90,8 @@ def para_height(
     avail = width_pt - mar_l / EMU_PER_PT
     lines = metrics.count_lines(pieces_of(para.runs), avail, s)
     line = metrics.line_height(s)
-    extra = max((formula_height(r, s) * 1.15 - line for r in para.runs if r.math), default=0.0)
+    tallest = max((formula_height(r, s) for r in para.runs if r.math), default=0.0)
+    extra = tallest * FORMULA_LEADING - line
     return space_before(para, s) + lines * line + max(0.0, extra)
 
 
