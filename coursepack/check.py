@@ -15,6 +15,7 @@ from .diagnostics import Diagnostic, display_path, error, warning
 from .model import (
     Block,
     BulletList,
+    Cloze,
     Emph,
     Image,
     Inline,
@@ -480,6 +481,8 @@ def _inline_nodes(lesson: Lesson) -> Iterator[Inline]:
             yield node
             if isinstance(node, (Strong, Emph, Link)):
                 yield from walk(node.children)
+            elif isinstance(node, Cloze):
+                yield from walk(node.content)  # a blank's answer may hold formulas
 
     for section in lesson.sections:
         yield from walk(section.title)

@@ -145,7 +145,7 @@ def _mark_prefix_signs(root: ET.Element) -> None:
         previous: ET.Element | None = None
         for kid in parent:
             if (
-                kid.tag == f"{_M}mo"
+                kid.tag in (f"{_M}mo", f"{_M}mi")  # latex2mathml makes \pm an identifier
                 and (kid.text or "").strip() in _SIGNS
                 and "form" not in kid.attrib
                 and (
@@ -394,7 +394,7 @@ def _linear(node: ET.Element) -> str:
         if text.strip() == "&":
             return ""
         if text in ("±", "∓"):  # latex2mathml makes \pm an identifier
-            return f" {text} "
+            return text if node.get("form") == "prefix" else f" {text} "
         return f"{text} " if tag == "mi" and len(text) > 1 else text  # sin x, not sinx
     if tag == "mo":
         text = (node.text or "").strip()

@@ -67,11 +67,16 @@ class Link:
 
 @dataclass(frozen=True)
 class Cloze:
-    """A ``[[answer]]`` blank: a gap in the handout, filled in the key, bold on slides."""
+    """A ``[[answer]]`` blank: a gap in the handout, filled in the key, bold on slides.
+
+    ``answer`` is the text as written; ``content`` is set only when that holds formulas or
+    sub/superscripts (``[[$x^2$]]``, ``[[H~2~O]]``): the answer as inlines, to print them.
+    """
 
     kind: ClassVar[str] = "cloze"
     answer: str
     line: int = 0
+    content: tuple[Inline, ...] = ()
 
 
 @dataclass(frozen=True)

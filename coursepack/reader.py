@@ -1252,6 +1252,16 @@ class _Builder:
         """The inline children of an ``inline`` token, with lines and cloze diagnostics."""
         return self.inline_children(inline.children or [], line, inline.content)
 
+    def cloze(self, answer: str, line: int) -> Cloze:
+        """A blank; its answer's formulas and sub/superscripts are kept as inlines."""
+        if not any(mark in answer for mark in ("$", "\\(", "\\[", "~", "^")):
+            return Cloze(answer, line)
+        tokens = _PARSER.parseInline(answer, self.env)
+        parsed = self.inline_children(tokens[0].children or [], line, None) if tokens else ()
+        if any(isinstance(node, (Math, Subscript, Superscript)) for node in parsed):
+            return Cloze(answer, line, parsed)
+        return Cloze(answer, line)
+
     def inline_children(self, children: list[Token], line: int, content: str | None) -> Inlines:
         """Convert inline tokens; ``content`` (the source) gives cloze error lines."""
         base = line
@@ -1285,7 +1295,7 @@ class _Builder:
             elif kind in ("sub_close", "sup_close"):
                 script = None
             elif kind == "cloze":
-                current.append(Cloze(token.content.strip(), line))
+                current.append(self.cloze(token.content.strip(), line))
             elif kind == "cloze_error":
                 where = line
                 if content is not None and token.meta:

@@ -228,14 +228,17 @@ def test_no_raw_latex_or_markers_in_the_pdfs(built: Path, stem: str, output: str
 def test_one_alt_text_per_formula_in_the_structure_tree(built: Path) -> None:
     alts = _struct_alts(built / "maths-handout.pdf")
     figures = [alt for kind, alt in alts if kind == "/Figure"]
-    # 34 formulas are shown in the handout (the notes' formula and the model answer's are not).
-    assert len(figures) == 34
+    # 33 formulas are shown in the handout (the notes' formula, the model answer's and the
+    # blank's are not).
+    assert len(figures) == 33
     assert "x squared plus 3 x minus 4 equals 0" in figures
     assert "x equals the fraction minus b plus or minus the square root of" in " ".join(figures)
     key = [alt for kind, alt in _struct_alts(built / "maths-answer-key.pdf") if kind == "/Figure"]
-    # Also the model answer's three, and in the answer table: the correct option's two, the
-    # model answer's three again, the match pairs' six and the order items' three.
-    assert len(key) == 34 + 3 + 2 + 3 + 6 + 3
+    # Also the model answer's three and the blank's answer, and in the answer tables: the
+    # correct option's two, the model answer's three again, the match pairs' six, the order
+    # items' three and the blank's answer again.
+    assert len(key) == 33 + 3 + 1 + 2 + 3 + 6 + 3 + 1
+    assert "x equals plus or minus 3" in key
 
 
 def test_subscripts_are_smaller_and_lower_superscripts_higher(built: Path) -> None:
@@ -301,8 +304,9 @@ def test_deck_formulas_are_editable_equations_valid_against_the_schema(built: Pa
 
     deck = _deck(built / "maths-slides.pptx")
     equations = [m for slide in deck.slides for m in slide.shapes._spTree.iter(A14_M)]
-    # every formula the slides show: the handout's 34 (not the notes' one nor the answer's 3)
-    assert len(equations) == 34
+    # every formula the slides show: the handout's 33 and the blank's answer (not the notes'
+    # one nor the model answer's three)
+    assert len(equations) == 33 + 1
     first = _slide_titled(deck, "Factorising")
     texts = [t.text for t in first.shapes._spTree.iter(f"{{{formulas.OMML_NS}}}t")]
     assert "".join(texts[:9]) == "x2+3x−4=0"
@@ -490,8 +494,10 @@ def test_exports_carry_formulas_as_tex_and_notation_as_html() -> None:
     )
     assert "\\(x^2 - 5x + 6 = 0\\)" in texts
     assert "\\(x = 2\\)" in texts
+    # the blank's gap wants what a student can type
+    assert "{1:SHORTANSWER:=x &#61; ±3}" in texts.replace("&amp;", "&")
     assert "$" not in texts
     chem_questions = moodle_questions(moodle.lesson_xml(chemistry))
     chem = "\n".join((q.findtext("questiontext/text") or "") for q in chem_questions)
-    assert "water is H<sub>2</sub>O." in chem
+    assert "water is H<sub>2</sub>O, and carbon dioxide is {1:SHORTANSWER:=CO2}." in chem
     assert qti_problems(qti.lesson_package(maths)) == []

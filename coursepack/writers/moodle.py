@@ -39,6 +39,7 @@ from coursepack.writers.quiz import (
     render_blocks,
     render_inlines,
     select_all_grades,
+    typed_answer,
     wrong_grade,
 )
 
@@ -253,7 +254,7 @@ def _ordering(lesson: Lesson, item: Order) -> ET.Element:
 
 def _cloze(lesson: Lesson, item: Blanks) -> ET.Element:
     target = _Html(lesson)
-    target.blank = lambda cloze: cloze_gap(cloze.answer)
+    target.blank = lambda cloze: cloze_gap(typed_answer(cloze))
     title = render_inlines(item.title, target) if item.blocks else ""
     text = (f"<p><strong>{title}</strong></p>" if title else "") + render_blocks(
         item.blocks, target

@@ -40,6 +40,7 @@ from coursepack.writers.quiz import (
     quiz_items,
     render_blocks,
     render_inlines,
+    typed_answer,
 )
 
 if TYPE_CHECKING:
@@ -266,7 +267,7 @@ class _Package:
         text = (f"<p><strong>{title}</strong></p>" if title else "") + render_blocks(
             item.blocks, target
         )
-        answers = [" ".join(cloze.answer.split()) for cloze in item.answers]
+        answers = [" ".join(typed_answer(cloze).split()) for cloze in item.answers]
         content = "\x1e".join([text, *answers])
         blank_names = [f"blank{n}" for n in range(1, len(answers) + 1)]
         answer_ids = [self.ids.make(key, "blank", content, name) for name in blank_names]

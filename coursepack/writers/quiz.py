@@ -200,6 +200,12 @@ def _align(align: str) -> str:
     return f' style="text-align:{align}"' if align else ""
 
 
+def typed_answer(cloze: Cloze) -> str:
+    """What a student types into a blank's gap: its formulas as one-line text (``x = ±3``),
+    sub/superscripts as plain characters (``CO2``); else the answer as written."""
+    return plain(cloze.content) if cloze.content else cloze.answer
+
+
 def plain(inlines: Inlines) -> str:
     """Inline content as plain text, a blank as a gap (for names and plain-text fields)."""
     return " ".join(render_inlines(inlines, Target(html=False)).split())

@@ -53,6 +53,8 @@ def runs_of(inlines: Inlines, bold: bool = False, italic: bool = False) -> tuple
                 out.append(Run(clean(node.text), bold, italic))
             case Code():
                 out.append(Run(clean(node.text), bold, italic, mono=True))
+            case Cloze() if node.content:  # an answer with formulas or sub/superscripts
+                out.extend(runs_of(node.content, True, italic))
             case Cloze():
                 out.append(Run(clean(node.answer), True, italic))
             case Math():
