@@ -21,6 +21,7 @@ Nothing here reads files or the network: a lesson's LaTeX is data, never a progr
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
@@ -158,9 +159,19 @@ def _mark_prefix_signs(root: ET.Element) -> None:
 
 
 def problem(tex: str, display: bool = False) -> str | None:
-    """Why ``tex`` cannot be drawn (for ``path:line: error:``), or ``None`` when it can."""
+    """Why ``tex`` cannot be drawn (for ``path:line: error:``), or ``None`` when it can.
+
+    The formula is drawn here, once (the writers reuse the drawing): a formula that reads
+    but cannot be drawn is an error of ``check`` too, never a crash of the build.
+    """
     parsed = _parse(tex, display)
-    return parsed if isinstance(parsed, str) else None
+    if isinstance(parsed, str):
+        return parsed
+    try:
+        _drawing(tex, display)
+    except Exception as exc:  # ziamath meeting MathML it cannot lay out
+        return f"the formula cannot be drawn ({type(exc).__name__})"
+    return None
 
 
 def mathml(tex: str, display: bool = False) -> ET.Element:
@@ -193,13 +204,17 @@ class Drawing:
 _DRAW_SIZE = 20.0
 
 
+# Formulas are drawn in this colour and recoloured as text: one drawing serves every colour.
+_SENTINEL = "#010203"
+
+
 @lru_cache(maxsize=_CACHE)
-def svg(tex: str, display: bool = False, colour: str = "#000000") -> Drawing:
-    """The formula as a standalone SVG in ``colour``, with its box measured in em."""
+def _drawing(tex: str, display: bool) -> Drawing:
+    """The drawing of a formula (in the sentinel colour), made once per process."""
     import ziamath
 
     element = copy.deepcopy(mathml(tex, display))  # ziamath edits the tree it is given
-    element.set("mathcolor", colour)
+    element.set("mathcolor", _SENTINEL)
     math = ziamath.Math(element, size=_DRAW_SIZE, margin=0)
     drawing = math.svg()
     width, height = math.getsize()
@@ -210,6 +225,12 @@ def svg(tex: str, display: bool = False, colour: str = "#000000") -> Drawing:
         height=round(height / _DRAW_SIZE, 4),
         depth=round(depth / _DRAW_SIZE, 4),
     )
+
+
+def svg(tex: str, display: bool = False, colour: str = "#000000") -> Drawing:
+    """The formula as a standalone SVG in ``colour``, with its box measured in em."""
+    drawing = _drawing(tex, display)
+    return dataclasses.replace(drawing, svg=drawing.svg.replace(_SENTINEL, colour))
 
 
 @lru_cache(maxsize=_CACHE)

@@ -134,12 +134,15 @@ def test_spoken_linear_and_tex_forms() -> None:
     assert formulas.spoken(tex, lang="fr") == tex
 
 
-def test_formulas_are_drawn_once_per_content() -> None:
-    formulas.svg.cache_clear()
-    for _ in range(3):
-        formulas.svg("\\sqrt{2}", False, "#000000")
-    info = formulas.svg.cache_info()
+def test_formulas_are_drawn_once_per_content_whatever_the_colour() -> None:
+    formulas._drawing.cache_clear()
+    assert formulas.problem("\\sqrt{2}") is None  # check draws it...
+    black = formulas.svg("\\sqrt{2}", False, "#000000")  # ...and the writers reuse it
+    ink = formulas.svg("\\sqrt{2}", False, "#1f2933")
+    info = formulas._drawing.cache_info()
     assert (info.misses, info.hits) == (1, 2)
+    assert 'fill="#1f2933"' in ink.svg and 'fill="#000000"' in black.svg
+    assert "#010203" not in ink.svg
 
 
 def test_omml_is_well_formed_for_every_construct() -> None:
