@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Literal
 from coursepack import __version__
 from coursepack.course import COURSE_FILE, Course, read_course
 from coursepack.diagnostics import Diagnostic, LessonError, error
-from coursepack.layouts import LayoutNotFound, LayoutSearch
+from coursepack.layouts import LayoutNotFound, LayoutSearch, resolves_inside
 from coursepack.model import Lesson
 from coursepack.outputs import (
     Stamps,
@@ -596,16 +596,30 @@ def collect(paths: Sequence[Path]) -> tuple[list[Path], list[Course], list[Diagn
             seen.add(key)
             lesson_paths.append(lesson)
 
+    def outside(file: Path, folder: Path) -> bool:
+        """A folder's file that is a link out of it: a shared folder reads nothing outside
+        itself (a file named on the command line may be anywhere)."""
+        if resolves_inside(file, folder):
+            return False
+        message = (
+            "a link to a file outside this folder, which is not read (copy the file into "
+            "the folder, or name it on the command line)"
+        )
+        problems.append(error(file, 0, message))
+        return True
+
     for path in paths:
         if path.is_dir():
             problems_before = len(problems)
             found = False
             for lesson in sorted(path.glob("*.md")):
                 if lesson.is_file() and not lesson.name.startswith("."):
+                    if outside(lesson, path):
+                        continue
                     add(lesson)
                     found = True
             course_file = path / COURSE_FILE
-            if course_file.is_file():
+            if course_file.is_file() and not outside(course_file, path):
                 course, diagnostics = read_course(course_file)
                 problems.extend(diagnostics)
                 if course is not None:

@@ -59,7 +59,7 @@ class LayoutSearch:
         for folder in self.folders:
             candidate = folder / name
             if candidate.is_file() or candidate.is_symlink():
-                if not _inside(candidate, folder):
+                if not resolves_inside(candidate, folder):
                     raise LayoutRefused(name, candidate, folder)
                 if candidate.is_file():
                     return candidate
@@ -88,7 +88,7 @@ class LayoutSearch:
         merged: dict[str, Any] = {}
         for folder in reversed(self.folders):
             path = folder / "theme.yaml"
-            if path.is_symlink() and not _inside(path, folder):
+            if path.is_symlink() and not resolves_inside(path, folder):
                 raise LayoutRefused("theme.yaml", path, folder)
             if path.is_file():
                 merged = _merge(merged, _load_theme(path))
@@ -107,7 +107,7 @@ class ThemeError(Exception):
     """A ``theme.yaml`` that is not valid YAML or not a mapping."""
 
 
-def _inside(path: Path, folder: Path) -> bool:
+def resolves_inside(path: Path, folder: Path) -> bool:
     """True when ``path``, symlinks and ``..`` resolved, lies inside ``folder``."""
     try:
         real = path.resolve()

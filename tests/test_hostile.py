@@ -525,3 +525,24 @@ def test_layouts_force_replaces_links_and_never_writes_through_them(tmp_path: Pa
         assert (folder / name).read_bytes() == (ROOT / "layouts" / name).read_bytes()
     assert sorted(p.name for p in outside.iterdir()) == ["precious.css"]
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporaries left
+
+
+def test_a_lesson_in_a_folder_linked_to_a_file_outside_is_not_read(project: Path, trap: Trap):
+    """``source/notes.md`` as a link to a private file elsewhere: building the folder does
+    not print it (a file named on the command line is the teacher's choice)."""
+    private = project / "private.md"
+    private.write_text(
+        f"---\ntitle: Private\n---\n\n# Part\n## Topic\n- {trap.marker}\n", encoding="utf-8"
+    )
+    shutil.copyfile(ROOT / "source" / "unamir.md", project / "source" / "unamir.md")
+    (project / "source" / "notes.md").symlink_to(private)
+    (project / "source" / "course.yaml").symlink_to(project / "elsewhere.yaml")
+    (project / "elsewhere.yaml").write_text(f"title: {trap.marker}\n", encoding="utf-8")
+    checked = run_cli("check", "source", cwd=project)
+    assert "source/notes.md: error: a link to a file outside this folder" in checked.stderr
+    assert "source/course.yaml: error: a link to a file outside this folder" in checked.stderr
+    assert trap.marker not in checked.output
+    result = build(project, "source", "--only", "handout")
+    assert result.exit_code == 1
+    assert (project / "out" / "unamir-handout.pdf").is_file()
+    assert_nothing_leaked(trap, project / "out")
