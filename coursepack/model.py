@@ -186,13 +186,18 @@ class ListItem:
 
 @dataclass(frozen=True)
 class BulletList:
-    """A bullet list (``ordered`` for ``1.`` lists)."""
+    """A bullet list (``ordered`` for ``1.`` lists).
+
+    ``incremental``: shown one item per click on the slides (``::: incremental``), never
+    (``::: nonincremental``), or None to follow the front matter's ``incremental:``.
+    """
 
     kind: ClassVar[str] = "list"
     items: tuple[ListItem, ...]
     line: int
     ordered: bool = False
     start: int = 1
+    incremental: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -358,7 +363,9 @@ Block = Paragraph | BulletList | Table | Quote | Image | CodeBlock | Div | Quest
 
 GRADED_KINDS = ("question", "match", "order")
 AUDIENCE_KINDS = ("notes", "teacher", "handout", "slides")
-DIV_KINDS = GRADED_KINDS + AUDIENCE_KINDS
+#: Divs that only mark the lists in them as built one item per click on the slides (or not).
+BUILD_KINDS = ("incremental", "nonincremental")
+DIV_KINDS = GRADED_KINDS + AUDIENCE_KINDS + BUILD_KINDS
 
 # --------------------------------------------------------------------------- structure
 
@@ -413,6 +420,8 @@ class Meta:
     paper: Paper = "letter"
     pptx_template: str = ""
     slide_math: SlideMath = ""
+    incremental: bool = False
+    reveal_answers: bool = True
     key_lines: tuple[tuple[str, int], ...] = ()
 
     def line_of(self, key: str, default: int = 1) -> int:

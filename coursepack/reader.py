@@ -25,7 +25,7 @@ import difflib
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -39,6 +39,7 @@ from mdit_py_plugins.superscript import superscript_plugin
 from .diagnostics import Diagnostic, error, warning
 from .model import (
     AUDIENCE_KINDS,
+    BUILD_KINDS,
     DIV_KINDS,
     Block,
     BulletList,
@@ -96,6 +97,8 @@ FRONT_MATTER_KEYS = (
     "paper",
     "pptx-template",
     "slide-math",
+    "incremental",
+    "reveal-answers",
 )
 #: Bullets nest at most this deep; deeper items are flattened to this level.
 MAX_LIST_DEPTH = 3
@@ -108,6 +111,8 @@ DIV_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "teacher": (),
     "handout": (),
     "slides": (),
+    "incremental": (),
+    "nonincremental": (),
 }
 #: ``:::`` blocks nest at most this deep.
 MAX_DIV_DEPTH = 8
@@ -419,6 +424,22 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
             )
         )
         slide_math = ""
+    flags = {}
+    for key, default in (("incremental", False), ("reveal-answers", True)):
+        raw = values.get(key, "").lower()
+        flags[key] = default
+        if raw in ("true", "yes", "on"):
+            flags[key] = True
+        elif raw in ("false", "no", "off"):
+            flags[key] = False
+        elif raw:
+            diagnostics.append(
+                error(
+                    path,
+                    dict(key_lines)[key],
+                    f"{key} '{values[key]}' is not known (use 'true' or 'false')",
+                )
+            )
     meta = Meta(
         title=values.get("title", ""),
         subtitle=values.get("subtitle", ""),
@@ -429,6 +450,8 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
         paper=paper,  # type: ignore[arg-type]
         pptx_template=values.get("pptx-template", ""),
         slide_math=slide_math,  # type: ignore[arg-type]
+        incremental=flags["incremental"],
+        reveal_answers=flags["reveal-answers"],
         key_lines=tuple(key_lines),
     )
     return meta, diagnostics
@@ -611,7 +634,12 @@ def _parse_div_spec(region: _DivRegion, path: Path) -> tuple[_DivSpec | None, li
     kind_lower = kind.lower()
     if kind_lower not in DIV_KINDS:
         diagnostics.append(
-            error(path, line, f"unknown block kind '{kind}'{_suggest(kind_lower, DIV_KINDS)}")
+            error(
+                path,
+                line,
+                f"unknown block kind '{kind}'{_suggest(kind_lower, DIV_KINDS)} "
+                f"(the kinds are: {', '.join(DIV_KINDS)})",
+            )
         )
         return None, diagnostics
     allowed = DIV_ATTRIBUTES[kind_lower]
@@ -894,6 +922,12 @@ class _Builder:
         if spec is None:  # unknown kind: keep its content in place
             return self.blocks_only(region, parent_div=parent_div)
         kind = spec.kind
+        if kind in BUILD_KINDS:  # the lists in it are built one item per click (or not)
+            blocks = self.blocks_only(region, parent_div=parent_div)
+            built = kind == "incremental"
+            return [
+                replace(b, incremental=built) if isinstance(b, BulletList) else b for b in blocks
+            ]
         if kind in AUDIENCE_KINDS:
             blocks = self.blocks_only(region, parent_div=kind if region.closed else "")
             return [Div(kind, tuple(blocks), region.line)]  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from coursepack.check import check_lesson, check_paths, starter_text
 from coursepack.diagnostics import Diagnostic, display_path
 from coursepack.layouts import builtin_layouts_dir
+from coursepack.model import DIV_KINDS
 from coursepack.reader import read_text
 
 HERE = Path(__file__).parent
@@ -123,8 +124,30 @@ def test_format_is_path_colon_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ERRORS)
     _, diagnostics = check_lesson(Path("unknown-div.md"))
     assert [d.format() for d in diagnostics] == [
-        "unknown-div.md:5: error: unknown block kind 'questoin' (did you mean 'question'?)"
+        "unknown-div.md:5: error: unknown block kind 'questoin' (did you mean 'question'?) "
+        f"(the kinds are: {', '.join(DIV_KINDS)})"
     ]
+
+
+def test_incremental_and_reveal_answers_take_true_or_false(tmp_path: Path) -> None:
+    path = tmp_path / "x.md"
+    text = "---\ntitle: T\nincremental: maybe\nreveal-answers: no\n---\n# S\n\n- a\n"
+    path.write_text(text, encoding="utf-8")
+    _, diagnostics = check_lesson(path)
+    assert [d.format() for d in diagnostics if d.is_error] == [
+        f"{path}:3: error: incremental 'maybe' is not known (use 'true' or 'false')"
+    ]  # 'no' is a fine false
+    lesson, _ = read_text("---\ntitle: T\nreveal-answers: no\n---\n# S\n", path)
+    assert lesson is not None and lesson.meta.reveal_answers is False
+
+
+def test_an_unknown_block_kind_lists_the_valid_kinds(tmp_path: Path) -> None:
+    path = tmp_path / "x.md"
+    path.write_text("---\ntitle: T\n---\n# S\n\n::: aside\ntext\n:::\n", encoding="utf-8")
+    _, diagnostics = check_lesson(path)
+    [message] = [d.message for d in diagnostics if d.is_error]
+    listed = message.split("(the kinds are: ")[1].rstrip(")").split(", ")
+    assert {"question", "notes", "slides", "incremental", "nonincremental"} <= set(listed)
 
 
 def test_every_construct_lesson_passes() -> None:

@@ -54,10 +54,25 @@ def open_deck(data: bytes):
     return Presentation(io.BytesIO(data))
 
 
+def click_shapes(slide) -> set[int]:
+    """The ids of the shapes the slide's animation shows whole on a click (answer boxes)."""
+    builds = slide._element.findall(".//" + pptx_xml.qn("p:bldP"))
+    return {int(b.get("spid")) for b in builds if b.get("build") != "p"}
+
+
+def revealed_texts(slide) -> list[str]:
+    """The text of the shapes that appear on a click."""
+    hidden = click_shapes(slide)
+    return [s.text_frame.text for s in slide.shapes if s.shape_id in hidden and s.has_text_frame]
+
+
 def face_texts(slide) -> list[str]:
-    """Every piece of text on the slide face (shapes and table cells)."""
+    """Every piece of text on the slide face before any click (shapes and table cells)."""
     texts = []
+    hidden = click_shapes(slide)
     for shape in slide.shapes:
+        if shape.shape_id in hidden:
+            continue
         if shape.has_text_frame:
             texts.append(shape.text_frame.text)
         if shape.has_table:
@@ -524,3 +539,145 @@ def test_byte_identical_across_processes(small) -> None:
             env={**os.environ, "PYTHONHASHSEED": seed},
         )
         assert out.stdout == hashlib.sha256(data).hexdigest()
+
+
+# --------------------------------------------------------------------------- builds, reveals
+
+BUILDS = """---
+title: Builds
+incremental: true
+---
+
+# Section
+
+## Built list
+
+- First point
+  - its detail
+- Second point
+- Third point
+
+## Not built
+
+::: nonincremental
+- Shown at once
+- Also at once
+:::
+
+## Quiz
+
+::: question
+Which is right?
+
+- [ ] Wrong
+- [x] Right
+:::
+
+::: question
+Why?
+
+Answer: Because it is.
+:::
+"""
+
+
+def deck_of(tmp_path: Path, text: str, name: str = "x.md") -> bytes:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return DeckWriter().render(read(path))
+
+
+def slide_titled(prs, start: str):
+    return next(s for s in prs.slides if s.shapes.title.text_frame.text.startswith(start))
+
+
+def click_steps(slide) -> list[list[tuple[int, int | None]]]:
+    """What each click shows: (shape id, paragraph index or None for the whole shape)."""
+    q = pptx_xml.qn
+    main = slide._element.find(f".//{q('p:cTn')}[@nodeType='mainSeq']")
+    if main is None:
+        return []
+    steps = []
+    for click in main.find(q("p:childTnLst")).findall(q("p:par")):
+        step = []
+        for target in click.iter(q("p:spTgt")):
+            rng = target.find(f"{q('p:txEl')}/{q('p:pRg')}")
+            step.append((int(target.get("spid")), None if rng is None else int(rng.get("st"))))
+        steps.append(step)
+    return steps
+
+
+def test_incremental_lists_build_one_bullet_per_click(tmp_path: Path) -> None:
+    prs = open_deck(deck_of(tmp_path, BUILDS))
+    built = slide_titled(prs, "Built list")
+    body = next(s for s in built.placeholders if s.placeholder_format.idx == 1)
+    # one click per bullet; the sub-bullet comes with its bullet
+    assert click_steps(built) == [
+        [(body.shape_id, 0), (body.shape_id, 1)],
+        [(body.shape_id, 2)],
+        [(body.shape_id, 3)],
+    ]
+    builds = built._element.findall(".//" + pptx_xml.qn("p:bldP"))
+    assert [(b.get("spid"), b.get("build")) for b in builds] == [(str(body.shape_id), "p")]
+    effects = built._element.findall(".//" + pptx_xml.qn("p:cTn") + "[@presetClass='entr']")
+    assert [e.get("nodeType") for e in effects] == [
+        "clickEffect",
+        "withEffect",
+        "clickEffect",
+        "clickEffect",
+    ]
+    # '::: nonincremental' keeps a list whole even when the lesson builds its lists
+    assert click_steps(slide_titled(prs, "Not built")) == []
+    assert slide_titled(prs, "Not built")._element.find(pptx_xml.qn("p:timing")) is None
+
+
+def test_an_incremental_div_builds_only_its_own_list(tmp_path: Path) -> None:
+    text = "---\ntitle: T\n---\n# S\n\n## One\n\n::: incremental\n- a\n- b\n:::\n"
+    text += "\n## Two\n\n- c\n- d\n"
+    prs = open_deck(deck_of(tmp_path, text))
+    assert len(click_steps(slide_titled(prs, "One"))) == 2
+    assert click_steps(slide_titled(prs, "Two")) == []
+
+
+def test_question_slides_reveal_their_answer_on_one_click(tmp_path: Path) -> None:
+    prs = open_deck(deck_of(tmp_path, BUILDS))
+    mc = slide_titled(prs, "Quiz: Question\u00a01")
+    [step] = click_steps(mc)
+    [(spid, paragraph)] = step
+    assert paragraph is None
+    assert revealed_texts(mc) == ["Answer: B. Right"]
+    assert "Answer" not in "\n".join(face_texts(mc))  # hidden until the click
+    assert notes_text(mc).startswith("Answer: B — Right")  # the notes keep it as before
+    box = next(s for s in mc.shapes if s.shape_id == spid)
+    question = next(s for s in mc.placeholders if s.placeholder_format.idx == 1)
+    assert question.top + question.height <= box.top  # under the question, not over it
+    assert box.top + box.height <= prs.slide_height
+    open_q = slide_titled(prs, "Check for understanding: Question\u00a02")
+    assert revealed_texts(open_q) == ["Model answer: Because it is."]
+    assert len(click_steps(open_q)) == 1
+
+
+def test_reveal_answers_false_keeps_the_answers_in_the_notes_only(tmp_path: Path) -> None:
+    text = BUILDS.replace("incremental: true", "reveal-answers: false")
+    prs = open_deck(deck_of(tmp_path, text))
+    for start in ("Quiz: Question\u00a01", "Check for understanding: Question\u00a02"):
+        slide = slide_titled(prs, start)
+        assert click_steps(slide) == [] and revealed_texts(slide) == []
+        assert notes_text(slide).startswith(("Answer: B", "Model answer: Because"))
+    # and no lesson-wide builds without incremental: true
+    assert click_steps(slide_titled(prs, "Built list")) == []
+
+
+def test_animated_decks_are_valid_against_the_ooxml_schemas(tmp_path: Path, small) -> None:
+    """openxml-audit checks every part against the ECMA-376 schemas (timing trees too)."""
+    from openxml_audit import validate_pptx
+
+    decks = {"builds": deck_of(tmp_path, BUILDS), "small": small[1]}
+    if UNAMIR.is_file():
+        decks["unamir"] = DeckWriter().render(read(UNAMIR))
+    for name, data in decks.items():
+        path = tmp_path / f"{name}.pptx"
+        path.write_bytes(data)
+        result = validate_pptx(str(path))
+        assert result.is_valid, (name, [str(e) for e in result.errors[:5]])
+    assert click_steps(slide_titled(open_deck(decks["builds"]), "Built list"))

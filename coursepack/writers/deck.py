@@ -35,6 +35,7 @@ from coursepack.writers.deck_plan import (
     PicturePlan,
     PictureSlide,
     QuestionSlide,
+    Reveal,
     SectionSlide,
     Slide,
     SlideGeometry,
@@ -411,6 +412,7 @@ class _Emitter:
         self.title(title_ph, sp)
         # the elements we filled (kept alive: lxml may reuse a dead proxy's id)
         used = [title_ph._element]
+        self._clicks: list[list[X.ClickTarget]] = []  # what each click shows, in order
         match sp:
             case CoverSlide():
                 sub = self._ph(slide, {"subTitle"} | _CONTENT_TYPES)
@@ -424,8 +426,12 @@ class _Emitter:
                     self._body(slide, sp.body, None, used)
             case TitleOnlySlide():
                 pass
-            case TextSlide() | QuestionSlide():
+            case TextSlide():
                 self._body(slide, sp.body, sp.body_box, used)
+            case QuestionSlide():
+                self._body(slide, sp.body, sp.body_box, used)
+                if sp.reveal is not None:
+                    self.reveal(slide, sp.reveal)
             case TextAndPictureSlide():
                 self._body(slide, sp.body, sp.body_box, used)
                 self.picture(slide, sp.picture, sp.line, lesson)
@@ -440,6 +446,9 @@ class _Emitter:
                     frame = self._textbox(slide, box)
                     self.text(frame.text_frame, block, anchor="t")
                     self._formula_pictures(slide, frame, block)
+                    self._builds(frame, block)
+                if sp.reveal is not None:
+                    self.reveal(slide, sp.reveal)
             case TableSlide():
                 self.table(slide, sp.table)
             case PictureSlide():
@@ -455,6 +464,7 @@ class _Emitter:
         if sp.notes:
             notes = slide.notes_slide.notes_text_frame
             notes.text = "\n".join(sp.notes)
+        X.set_click_builds(slide, self._clicks)
 
     def _body(self, slide, block: TextBlock, box: Box | None, used: list) -> None:
         """``block`` in the slide's body placeholder (moved to ``box`` when given)."""
@@ -466,6 +476,37 @@ class _Emitter:
         used.append(body._element)
         self.text(body.text_frame, block, anchor="t")
         self._formula_pictures(slide, body, block)
+        self._builds(body, block)
+
+    def _builds(self, shape, block: TextBlock) -> None:
+        """One click for each building paragraph; its sub-bullets and continued pieces come
+        with it."""
+        current: list[X.ClickTarget] | None = None
+        for i, para in enumerate(block.paras):
+            if not para.builds:
+                current = None
+            elif current is None or (para.level == 0 and not para.continued):
+                current = [(shape.shape_id, i)]
+                self._clicks.append(current)
+            else:
+                current.append((shape.shape_id, i))
+
+    def reveal(self, slide, reveal: Reveal) -> None:
+        """The answer, in a tinted box of the theme's accent colour, shown on the next click."""
+        from pptx.enum.dml import MSO_THEME_COLOR
+        from pptx.util import Pt
+
+        shape = self._textbox(slide, reveal.box)
+        shape.name = f"Answer {len(slide.shapes)}"
+        shape.fill.solid()
+        shape.fill.fore_color.theme_color = MSO_THEME_COLOR.ACCENT_1
+        shape.fill.fore_color.brightness = 0.85
+        shape.line.color.theme_color = MSO_THEME_COLOR.ACCENT_1
+        shape.line.width = Pt(1.5)
+        self.text(shape.text_frame, reveal.text, anchor="t")
+        X.set_alt_text(shape, "Answer")
+        pictures = self._formula_pictures(slide, shape, reveal.text)  # they appear with it
+        self._clicks.append([(shape.shape_id, None), *((i, None) for i in pictures)])
 
     @staticmethod
     def _textbox(slide, box: Box):
@@ -597,13 +638,14 @@ class _Emitter:
         r.text = "\u00a0"
         self._font(r, size)
 
-    def _formula_pictures(self, slide, shape, block: TextBlock) -> None:
+    def _formula_pictures(self, slide, shape, block: TextBlock) -> list[int]:
         """With slide-math: pictures, each display formula of ``block`` as a picture with its
-        spoken form as alt text, centred where the plan put its line."""
+        spoken form as alt text, centred where the plan put its line; returns their ids."""
         from pptx.util import Emu, Pt
 
+        ids: list[int] = []
         if not self.plan.math_pictures or len(block.tops) != len(block.paras):
-            return
+            return ids
         for para, top in zip(block.paras, block.tops, strict=True):
             if para.style != "formula":
                 continue
@@ -623,6 +665,8 @@ class _Emitter:
             )
             picture.name = f"Formula {len(slide.shapes)}"
             X.set_alt_text(picture, formulas.spoken(run_plan.math, True, self.plan.lang))
+            ids.append(picture.shape_id)
+        return ids
 
     def _font(
         self, run, size: float, bold: bool = False, italic: bool = False, mono: bool = False

@@ -15,7 +15,7 @@ import copy
 import io
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 CT_TEMPLATE = "application/vnd.openxmlformats-officedocument.presentationml.template.main+xml"
 CT_PRESENTATION = (
@@ -360,3 +360,86 @@ def set_core_properties(prs, *, title: str, author: str, subject: str, language:
     props.identifier = ""
     props.version = ""
     props.language = _property(language)
+
+
+# --------------------------------------------------------------------------- click animations
+
+#: One thing a click shows: a shape (``paragraph`` None) or one paragraph of its text.
+ClickTarget = tuple[int, int | None]
+
+
+def set_click_builds(slide, clicks: Sequence[Sequence[ClickTarget]]) -> None:
+    """Give the slide a ``p:timing`` tree: each click makes its targets appear.
+
+    The tree is the one PowerPoint writes for "Appear" entrance effects on click (preset 1,
+    ``style.visibility`` set to ``visible``), paragraph builds (``p:bldP build="p"``) for the
+    shapes whose paragraphs are targets, and whole-shape builds for the others. The first
+    target of a click is its click effect, the rest appear with it (a bullet's sub-bullets).
+    """
+    from lxml import etree
+
+    clicks = [list(step) for step in clicks if step]
+    if not clicks:
+        return
+    p = NS["p"]
+
+    def el(parent, tag: str, **attrs: str):
+        return etree.SubElement(parent, f"{{{p}}}{tag}", {k: str(v) for k, v in attrs.items()})
+
+    ids = iter(range(1, 10_000))
+    timing = etree.Element(f"{{{p}}}timing", nsmap={"p": p})
+    root = el(el(el(timing, "tnLst"), "par"), "cTn", id=next(ids), dur="indefinite")
+    root.set("restart", "never")
+    root.set("nodeType", "tmRoot")
+    seq = el(el(root, "childTnLst"), "seq", concurrent="1", nextAc="seek")
+    main = el(seq, "cTn", id=next(ids), dur="indefinite", nodeType="mainSeq")
+    steps = el(main, "childTnLst")
+    for step in clicks:
+        outer = el(el(steps, "par"), "cTn", id=next(ids), fill="hold")
+        el(el(outer, "stCondLst"), "cond", delay="indefinite")
+        inner = el(el(el(outer, "childTnLst"), "par"), "cTn", id=next(ids), fill="hold")
+        el(el(inner, "stCondLst"), "cond", delay="0")
+        effects = el(inner, "childTnLst")
+        for n, (spid, paragraph) in enumerate(step):
+            effect = el(
+                el(effects, "par"),
+                "cTn",
+                id=next(ids),
+                presetID="1",
+                presetClass="entr",
+                presetSubtype="0",
+                fill="hold",
+                grpId="0",
+                nodeType="clickEffect" if n == 0 else "withEffect",
+            )
+            el(el(effect, "stCondLst"), "cond", delay="0")
+            behaviour = el(el(el(effect, "childTnLst"), "set"), "cBhvr")
+            timed = el(behaviour, "cTn", id=next(ids), dur="1", fill="hold")
+            el(el(timed, "stCondLst"), "cond", delay="0")
+            target = el(el(behaviour, "tgtEl"), "spTgt", spid=spid)
+            if paragraph is not None:
+                el(el(target, "txEl"), "pRg", st=paragraph, end=paragraph)
+            names = el(behaviour, "attrNameLst")
+            el(names, "attrName").text = "style.visibility"
+            el(el(behaviour.getparent(), "to"), "strVal", val="visible")
+    for cond_list, event in (("prevCondLst", "onPrev"), ("nextCondLst", "onNext")):
+        cond = el(el(seq, cond_list), "cond", evt=event, delay="0")
+        el(el(cond, "tgtEl"), "sldTgt")
+    builds = el(timing, "bldLst")
+    shapes: dict[int, bool] = {}  # shape id → built by paragraph
+    for step in clicks:
+        for spid, paragraph in step:
+            shapes[spid] = shapes.get(spid, False) or paragraph is not None
+    for spid, by_paragraph in shapes.items():
+        if by_paragraph:
+            el(builds, "bldP", spid=spid, grpId="0", build="p")
+        else:
+            el(builds, "bldP", spid=spid, grpId="0", animBg="1")
+    sld = slide._element
+    for old in sld.findall(qn("p:timing")):
+        sld.remove(old)
+    ext = sld.find(qn("p:extLst"))
+    if ext is not None:
+        ext.addprevious(timing)
+    else:
+        sld.append(timing)

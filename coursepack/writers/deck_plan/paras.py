@@ -159,8 +159,11 @@ def div_notes(div: Div) -> list[str]:
 # --------------------------------------------------------------------------- blocks → paras
 
 
-def list_paras(items: Sequence[ListItem], level: int, ordered: bool, start: int) -> list[Para]:
-    """A list's items as bullets (or numbered options), sub-lists a level down (at most 2)."""
+def list_paras(
+    items: Sequence[ListItem], level: int, ordered: bool, start: int, builds: bool = False
+) -> list[Para]:
+    """A list's items as bullets (or numbered options), sub-lists a level down (at most 2);
+    ``builds``: each item appears on a click (its sub-items with it)."""
     out: list[Para] = []
     for n, item in enumerate(items, start):
         out.append(
@@ -169,9 +172,10 @@ def list_paras(items: Sequence[ListItem], level: int, ordered: bool, start: int)
                 min(level, 2),
                 "option" if ordered else "bullet",
                 f"{n}." if ordered else "",
+                builds=builds,
             )
         )
-        out.extend(list_paras(item.children, level + 1, item.ordered_children, 1))
+        out.extend(list_paras(item.children, level + 1, item.ordered_children, 1, builds))
     return out
 
 
@@ -266,6 +270,49 @@ def _prompt_paras(blocks: Sequence[Block]) -> tuple[list[Para], list[str]]:
             case _:
                 assert_never(block)
     return paras, notes
+
+
+def graded_answer(block: Question | Match | Order, compact: bool = False) -> list[Para]:
+    """The answer a graded block's slide reveals: the correct options, the matching letters,
+    the right order, or the model answer. ``compact``: the correct options' letters only, on
+    one line (when their texts would push the question onto a second slide)."""
+    match block:
+        case Question():
+            if block.options:
+                right = [i for i, option in enumerate(block.options) if option.correct]
+                label = "Answers: " if len(right) > 1 else "Answer: "
+                if compact:
+                    letters = ", ".join(_letter(i) for i in right)
+                    return [Para((Run(label, bold=True), Run(letters)), 0, "plain")]
+                return [
+                    Para(
+                        (
+                            Run((label if n == 0 else "") + f"{_letter(i)}. ", bold=True),
+                            *runs_of(block.options[i].inlines),
+                        ),
+                        0,
+                        "plain",
+                    )
+                    for n, i in enumerate(right)
+                ]
+            paras, _ = _prompt_paras(block.answer)
+            if not paras:
+                return []
+            first = paras[0]
+            labelled = replace(first, runs=(Run("Model answer: ", bold=True), *first.runs))
+            if first.style != "plain":  # a list or quote: the label on a line of its own
+                return [Para((Run("Model answer:", bold=True),), 0, "plain"), *paras]
+            return [labelled, *paras[1:]]
+        case Match():
+            letter_of = {pair: _letter(pos) for pos, pair in enumerate(block.definition_order)}
+            pairs = ", ".join(f"{i + 1} — {letter_of[i]}" for i in range(len(block.pairs)))
+            return [Para((Run("Answers: ", bold=True), Run(pairs)), 0, "plain")]
+        case Order():
+            letter_of = {item: _letter(pos) for pos, item in enumerate(block.shown_order)}
+            order = ", ".join(letter_of[i] for i in range(len(block.items)))
+            return [Para((Run("Correct order: ", bold=True), Run(order)), 0, "plain")]
+        case _:
+            assert_never(block)
 
 
 def graded_title(block: Question | Match | Order, topic: str = "") -> str:

@@ -34,6 +34,7 @@ from coursepack.model import (
 from coursepack.writers.deck_plan.paras import (
     code_paras,
     div_notes,
+    graded_answer,
     graded_face_and_notes,
     graded_title,
     list_paras,
@@ -53,6 +54,7 @@ from coursepack.writers.deck_plan.slides import (
     Para,
     PictureSlide,
     QuestionSlide,
+    Reveal,
     Run,
     SectionSlide,
     Slide,
@@ -72,7 +74,9 @@ from coursepack.writers.deck_plan.text_fit import (
     fit_footer,
     fit_text,
     fit_title,
+    frame_height,
     shorten_title,
+    text_width_pt,
 )
 from coursepack.writers.text_metrics import TextMetrics
 
@@ -98,9 +102,10 @@ _SIDE_BY_SIDE_MIN = 22
 class _Walker:
     """Collects a topic's face content in chunks (text, table, image, graded) and its notes."""
 
-    def __init__(self) -> None:
+    def __init__(self, incremental: bool = False) -> None:
         self.chunks: list[_Chunk] = []
         self.pending_notes: list[str] = []
+        self.incremental = incremental  # lists not marked either way build one item a click
 
     def text(self, line: int) -> _Chunk:
         if not self.chunks or self.chunks[-1].block is not None:
@@ -137,8 +142,9 @@ class _Walker:
                 case Paragraph():
                     self.text(block.line).paras.append(paragraph_para(block))
                 case BulletList():
+                    builds = self.incremental if block.incremental is None else block.incremental
                     self.text(block.line).paras.extend(
-                        list_paras(block.items, 0, block.ordered, block.start)
+                        list_paras(block.items, 0, block.ordered, block.start, builds)
                     )
                 case Quote():
                     self.text(block.line).paras.extend(quote_paras(block.blocks))
@@ -274,7 +280,7 @@ class _Planner:
         header = SectionSlide(
             title=shown, title_size=size, notes=self._full_title(title, shown), line=section.line
         )
-        walker = _Walker()
+        walker = _Walker(self.lesson.meta.incremental)
         walker.walk(section.blocks)
         notes = [n for chunk in walker.chunks for n in chunk.notes] + walker.pending_notes
         body = self._section_body(walker.chunks)
@@ -304,7 +310,7 @@ class _Planner:
     ) -> list[str]:
         """Slides for a topic; returns notes left over when the topic made no slide."""
         full, title = title, self._topic_title(title)
-        walker = _Walker()
+        walker = _Walker(self.lesson.meta.incremental)
         walker.walk(blocks)
         planned: list[_Planned] = []
         chunks = list(walker.chunks)
@@ -475,15 +481,38 @@ class _Planner:
 
     def _graded(self, block: Graded, lead: str = "") -> list[_Planned]:
         """A graded block's slides, titled "Check for understanding: Question n (…)" (or
-        "<lead>: Question n (…)")."""
+        "<lead>: Question n (…)").
+
+        The answer goes in a box at the bottom of the (last) slide that appears on a click,
+        unless the lesson says ``reveal-answers: false``. An open question's prompt is set
+        large (up to ``open_max``) in the top part, over room for the class's answers.
+        """
         gtitle = graded_title(block, lead)
         paras, notes = graded_face_and_notes(block)
         size, tbox, body = self._body_box(self._longest_title(gtitle))
+        open_question = isinstance(block, Question) and not block.options
+        high = self.r.open_max if open_question else None
+        reveal = None
+        full = body
+        if open_question and not self.lesson.meta.reveal_answers:
+            # the lower part stays free for the class's answers
+            body = Box(full.left, full.top, full.width, full.height // 2)
+        pages = fit_text(paras, body, self.g.insets, self.m, self.r, high=high) if paras else []
+        if self.lesson.meta.reveal_answers:
+            # the answers in full, else (if they cost a slide more) the letters only
+            for compact in (False, True):
+                answer = graded_answer(block, compact)
+                if not answer:
+                    break
+                reveal, body = self._reveal(answer, full, 0.55 if open_question else 0.45)
+                if paras:
+                    pages = fit_text(paras, body, self.g.insets, self.m, self.r, high=high)
+                if len(pages) == 1 or not isinstance(block, Question) or not block.options:
+                    break
         if isinstance(block, Match):
             two = self._match_slide(block, paras, gtitle, size, tbox, body, notes)
             if two is not None:
-                return [(two, False)]
-        pages = fit_text(paras, body, self.g.insets, self.m, self.r) if paras else []
+                return [(replace(two, reveal=reveal), False)]
         slides: list[QuestionSlide | TitleOnlySlide] = [
             QuestionSlide(
                 title=gtitle,
@@ -491,9 +520,10 @@ class _Planner:
                 body=p,
                 title_box=tbox,
                 body_box=body if body != self.g.body else None,
+                reveal=reveal if i == len(pages) - 1 else None,
                 line=block.line,
             )
-            for p in pages
+            for i, p in enumerate(pages)
         ] or [TitleOnlySlide(title=gtitle, title_size=size, title_box=tbox, line=block.line)]
         slides[0] = replace(slides[0], notes=tuple(notes))
         out: list[_Planned] = []
@@ -503,6 +533,23 @@ class _Planner:
             sz, tb, _ = self._title(t)
             out.append((replace(s, title=t, title_size=sz, title_box=tb or s.title_box), False))
         return out
+
+    def _reveal(self, answer: list[Para], body: Box, share: float) -> tuple[Reveal, Box]:
+        """The answer's box at the bottom of ``body`` (at most ``share`` of its height, as
+        tall as the answer needs) and the box left above it for the question."""
+        ins = self.g.insets
+        most = int(body.height * share)
+        blocks = fit_text(
+            answer, Box(body.left, 0, body.width, most), ins, self.m, self.r, self.r.reveal_max
+        )
+        text = blocks[0]  # an answer longer than the box: the rest is in the speaker notes
+        width = text_width_pt(body, ins)
+        used = frame_height(text.paras, text.size, width, self.m, self.r) * EMU_PER_PT
+        need = min(most, int(math.ceil(used + ins.top + ins.bottom)) + EMU_PER_PT * 6)
+        box = Box(body.left, body.bottom - need, body.width, need)
+        gap = EMU_PER_INCH // 8
+        above = Box(body.left, body.top, body.width, max(body.height - need - gap, 1))
+        return Reveal(text, box), above
 
     def _match_slide(
         self,

@@ -125,6 +125,8 @@ class FitRules:
     level_step: float = 2  # each outline level is this much smaller
     caption: float = 18
     footer: float = 14
+    reveal_max: float = 24  # a revealed answer
+    open_max: float = 36  # an open question's prompt
 
 
 # --------------------------------------------------------------------------- text
@@ -162,7 +164,9 @@ class Para:
 
     ``level`` is the outline level (0-2, python-pptx ``paragraph.level``); ``prefix`` is a
     number or letter ("1.", "A.") set in the hanging indent; ``continued`` marks the second and
-    later pieces of a split bullet (no bullet character).
+    later pieces of a split bullet (no bullet character). ``builds``: the paragraph appears on
+    a click (an incremental list); a sub-bullet or continued piece appears with the bullet
+    before it.
     """
 
     runs: tuple[Run, ...]
@@ -170,6 +174,7 @@ class Para:
     style: ParaStyle = "bullet"
     prefix: str = ""
     continued: bool = False
+    builds: bool = False
 
     @property
     def text(self) -> str:
@@ -217,6 +222,14 @@ class PicturePlan:
     caption: str = ""
     caption_box: Box | None = None
     caption_size: float = 18
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """A graded block's answer on its own slide, in a box that appears on a click."""
+
+    text: TextBlock
+    box: Box
 
 
 # --------------------------------------------------------------------------- slides
@@ -301,11 +314,13 @@ class TableSlide(_SlideBase):
 
 @dataclass(frozen=True, kw_only=True)
 class QuestionSlide(_SlideBase):
-    """A graded block's face: prompt and options (answers only in the notes)."""
+    """A graded block's face: prompt and options; the answers are in the notes and, unless
+    the lesson turns it off, in ``reveal`` (shown on a click)."""
 
     layout: ClassVar[LayoutRole] = "content"
     body: TextBlock
     body_box: Box | None = None
+    reveal: Reveal | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -320,6 +335,7 @@ class TwoColumnSlide(_SlideBase):
     left_box: Box
     right: TextBlock
     right_box: Box
+    reveal: Reveal | None = None
 
 
 Slide = (
