@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from coursepack import __version__
+from coursepack.model import PAPERS
 
 DEFAULT_SOURCE = Path("source")
 
@@ -66,16 +67,16 @@ def guarded(func: Callable[..., int | None]) -> Callable[..., None]:
     def wrapper(*args: Any, **kwargs: Any) -> None:
         from coursepack.build import BuildFailed
         from coursepack.diagnostics import LessonError
-        from coursepack.layouts import LayoutNotFound, ThemeError
+        from coursepack.layouts import LayoutNotFound
 
         ctx = click.get_current_context()
         try:
             with _cleanup_on_termination():
                 code = func(*args, **kwargs)
-        except LessonError as exc:
+        except LessonError as exc:  # also a theme.yaml with errors (ThemeError)
             _echo_diagnostics(exc.diagnostics)
             code = 1
-        except (BuildFailed, LayoutNotFound, ThemeError) as exc:
+        except (BuildFailed, LayoutNotFound) as exc:
             click.echo(f"error: {exc}", err=True)
             code = 1
         except KeyboardInterrupt:
@@ -91,8 +92,7 @@ def guarded(func: Callable[..., int | None]) -> Callable[..., None]:
         except Exception as exc:  # a bug in coursepack, not the user's fault
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            from coursepack.build import InternalError
-            from coursepack.diagnostics import display_path
+            from coursepack.diagnostics import InternalError, display_path
 
             if isinstance(exc, InternalError):
                 where, what = f" while building {display_path(exc.where)}", str(exc)
@@ -175,18 +175,31 @@ def _build_options(
     force: bool,
     strict: bool,
     jobs: int = 1,
+    versions: int | None = None,
+    seed: int = 0,
+    answer_sheet: bool = False,
 ) -> Any:
-    from coursepack.build import LESSON_OUTPUTS, BuildOptions
+    from coursepack.build import BuildOptions
 
     return BuildOptions(
         out_dir=out_dir,
-        only=frozenset(only) if only else frozenset(LESSON_OUTPUTS),
+        only=frozenset(only) if only else None,
         paper=paper,
         pptx_template=pptx_template,
         force=force,
         strict=strict,
         jobs=jobs,
+        versions=versions,
+        seed=seed,
+        answer_sheet=answer_sheet,
     )
+
+
+def _output_words() -> tuple[str, ...]:
+    """The outputs ``--only`` can name, from the output registry."""
+    from coursepack.registry import OUTPUTS
+
+    return OUTPUTS.words()
 
 
 def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -205,12 +218,13 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--only",
             multiple=True,
-            type=click.Choice(["handout", "key", "slides"]),
-            help="Write only these outputs (repeatable).",
+            type=click.Choice(_output_words()),
+            help="Write only these outputs (repeatable; the default is every output but the "
+            "optional exports, plus the exports a lesson's or course's 'exports:' names).",
         ),
         click.option(
             "--paper",
-            type=click.Choice(["letter", "a4"], case_sensitive=False),
+            type=click.Choice(PAPERS, case_sensitive=False),
             help="Override the lessons' paper.",
         ),
         click.option(
@@ -219,6 +233,24 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="A school .pptx or .potx to use for the deck.",
         ),
         click.option("--strict", is_flag=True, help="Treat warnings as errors."),
+        click.option(
+            "--versions",
+            type=click.IntRange(1, 26),
+            help="Also write test versions A, B, C… (shuffled questions and options, a key "
+            "each); overrides the lessons' 'versions:'.",
+        ),
+        click.option(
+            "--seed",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="Change every test version's order (the same seed gives the same versions).",
+        ),
+        click.option(
+            "--answer-sheet",
+            is_flag=True,
+            help="Also write an answer sheet (one per test version) for the choice questions.",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -245,6 +277,9 @@ def build(
     paper: str | None,
     pptx_template: Path | None,
     strict: bool,
+    versions: int | None,
+    seed: int,
+    answer_sheet: bool,
     force: bool,
     jobs: int,
     quiet: bool,
@@ -252,7 +287,9 @@ def build(
     """Build lessons (files or folders; default: source/) into DIR."""
     from coursepack.build import Builder, check_and_build
 
-    options = _build_options(out_dir, only, paper, pptx_template, force, strict, jobs)
+    options = _build_options(
+        out_dir, only, paper, pptx_template, force, strict, jobs, versions, seed, answer_sheet
+    )
     progress = None if quiet else _progress
     builder = Builder()
     if not quiet:
@@ -299,11 +336,16 @@ def watch(
     paper: str | None,
     pptx_template: Path | None,
     strict: bool,
+    versions: int | None,
+    seed: int,
+    answer_sheet: bool,
 ) -> int:
     """Build, then rebuild whatever changes on every save (Ctrl-C to stop)."""
     from coursepack.watch import watch as watch_lessons
 
-    options = _build_options(out_dir, only, paper, pptx_template, False, strict)
+    options = _build_options(
+        out_dir, only, paper, pptx_template, False, strict, 1, versions, seed, answer_sheet
+    )
     watch_lessons(paths or (DEFAULT_SOURCE,), options, lambda line: click.echo(line, err=True))
     click.echo("stopped watching", err=True)
     return 0

@@ -26,98 +26,99 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from coursepack import __version__
-from coursepack.course import COURSE_FILE, Course, read_course
-from coursepack.diagnostics import Diagnostic, LessonError, error
+from coursepack.course import COURSE_FILE, Course, lesson_files, read_course
+from coursepack.diagnostics import (
+    BuildFailed,
+    Diagnostic,
+    InternalError,
+    LessonError,
+    error,
+)
 from coursepack.layouts import LayoutNotFound, LayoutSearch, resolves_inside
 from coursepack.model import Lesson
 from coursepack.outputs import (
+    Output,
+    PlanContext,
     Stamps,
+    Target,
+    Writer,
     digest_of,
     remove_stale_temporaries,
     sha256_file,
     write_atomic,
 )
+from coursepack.registry import OUTPUTS
 
 if TYPE_CHECKING:
     from coursepack.writers.deck import DeckWriter
     from coursepack.writers.handout import HandoutWriter
 
-OutputKind = Literal["handout", "key", "slides", "pack", "pack-key"]
-LESSON_OUTPUTS: tuple[OutputKind, ...] = ("handout", "key", "slides")
-OUTPUT_SUFFIXES: dict[OutputKind, str] = {
-    "handout": "-handout.pdf",
-    "key": "-answer-key.pdf",
-    "slides": "-slides.pptx",
-    "pack": "-coursepack.pdf",
-    "pack-key": "-coursepack-answer-key.pdf",
-}
-# Libraries whose upgrade can change the bytes of an output.
-RENDERING_PACKAGES = (
-    "weasyprint",
-    "pydyf",
-    "python-pptx",
-    "jinja2",
-    "markdown-it-py",
-    "fontpkg-atkinson-hyperlegible",
-    "fontpkg-noto-sans",
-    "fontpkg-noto-sans-arabic",
-    "fontpkg-arimo",
-)
+__all__ = ["BuildFailed", "InternalError", "Builder", "BuildOptions", "BuildReport"]
+
+# Libraries whose upgrade can change any output (each output adds its own, see Output.packages).
+READING_PACKAGES = ("markdown-it-py", "mdit-py-plugins", "PyYAML")
 
 OutputStatus = Literal["written", "up to date", "failed", "not rebuilt"]
 
 
-class BuildFailed(Exception):
-    """A problem that stops the whole build before anything is written (one line, no file)."""
-
-
-class InternalError(Exception):
-    """A bug in coursepack met while processing ``where`` (reported with exit status 3)."""
-
-    def __init__(self, where: Path, message: str):
-        # Both arguments in ``args`` so the error survives pickling out of a worker process.
-        super().__init__(where, message)
-        self.where = where
-
-    def __str__(self) -> str:
-        return str(self.args[1])
-
-
 @dataclass(frozen=True)
 class BuildOptions:
-    """What the user asked for on the command line."""
+    """What the user asked for on the command line.
+
+    ``only`` holds the words of ``--only`` (see :meth:`Registry.words`); ``None`` means the
+    default outputs plus whatever each lesson's or course's ``exports:`` names.
+    """
 
     out_dir: Path = Path("build")
-    only: frozenset[str] = frozenset(LESSON_OUTPUTS)
+    only: frozenset[str] | None = None
     paper: str | None = None
     pptx_template: Path | None = None
     force: bool = False
     strict: bool = False
     jobs: int = 1
+    versions: int | None = None
+    seed: int = 0
+    answer_sheet: bool = False
+
+    def wants(self, output: Output, exports: Iterable[str] = ()) -> bool:
+        """True when this build writes ``output`` for a lesson or course exporting ``exports``."""
+        if self.only is not None:
+            return output.word in self.only
+        return output.default or output.word in exports
 
 
 @dataclass(frozen=True)
 class PlannedOutput:
-    """One output file, with the digest of everything it is made from.
+    """One output file, with the digest of everything it is made from and its settings."""
 
-    Lesson outputs have one lesson; a course pack has its course and all its lessons.
-    """
-
-    kind: OutputKind
+    output: Output
     path: Path
     inputs_digest: str
-    lessons: tuple[Lesson, ...]
-    course: Course | None = None
-    template: Path | None = None
-    paper: str | None = None
+    target: Target
+    settings: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """The output's registered name."""
+        return self.output.name
+
+    @property
+    def lessons(self) -> tuple[Lesson, ...]:
+        """The lessons this output is made from."""
+        return self.target.lessons
 
     @property
     def lesson(self) -> Lesson:
         """The (first) lesson this output is made from."""
-        return self.lessons[0]
+        return self.target.lesson
+
+    @property
+    def course(self) -> Course | None:
+        """The course of a course-wide output."""
+        return self.target.course
 
     @property
     def label(self) -> str:
@@ -126,7 +127,7 @@ class PlannedOutput:
 
     @property
     def group(self) -> Path:
-        """Outputs of one group are written by one worker (a lesson, or a course pack)."""
+        """Outputs of one group are written by one worker (a lesson, or a course)."""
         return self.course.path if self.course else self.lesson.path
 
 
@@ -158,22 +159,15 @@ class BuildReport:
         )
 
 
-def lesson_paper(lesson: Lesson, course_papers: Mapping[Path, str]) -> str:
-    """A lesson's paper: its own ``paper:``, else its course's, else the default (letter)."""
-    if "paper" in dict(lesson.meta.key_lines):
-        return lesson.meta.paper
-    return course_papers.get(lesson.path.resolve(), lesson.meta.paper)
-
-
-def output_path(out_dir: Path, name: str, kind: OutputKind) -> Path:
+def output_path(out_dir: Path, stem: str, output: Output) -> Path:
     """Where an output goes: ``DIR/<lesson stem or course slug><suffix>``."""
-    return out_dir / f"{name}{OUTPUT_SUFFIXES[kind]}"
+    return out_dir / f"{stem}{output.suffix}"
 
 
 @cache
-def _library_versions() -> tuple[str, ...]:
+def _versions(packages: tuple[str, ...]) -> tuple[str, ...]:
     versions = []
-    for package in RENDERING_PACKAGES:
+    for package in packages:
         try:
             versions.append(f"{package}={metadata.version(package)}")
         except metadata.PackageNotFoundError:
@@ -186,33 +180,35 @@ class Builder:
 
     def __init__(self, layouts: LayoutSearch | None = None):
         self.layouts = layouts or LayoutSearch()
-        self._handout: HandoutWriter | None = None
-        self._deck: DeckWriter | None = None
+        self._writers: dict[object, Writer] = {}
 
     # -- writers, created on first use --------------------------------------------------
 
+    def writer_for(self, output: Output) -> Writer:
+        """The warm writer ``output`` renders with (created on first use, then shared)."""
+        factory = output.writer
+        if factory not in self._writers:
+            self._writers[factory] = factory(self.layouts)
+        return self._writers[factory]
+
     @property
     def handout_writer(self) -> HandoutWriter:
-        """The handout/key writer (imported and created on first use)."""
-        if self._handout is None:
-            from coursepack.writers.handout import HandoutWriter
+        """The handout/key writer (for tests and debugging)."""
+        from coursepack.writers.handout import HANDOUT
 
-            self._handout = HandoutWriter(self.layouts)
-        return self._handout
+        return self.writer_for(HANDOUT)  # type: ignore[return-value]
 
     @property
     def deck_writer(self) -> DeckWriter:
-        """The deck writer (imported and created on first use)."""
-        if self._deck is None:
-            from coursepack.writers.deck import DeckWriter
+        """The deck writer (for tests and debugging)."""
+        from coursepack.writers.deck import SLIDES
 
-            self._deck = DeckWriter(self.layouts)
-        return self._deck
+        return self.writer_for(SLIDES)  # type: ignore[return-value]
 
     def close(self) -> None:
         """Free what the writers loaded in this process (WeasyPrint's temporary font files)."""
-        if self._handout is not None:
-            self._handout.close()
+        for writer in self._writers.values():
+            writer.close()
 
     # -- planning ------------------------------------------------------------------------
 
@@ -221,105 +217,87 @@ class Builder:
         lessons: Sequence[Lesson],
         options: BuildOptions,
         courses: Sequence[Course] = (),
-        course_papers: Mapping[Path, str] | None = None,
+        lesson_courses: Mapping[Path, Course] | None = None,
     ) -> tuple[list[PlannedOutput], list[Diagnostic]]:
         """Every output to consider, with its input digest; diagnostics for bad options.
 
-        ``course_papers`` maps a lesson (resolved path) to the ``paper`` of the course that
-        holds it: the lesson's handout and key use it unless the lesson names its own paper.
+        ``lesson_courses`` maps a lesson (resolved path) to the course that holds it: the
+        course's settings (paper, versions) apply where the lesson names none.
         """
         planned: list[PlannedOutput] = []
         problems: list[Diagnostic] = []
         digests = _Digests()
-        self.layouts.theme  # noqa: B018 - a broken theme.yaml is reported before any work
-        # Each writer names the layout files it reads (cheap: no WeasyPrint or python-pptx
-        # import), so an edit to one rebuilds exactly the outputs it affects.
-        handout_layouts = digests.files(self.handout_writer.layout_files())
-        deck_layouts = digests.files(self.deck_writer.layout_files())
-        base = [__version__, *_library_versions()]
+        # A broken theme.yaml stops the build here (ThemeError), before anything is written.
+        problems.extend(self.layouts.theme_warnings)
+        context = PlanContext(
+            paper=options.paper,
+            pptx_template=options.pptx_template,
+            versions=options.versions,
+            seed=options.seed,
+            answer_sheet=options.answer_sheet,
+            courses=lesson_courses or {},
+        )
+        layout_parts: dict[object, list[str]] = {}
 
-        def lesson_part(lesson: Lesson) -> list[str]:
-            return [str(lesson.path), lesson.source_hash, *digests.files(lesson.images)]
+        def plan_one(output: Output, target: Target) -> None:
+            try:
+                settings = output.settings(context, target)
+            except LessonError as exc:
+                problems.extend(exc.diagnostics)
+                return
+            problems.extend(output.problems(context, target))
+            writer = self.writer_for(output)
+            if output.writer not in layout_parts:
+                # Each writer names the layout files it reads (cheap: no WeasyPrint or
+                # python-pptx import), so an edit to one rebuilds exactly what it affects.
+                layout_parts[output.writer] = digests.files(writer.layout_files())
+            parts = [__version__, *_versions(READING_PACKAGES + output.packages), output.name]
+            for key, value in sorted(settings.items()):
+                if isinstance(value, Path):
+                    parts += [key, *digests.files([value])]
+                else:
+                    parts += [key, repr(value)]
+            if target.course is not None:
+                parts += digests.files([target.course.path])
+            for lesson in target.lessons:
+                images = digests.files(lesson.images, relative_to=lesson.folder.resolve())
+                parts += [str(lesson.path), lesson.source_hash, *images]
+            parts += [*output.digest_parts(target), *layout_parts[output.writer]]
+            for variant in output.variants(context, target):
+                chosen = {**settings, "variant": variant} if variant else settings
+                path = options.out_dir / f"{target.stem}{output.file_suffix(variant)}"
+                digest = digest_of([*parts, f"variant={variant}"] if variant else parts)
+                planned.append(
+                    PlannedOutput(output, path, digest, target, tuple(sorted(chosen.items())))
+                )
 
         for lesson in lessons:
-            for kind in LESSON_OUTPUTS:
-                if kind not in options.only:
-                    continue
-                path = output_path(options.out_dir, lesson.stem, kind)
-                if kind == "slides":
-                    try:
-                        template = self._deck_template(lesson, options)
-                    except LessonError as exc:
-                        problems.extend(exc.diagnostics)
-                        continue
-                    parts = [*base, kind, *lesson_part(lesson), *deck_layouts]
-                    if template is not None:
-                        parts += digests.files([template])
-                    digest = digest_of(parts)
-                    planned.append(PlannedOutput(kind, path, digest, (lesson,), template=template))
-                else:
-                    paper = options.paper or lesson_paper(lesson, course_papers or {})
-                    digest = digest_of([*base, kind, paper, *lesson_part(lesson), *handout_layouts])
-                    planned.append(PlannedOutput(kind, path, digest, (lesson,), paper=paper))
-
+            for output in OUTPUTS.of_scope("lesson"):
+                if options.wants(output, lesson.meta.exports):
+                    plan_one(output, Target((lesson,)))
         by_path = {lesson.path.resolve(): lesson for lesson in lessons}
         for course in courses:
             members = tuple(by_path[p] for p in course.lessons if p in by_path)
-            for kind, audience in (("pack", "handout"), ("pack-key", "key")):
-                if audience not in options.only:
-                    continue
-                paper = options.paper or course.paper
-                parts = [*base, kind, str(paper), *digests.files([course.path]), *handout_layouts]
-                for lesson in members:
-                    parts += [*lesson_part(lesson), lesson.meta.paper]
-                path = output_path(options.out_dir, course.slug, kind)
-                planned.append(
-                    PlannedOutput(kind, path, digest_of(parts), members, course=course, paper=paper)
-                )
+            for output in OUTPUTS.of_scope("course"):
+                if options.wants(output, course.exports):
+                    plan_one(output, Target(members, course))
         problems.extend(_same_target_errors(planned))
         return planned, problems
 
-    def _deck_template(self, lesson: Lesson, options: BuildOptions) -> Path | None:
-        """The school template for this lesson: ``--pptx-template``, else front matter."""
-        if options.pptx_template is not None:
-            if not options.pptx_template.is_file():
-                raise BuildFailed(f"--pptx-template: file not found: {options.pptx_template}")
-            from coursepack.writers.deck import template_problem
-
-            # Read, opened and a layout for every slide: before anything is written.
-            problem = template_problem(options.pptx_template)
-            if problem:
-                raise BuildFailed(f"--pptx-template: {options.pptx_template} {problem}")
-            return options.pptx_template.resolve()
-        if not lesson.meta.pptx_template:
-            return None
-        template = (lesson.folder / lesson.meta.pptx_template).resolve()
-        line = lesson.meta.line_of("pptx-template")
-        if not template.is_file():
-            raise LessonError(
-                [error(lesson.path, line, f"pptx-template file not found: {template}")]
-            )
-        from coursepack.writers.deck import template_problem
-
-        problem = template_problem(template)
-        if problem:
-            raise LessonError(
-                [error(lesson.path, line, f"pptx-template {template.name} {problem}")]
-            )
-        return template
+    def check_layouts(self, planned: Sequence[PlannedOutput]) -> None:
+        """Find broken layout files (template syntax, a missing partial) before anything is
+        written, for every writer this build uses: :class:`LessonError` with their lines."""
+        problems: list[Diagnostic] = []
+        for writer in dict.fromkeys(self.writer_for(item.output) for item in planned):
+            problems += writer.layout_problems()
+        if problems:
+            raise LessonError(problems)
 
     # -- writing -------------------------------------------------------------------------
 
     def render(self, item: PlannedOutput) -> bytes:
         """Render one output to bytes (nothing is written here)."""
-        if item.kind == "slides":
-            return self.deck_writer.render(item.lesson, template=item.template)
-        if item.course is not None:
-            audience = "key" if item.kind == "pack-key" else "handout"
-            return self.handout_writer.render_pack(
-                item.course, item.lessons, audience, paper=item.paper
-            )
-        return self.handout_writer.render(item.lesson, item.kind, paper=item.paper)
+        return item.output.render(self.writer_for(item.output), item.target, dict(item.settings))
 
     def write(self, item: PlannedOutput) -> WriteResult:
         """Render one output and move it into place; lesson problems become diagnostics."""
@@ -340,7 +318,7 @@ class Builder:
         options: BuildOptions,
         progress: Callable[[str], None] | None = None,
         courses: Sequence[Course] = (),
-        course_papers: Mapping[Path, str] | None = None,
+        lesson_courses: Mapping[Path, Course] | None = None,
     ) -> BuildReport:
         """Write every outdated output; failures leave the previous files alone."""
         report = BuildReport()
@@ -348,11 +326,12 @@ class Builder:
             return report  # nothing to write (e.g. every lesson has errors): not even the folder
         refuse_file_as_output_dir(options.out_dir)
         # Planning checks the options and templates: a bad one creates no output folder.
-        planned, problems = self.plan(lessons, options, courses, course_papers)
+        planned, problems = self.plan(lessons, options, courses, lesson_courses)
         report.diagnostics.extend(problems)
         if any(d.is_error for d in problems):
             return report
-        prepare_output_dir(options.out_dir)
+        self.check_layouts(planned)
+        prepare_output_dir(options.out_dir)  # only now: a failed plan leaves no new folder
         # A folder where an output goes is found before anything is written, not after the
         # first outputs are already in place.
         for item in planned:
@@ -390,7 +369,7 @@ class Builder:
             groups.setdefault(item.group, []).append(item)
         if jobs > 1 and len(groups) < jobs:
             # Fewer lessons than workers (typically one lesson): spread its outputs instead.
-            groups = {(item.group, item.kind): [item] for item in outdated}
+            groups = {item.path: [item] for item in outdated}
         total = len(groups)
         if jobs <= 1 or total <= 1:
             for index, items in enumerate(groups.values(), 1):
@@ -430,8 +409,8 @@ class Builder:
         # process takes over the lessons no worker has started. So a pack never shares the
         # machine's memory with more than jobs - 1 small lesson workers, and usually, by the
         # time the answer-key pack peaks, with none.
+        # In plan order, which is the registry's: the answer-key pack, the largest, comes last.
         pack_items = [item for items in packs for item in items]
-        pack_items.sort(key=lambda item: item.kind == "pack-key")
         total = len(pack_items) + len(lessons)
         done = itertools.count(1)
         lock = threading.Lock()
@@ -487,17 +466,12 @@ class Builder:
         )
 
     def _prepare(self, outdated: Sequence[PlannedOutput]) -> None:
-        """Import the writing libraries and load fonts, CSS and templates once, before
-        workers fork, instead of once per worker."""
-        if any(item.kind != "slides" for item in outdated):
-            from coursepack.writers.weasyprint_loader import load_weasyprint
-
-            load_weasyprint()
+        """Load the writing libraries, fonts, CSS and templates once, before workers fork,
+        instead of once per worker: only for the writers some outdated output uses."""
+        for output in dict.fromkeys(item.output for item in outdated):
             # A broken layout is reported by the output that uses it, with its path and line.
             with contextlib.suppress(Exception):
-                self.handout_writer.prepare()
-        if any(item.kind == "slides" for item in outdated):
-            import pptx  # noqa: F401
+                self.writer_for(output).prepare()
 
 
 class _Digests:
@@ -506,12 +480,18 @@ class _Digests:
     def __init__(self) -> None:
         self._seen: dict[Path, str] = {}
 
-    def files(self, paths: Iterable[Path]) -> list[str]:
+    def files(self, paths: Iterable[Path], relative_to: Path | None = None) -> list[str]:
+        """``name=digest`` per file; names relative to ``relative_to`` when given, so that a
+        lesson folder moved or copied elsewhere keeps its stamps."""
         parts = []
         for path in sorted(set(paths)):
             if path not in self._seen:
                 self._seen[path] = sha256_file(path)
-            parts.append(f"{path}={self._seen[path]}")
+            name = path
+            if relative_to is not None:
+                with contextlib.suppress(ValueError):
+                    name = path.relative_to(relative_to)
+            parts.append(f"{name}={self._seen[path]}")
         return parts
 
 
@@ -612,12 +592,11 @@ def collect(paths: Sequence[Path]) -> tuple[list[Path], list[Course], list[Diagn
         if path.is_dir():
             problems_before = len(problems)
             found = False
-            for lesson in sorted(path.glob("*.md")):
-                if lesson.is_file() and not lesson.name.startswith("."):
-                    if outside(lesson, path):
-                        continue
-                    add(lesson)
-                    found = True
+            for lesson in lesson_files(path):
+                if outside(lesson, path):
+                    continue
+                add(lesson)
+                found = True
             course_file = path / COURSE_FILE
             if course_file.is_file() and not outside(course_file, path):
                 course, diagnostics = read_course(course_file)
@@ -663,21 +642,19 @@ def check_and_build(
             report.strict_failure |= bad
         else:
             lessons.append(lesson)
-    # A course's paper applies to every lesson it holds that does not name its own.
-    course_papers = {
-        lesson: course.paper for course in courses if course.paper for lesson in course.lessons
-    }
+    # A course's settings (paper, versions) apply to every lesson it holds that names none.
+    lesson_courses = {lesson: course for course in courses for lesson in course.lessons}
     buildable = []
     for course in courses:
         if broken.intersection(course.lessons):
-            for kind in ("pack", "pack-key"):
-                report.outputs.append(
-                    (output_path(options.out_dir, course.slug, kind), "not rebuilt")
-                )
+            for output in OUTPUTS.of_scope("course"):
+                if options.wants(output, course.exports):
+                    path = output_path(options.out_dir, course.slug, output)
+                    report.outputs.append((path, "not rebuilt"))
         else:
             buildable.append(course)
     built = builder.build(
-        lessons, options, progress=progress, courses=buildable, course_papers=course_papers
+        lessons, options, progress=progress, courses=buildable, lesson_courses=lesson_courses
     )
     report.outputs.extend(built.outputs)
     report.diagnostics.extend(built.diagnostics)
@@ -713,7 +690,7 @@ def prepare_output_dir(out_dir: Path) -> None:
         raise BuildFailed(f"cannot create output folder {out_dir}: {exc.strerror or exc}") from exc
     if not os.access(out_dir, os.W_OK | os.X_OK):
         raise BuildFailed(f"output folder {out_dir} is not writable")
-    remove_stale_temporaries(out_dir)
+    remove_stale_temporaries(out_dir, OUTPUTS.endings())
 
 
 def _same_target_errors(planned: Sequence[PlannedOutput]) -> list[Diagnostic]:

@@ -11,29 +11,26 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from . import formulas
-from .diagnostics import Diagnostic, display_path, error, warning
+from .course import lesson_files
+from .diagnostics import Diagnostic, InternalError, display_path, error, warning
 from .model import (
-    Block,
-    BulletList,
-    Cloze,
-    Emph,
+    LINK_SCHEMES,
     Image,
     Inline,
-    Inlines,
     Lesson,
     Link,
     Match,
     Math,
     Order,
-    Paragraph,
     Question,
-    Strong,
-    Table,
+    block_inlines,
+    impossible_date,
     iter_all_blocks,
+    iter_inlines,
+    link_allowed,
     plain_text,
 )
 from .reader import is_remote, read_lesson
-from .yamltext import impossible_date
 
 __all__ = ["check_lesson", "check_paths", "check_model", "starter_text", "IMAGE_FORMATS"]
 
@@ -48,8 +45,6 @@ IMAGE_FORMATS = {
 MAX_IMAGE_PIXELS = 89_478_485
 #: A lesson reports at most this many problems (and then how many more there are).
 MAX_DIAGNOSTICS = 200
-#: Link schemes a handout or slide can use; anything else with a scheme is an error.
-LINK_SCHEMES = ("http:", "https:", "mailto:", "tel:")
 
 
 def check_lesson(path: Path) -> tuple[Lesson | None, list[Diagnostic]]:
@@ -93,10 +88,7 @@ def check_paths(paths: Iterable[Path]) -> dict[Path, tuple[Lesson | None, list[D
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            lessons = sorted(
-                (p for p in path.glob("*.md") if p.is_file() and not p.name.startswith(".")),
-                key=lambda p: p.name,
-            )
+            lessons = lesson_files(path)
             if not lessons:
                 results[path] = (None, [error(path, 0, "no .md lesson files in this folder")])
             for lesson_path in lessons:
@@ -114,8 +106,6 @@ def _check_or_name(path: Path) -> tuple[Lesson | None, list[Diagnostic]]:
     try:
         return check_lesson(path)
     except Exception as exc:
-        from .build import InternalError  # imported here: build imports this module
-
         raise InternalError(path, f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -141,6 +131,12 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
                 lesson.meta.line_of("date"),
                 f"date {lesson.meta.date.strip()} is not a real date (check the month and the day)",
             )
+        )
+    if lesson.meta.exports:
+        from .course import unknown_export_problems
+
+        found.extend(
+            unknown_export_problems(path, lesson.meta.line_of("exports"), lesson.meta.exports)
         )
     if not lesson.intro and not lesson.sections:
         found.append(
@@ -175,14 +171,14 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
             found.append(error(path, formula.line, f"formula {written}: {reason}"))
     for link in _links(lesson):
         href = link.href.strip()
-        if is_remote(href) and not href.lower().startswith(LINK_SCHEMES):
+        if is_remote(href) and not link_allowed(href):
             scheme = href.split(":", 1)[0]
             found.append(
                 error(
                     path,
                     link.line,
                     f"a link to a '{scheme}:' address cannot work in a handout or on a slide "
-                    "(links must start with http:, https: or mailto:)",
+                    f"(links must start with {', '.join(f'{s}:' for s in LINK_SCHEMES)})",
                 )
             )
     return found
@@ -474,23 +470,14 @@ def _images(lesson: Lesson) -> Iterator[Image]:
 
 def _inline_nodes(lesson: Lesson) -> Iterator[Inline]:
     """Every inline of the lesson's text (titles, paragraphs, bullets, cells, options...),
-    the content of bold, italics and links included."""
-
-    def walk(inlines: Inlines) -> Iterator[Inline]:
-        for node in inlines:
-            yield node
-            if isinstance(node, (Strong, Emph, Link)):
-                yield from walk(node.children)
-            elif isinstance(node, Cloze):
-                yield from walk(node.content)  # a blank's answer may hold formulas
-
+    the content of bold, italics, links and blanks included."""
     for section in lesson.sections:
-        yield from walk(section.title)
+        yield from iter_inlines(section.title)
         for topic in section.topics:
-            yield from walk(topic.title)
+            yield from iter_inlines(topic.title)
     for block in iter_all_blocks(lesson):
-        for inlines in _block_inlines(block):
-            yield from walk(inlines)
+        for inlines in block_inlines(block):
+            yield from iter_inlines(inlines)
 
 
 def _links(lesson: Lesson) -> Iterator[Link]:
@@ -501,30 +488,3 @@ def _links(lesson: Lesson) -> Iterator[Link]:
 def _formulas(lesson: Lesson) -> Iterator[Math]:
     """Every formula in the lesson's text, headings, prompts and answers included."""
     return (node for node in _inline_nodes(lesson) if isinstance(node, Math))
-
-
-def _block_inlines(block: Block) -> Iterator[Inlines]:
-    if isinstance(block, Paragraph):
-        yield block.inlines
-    elif isinstance(block, BulletList):
-        stack = list(block.items)
-        while stack:
-            item = stack.pop()
-            yield item.inlines
-            stack.extend(item.children)
-    elif isinstance(block, Table):
-        for cell in block.header:
-            yield cell.inlines
-        for row in block.rows:
-            for cell in row:
-                yield cell.inlines
-    elif isinstance(block, Question):
-        for option in block.options:
-            yield option.inlines
-    elif isinstance(block, Match):
-        for pair in block.pairs:
-            yield pair.term
-            yield pair.definition
-    elif isinstance(block, Order):
-        for item in block.items:
-            yield item.inlines

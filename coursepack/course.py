@@ -15,10 +15,21 @@ from pathlib import Path
 import yaml
 
 from coursepack.diagnostics import Diagnostic, error, warning
-from coursepack.yamltext import YamlProblem, impossible_date, load_text_yaml
+from coursepack.model import PAPERS, impossible_date, paper_name
+from coursepack.yamltext import YamlProblem, load_text_yaml
 
 COURSE_FILE = "course.yaml"
-KNOWN_KEYS = ("title", "subtitle", "author", "term", "paper", "lang", "lessons")
+KNOWN_KEYS = (
+    "title",
+    "subtitle",
+    "author",
+    "term",
+    "paper",
+    "lang",
+    "lessons",
+    "exports",
+    "versions",
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,11 @@ class Course:
     paper: str | None
     lang: str
     lessons: tuple[Path, ...]
+    #: Optional outputs the course also gets (``exports: [moodle, qti]``): for every lesson,
+    #: and course-wide where the output has a course form.
+    exports: tuple[str, ...] = ()
+    #: ``versions: 3``: test versions for every lesson that does not name its own.
+    versions: int = 0
 
     @property
     def slug(self) -> str:
@@ -43,6 +59,18 @@ class Course:
     def folder(self) -> Path:
         """The folder that holds ``course.yaml`` and the lessons."""
         return self.path.parent
+
+
+def lesson_files(folder: Path) -> list[Path]:
+    """The lessons of a folder: its ``*.md`` files (not hidden ones), sorted by name.
+
+    The one rule for ``build FOLDER``, ``check FOLDER`` and a ``course.yaml`` without
+    ``lessons:``.
+    """
+    return sorted(
+        (p for p in folder.glob("*.md") if p.is_file() and not p.name.startswith(".")),
+        key=lambda p: p.name,
+    )
 
 
 def slugify(text: str) -> str:
@@ -131,10 +159,30 @@ def read_course(path: Path) -> tuple[Course | None, list[Diagnostic]]:
             )
 
     paper = data.get("paper")
-    if isinstance(paper, str):
-        paper = paper.strip().lower()  # "A4" as lessons accept it
-    if paper is not None and paper not in ("letter", "a4"):
-        problems.append(error(path, line("paper"), f"paper must be letter or a4, not {paper!r}"))
+    if paper is not None:
+        written = paper
+        paper = paper_name(str(paper))  # "A4" as lessons accept it
+        if paper is None:
+            names = " or ".join(PAPERS)
+            problems.append(error(path, line("paper"), f"paper must be {names}, not {written!r}"))
+
+    versions = 0
+    if data.get("versions") is not None:
+        from coursepack.reader import version_count
+
+        versions = version_count(
+            str(data["versions"]), path, {"versions": line("versions")}, problems
+        )
+
+    exports: tuple[str, ...] = ()
+    if "exports" in data:
+        from coursepack.reader import yaml_words
+
+        exports_node = next(v for k, v in node.value if getattr(k, "value", None) == "exports")
+        exports, problem = yaml_words(exports_node)
+        if problem:
+            problems.append(error(path, line("exports"), f"'exports' {problem}"))
+        problems.extend(unknown_export_problems(path, line("exports"), exports))
 
     lessons = _lesson_paths(path, data.get("lessons"), node, line("lessons"), problems)
     if not lessons and not any(d.is_error for d in problems):
@@ -152,8 +200,23 @@ def read_course(path: Path) -> tuple[Course | None, list[Diagnostic]]:
         paper=paper,
         lang=text_field("lang") or "en",
         lessons=lessons,
+        exports=exports,
+        versions=versions,
     )
     return course, problems
+
+
+def unknown_export_problems(path: Path, line: int, words: tuple[str, ...]) -> list[Diagnostic]:
+    """Errors for ``exports:`` words that name no optional output."""
+    from coursepack.registry import OUTPUTS
+
+    known = OUTPUTS.export_words()
+    problems = []
+    for word in words:
+        if word not in OUTPUTS.words():
+            choices = ", ".join(known) if known else "none yet"
+            problems.append(error(path, line, f"unknown export '{word}' (choose from: {choices})"))
+    return problems
 
 
 def _lesson_paths(
@@ -162,8 +225,7 @@ def _lesson_paths(
     """The lesson files in pack order: as listed, or every .md in the folder by name."""
     folder = path.parent
     if listed is None:
-        lessons = (p for p in folder.glob("*.md") if p.is_file() and not p.name.startswith("."))
-        return tuple(lesson.resolve() for lesson in sorted(lessons, key=lambda p: p.name))
+        return tuple(lesson.resolve() for lesson in lesson_files(folder))
     if not isinstance(listed, list):
         problems.append(error(path, key_line, "'lessons' must be a list of lesson files"))
         return ()

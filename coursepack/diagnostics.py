@@ -87,3 +87,19 @@ def error(path: Path, line: int, message: str) -> Diagnostic:
 def warning(path: Path, line: int, message: str) -> Diagnostic:
     """Shorthand for a warning diagnostic."""
     return Diagnostic(path, line, "warning", message)
+
+
+class InternalError(Exception):
+    """A bug in coursepack met while processing ``where`` (reported with exit status 3)."""
+
+    def __init__(self, where: Path, message: str):
+        # Both arguments in ``args`` so the error survives pickling out of a worker process.
+        super().__init__(where, message)
+        self.where = where
+
+    def __str__(self) -> str:
+        return str(self.args[1])
+
+
+class BuildFailed(Exception):
+    """A problem that stops the whole build before anything is written (one line, no file)."""

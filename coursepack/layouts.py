@@ -6,7 +6,9 @@ also loads the shared theme (colours and fonts) once for every writer.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from coursepack.diagnostics import LessonError, display_path, error
+from coursepack.diagnostics import Diagnostic, LessonError, display_path, error, warning
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -79,22 +81,46 @@ class LayoutSearch:
         ]
 
     @cached_property
-    def theme(self) -> dict[str, Any]:
-        """The shared theme: colours and fonts for every output.
-
-        Every ``theme.yaml`` on the search path is merged, the teacher's over the built-in one,
-        so an override needs only the values it changes.
-        """
+    def _theme_and_warnings(self) -> tuple[dict[str, Any], tuple[Diagnostic, ...]]:
         merged: dict[str, Any] = {}
+        warnings: list[Diagnostic] = []
+        errors: list[Diagnostic] = []
+        found = False
         for folder in reversed(self.folders):
             path = folder / "theme.yaml"
             if path.is_symlink() and not resolves_inside(path, folder):
                 raise LayoutRefused("theme.yaml", path, folder)
             if path.is_file():
-                merged = _merge(merged, _load_theme(path))
-        if not merged:
+                found = True
+                data, problems = load_theme(path)
+                errors += [d for d in problems if d.is_error]
+                warnings += [d for d in problems if not d.is_error]
+                colours = data.get("colours", {})
+                if "accent" in colours and "accent_light" not in colours and merged:
+                    # Everything pale that the built-in theme derives from its accent follows
+                    # a teacher's new accent (section slides, callouts, table headers).
+                    colours["accent_light"] = tint(colours["accent"], ACCENT_LIGHT_TINT)
+                merged = _merge(merged, data)
+        if not found:
             raise LayoutNotFound("theme.yaml", self.folders)
-        return merged
+        if errors:
+            raise ThemeError(sorted(errors + warnings, key=lambda d: (str(d.path), d.line)))
+        return merged, tuple(warnings)
+
+    @property
+    def theme(self) -> dict[str, Any]:
+        """The shared theme: colours and fonts for every output.
+
+        Every ``theme.yaml`` on the search path is merged, the teacher's over the built-in one,
+        so an override needs only the values it changes. Raises :class:`ThemeError` with every
+        problem (``path:line``) when a theme file is not valid.
+        """
+        return self._theme_and_warnings[0]
+
+    @property
+    def theme_warnings(self) -> tuple[Diagnostic, ...]:
+        """Warnings about the theme files (unknown keys), for the build to print."""
+        return self._theme_and_warnings[1]
 
     def theme_files(self) -> list[Path]:
         """Every ``theme.yaml`` that :attr:`theme` merges (for build stamps)."""
@@ -103,8 +129,8 @@ class LayoutSearch:
         ]
 
 
-class ThemeError(Exception):
-    """A ``theme.yaml`` that is not valid YAML or not a mapping."""
+class ThemeError(LessonError):
+    """A ``theme.yaml`` that is not valid: every problem, at its line."""
 
 
 def resolves_inside(path: Path, folder: Path) -> bool:
@@ -117,20 +143,191 @@ def resolves_inside(path: Path, folder: Path) -> bool:
     return real == root or root in real.parents
 
 
-def _load_theme(path: Path) -> dict[str, Any]:
+THEME_GROUPS = ("colours", "fonts", "code")
+#: Top-level theme settings that take one word, and the words each accepts.
+THEME_CHOICES: dict[str, tuple[str, ...]] = {"slide_math": ("equations", "pictures")}
+#: What a theme may hold: colour names, and font settings with the kind of value each takes.
+THEME_COLOURS = ("ink", "accent", "accent_light", "muted", "answer", "paper")
+THEME_FONTS: dict[str, type] = {
+    "handout": str,
+    "handout_fallbacks": list,
+    "slides": str,
+    "slides_metrics": str,
+}
+#: accent_light is this much of the accent over white when a theme sets only the accent.
+ACCENT_LIGHT_TINT = 0.11
+_HEX_COLOUR = re.compile(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+
+
+def tint(colour: str, amount: float) -> str:
+    """``colour`` (``#rrggbb``) mixed with white: ``amount`` of the colour, the rest white."""
+    channels = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(255 - (255 - c) * amount):02x}" for c in channels)
+
+
+def load_theme(path: Path) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """Read and validate one ``theme.yaml``: its values, and every problem at its line.
+
+    Colours must be ``#rrggbb`` (or ``#rgb``), which both the PDF and the deck can use;
+    unknown keys are warnings with a suggestion; a value YAML read as empty because an
+    unquoted ``#`` started a comment gets a message that says so.
+    """
+    problems: list[Diagnostic] = []
     try:
-        with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+        text = path.read_bytes()[: MAX_THEME_BYTES + 1]
+        if len(text) > MAX_THEME_BYTES:
+            return {}, [error(path, 0, f"larger than {MAX_THEME_BYTES // 1024} KB: not a theme")]
+        root = yaml.compose(text.decode("utf-8-sig"), Loader=yaml.SafeLoader)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ThemeError(f"{where}: invalid theme file: {reason}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ThemeError(f"{path}: a theme must be a mapping (colours:, fonts:)")
-    return data
+        return {}, [error(path, mark.line + 1 if mark else 0, f"invalid theme file: {reason}")]
+    except RecursionError:
+        return {}, [error(path, 0, "invalid theme file: nested too deeply")]
+    except OSError as exc:
+        return {}, [error(path, 0, f"cannot read: {exc.strerror or exc}")]
+    if root is None:
+        return {}, []
+    if not isinstance(root, yaml.MappingNode):
+        return {}, [error(path, _line(root), "a theme must be a mapping (colours:, fonts:)")]
+    data: dict[str, Any] = {}
+    for key_node, value_node in root.value:
+        key = str(key_node.value)
+        line = _line(key_node)
+        if key in THEME_CHOICES:
+            choices = THEME_CHOICES[key]
+            word = value_node.value.strip() if isinstance(value_node, yaml.ScalarNode) else ""
+            if word in choices:
+                data[key] = word
+            else:
+                problems.append(error(path, line, f"'{key}' must be {' or '.join(choices)}"))
+            continue
+        if key not in THEME_GROUPS:
+            known = (*THEME_GROUPS, *THEME_CHOICES)
+            problems.append(warning(path, line, f"unknown theme key '{key}'{_hint(key, known)}"))
+            continue
+        if not isinstance(value_node, yaml.MappingNode):
+            problems.append(error(path, line, f"'{key}' must be a group of 'name: value' lines"))
+            continue
+        if key == "code":
+            data[key] = _code_styles(path, value_node, problems)
+            continue
+        known = THEME_COLOURS if key == "colours" else tuple(THEME_FONTS)
+        group: dict[str, Any] = {}
+        for name_node, item in value_node.value:
+            name = str(name_node.value)
+            where = _line(name_node)
+            if name not in known:
+                problems.append(
+                    warning(path, where, f"unknown {key[:-1]} '{name}'{_hint(name, known)}")
+                )
+                continue
+            if key == "colours":
+                colour, problem = _colour(name, item)
+                if problem:
+                    problems.append(error(path, where, f"colour '{name}' {problem}"))
+                else:
+                    group[name] = colour
+            else:
+                value, problem = _font_value(item, THEME_FONTS[name])
+                if problem:
+                    problems.append(error(path, where, f"font '{name}' {problem}"))
+                else:
+                    group[name] = value
+        data[key] = group
+    return data, problems
+
+
+MAX_THEME_BYTES = 64 * 1024
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _hint(word: str, choices: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(choices)})"
+
+
+def _colour(name: str, node: yaml.Node) -> tuple[str, str]:
+    """A colour value as ``#rrggbb``, or the problem with it."""
+    if not isinstance(node, yaml.ScalarNode):
+        return "", 'must be one value like "#1d4e89"'
+    value = node.value.strip()
+    if not value and node.tag.endswith(":null"):
+        return "", (
+            "has no value: a '#' starts a comment in YAML, so put the colour in quotes "
+            f'({name}: "#8b1e1e")'
+        )
+    if not _HEX_COLOUR.fullmatch(value):
+        return "", (
+            f'must be a hex colour like "#1d4e89", not {value[:40]!r} '
+            "(the deck cannot use colour names)"
+        )
+    digits = value[1:]
+    if len(digits) == 3:
+        digits = "".join(char * 2 for char in digits)
+    return "#" + digits.lower() if digits != value[1:] else value, ""
+
+
+def _code_styles(path: Path, node: yaml.MappingNode, problems: list[Diagnostic]) -> dict:
+    """``code:``: per kind of code token a colour and, optionally, ``bold``/``italic``."""
+    from coursepack.code import CODE_KINDS
+
+    styles: dict[str, dict[str, Any]] = {}
+    for kind_node, entry in node.value:
+        kind, where = str(kind_node.value), _line(kind_node)
+        if kind not in CODE_KINDS:
+            problems.append(
+                warning(path, where, f"unknown code kind '{kind}'{_hint(kind, CODE_KINDS)}")
+            )
+            continue
+        if not isinstance(entry, yaml.MappingNode):
+            problems.append(
+                error(path, where, f"code '{kind}' must be like {{colour: \"#1d4e89\"}}")
+            )
+            continue
+        style: dict[str, Any] = {}
+        for name_node, value in entry.value:
+            name = str(name_node.value)
+            if name == "colour":
+                colour, problem = _colour(f"{kind}.colour", value)
+                if problem:
+                    problems.append(error(path, _line(name_node), f"code {kind}: colour {problem}"))
+                else:
+                    style[name] = colour
+            elif name in ("bold", "italic"):
+                flag = value.value.strip().lower() if isinstance(value, yaml.ScalarNode) else ""
+                if flag not in ("true", "false"):
+                    problems.append(
+                        error(path, _line(name_node), f"code {kind}: {name} must be true or false")
+                    )
+                else:
+                    style[name] = flag == "true"
+            else:
+                problems.append(
+                    warning(
+                        path,
+                        _line(name_node),
+                        f"unknown code setting '{name}' (known: colour, bold, italic)",
+                    )
+                )
+        styles[kind] = style
+    return styles
+
+
+def _font_value(node: yaml.Node, kind: type) -> tuple[Any, str]:
+    """A font name, or a list of font names, or the problem with it."""
+    if kind is str:
+        if isinstance(node, yaml.ScalarNode) and node.value.strip() and node.tag.endswith(":str"):
+            return node.value.strip(), ""
+        return None, 'must be a font name in quotes, like "Atkinson Hyperlegible"'
+    if isinstance(node, yaml.SequenceNode) and all(
+        isinstance(item, yaml.ScalarNode) and item.value.strip() for item in node.value
+    ):
+        return [item.value.strip() for item in node.value], ""
+    return None, 'must be a list of font names, like ["Noto Sans", "Noto Sans Arabic"]'
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -11,10 +11,11 @@ dispatch on it without ``isinstance``. Lines are 1-based line numbers in the les
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, assert_never
 
 # --------------------------------------------------------------------------- inlines
 
@@ -130,17 +131,92 @@ def plain_text(inlines: Inlines, *, answers: bool = True) -> str:
     """
     parts: list[str] = []
     for node in inlines:
-        if isinstance(node, (Text, Code, Subscript, Superscript)):
-            parts.append(node.text)
-        elif isinstance(node, Math):
-            parts.append(node.tex)
-        elif isinstance(node, Cloze):
-            parts.append(node.answer if answers else "_" * max(4, len(node.answer)))
-        elif isinstance(node, LineBreak):
-            parts.append(" ")
-        else:
-            parts.append(plain_text(node.children, answers=answers))
+        match node:
+            case Text() | Code() | Subscript() | Superscript():
+                parts.append(node.text)
+            case Math():
+                parts.append(node.tex)
+            case Cloze():
+                parts.append(node.answer if answers else "_" * max(4, len(node.answer)))
+            case LineBreak():
+                parts.append(" ")
+            case Strong() | Emph() | Link():
+                parts.append(plain_text(node.children, answers=answers))
+            case _:
+                assert_never(node)
     return "".join(parts)
+
+
+def inline_children(node: Inline) -> Inlines:
+    """The inlines nested inside ``node``: the content of bold, italics, links and blanks."""
+    match node:
+        case Strong() | Emph() | Link():
+            return node.children
+        case Cloze():
+            return node.content  # a blank's answer may hold formulas and sub/superscripts
+        case Text() | Code() | Math() | Subscript() | Superscript() | LineBreak():
+            return ()
+        case _:
+            assert_never(node)
+
+
+def iter_inlines(inlines: Inlines) -> Iterator[Inline]:
+    """Every inline node, depth-first (a link, then the text inside it)."""
+    for node in inlines:
+        yield node
+        yield from iter_inlines(inline_children(node))
+
+
+# --------------------------------------------------------------------------- shared rules
+
+#: Link schemes every output keeps as a link; ``check`` refuses any other scheme.
+LINK_SCHEMES = ("http", "https", "mailto", "tel")
+#: Paper sizes a lesson, a course or ``--paper`` can name.
+PAPERS = ("letter", "a4")
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def link_allowed(href: str) -> bool:
+    """True for a link every output keeps: web, mail and phone links, never ``file:`` or a
+    relative address."""
+    scheme, colon, _ = href.strip().partition(":")
+    return bool(colon) and scheme.lower() in LINK_SCHEMES and scheme.isascii()
+
+
+def option_letter(index: int) -> str:
+    """The letter of option ``index`` (0-based): A … Z, then AA, AB … (every output)."""
+    if index < len(_LETTERS):
+        return _LETTERS[index]
+    return option_letter(index // len(_LETTERS) - 1) + _LETTERS[index % len(_LETTERS)]
+
+
+def paper_name(text: str | None) -> str | None:
+    """``text`` as a known paper name (``A4`` → ``a4``), or None when it names no paper."""
+    name = (text or "").strip().lower()
+    return name if name in PAPERS else None
+
+
+_ISO_DATE = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*")
+
+
+def iso_date(text: str) -> tuple[int, int, int] | None:
+    """``YYYY-MM-DD`` (a real day) as (year, month, day); None for anything else."""
+    import datetime as dt
+
+    match = _ISO_DATE.fullmatch(text)
+    if not match:
+        return None
+    try:
+        day = dt.date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+    return day.year, day.month, day.day
+
+
+def impossible_date(text: str) -> bool:
+    """True for text written as an ISO date (``2027-02-30``) that is no day of the calendar:
+    a typo to report, where "Spring 2027" or "30/02" are just text."""
+    return _ISO_DATE.fullmatch(text) is not None and iso_date(text) is None
 
 
 def shuffled_order(texts: Sequence[str]) -> tuple[int, ...]:
@@ -276,6 +352,8 @@ class Option:
     inlines: Inlines
     correct: bool
     line: int
+    #: ``{.fixed}`` after the option: test versions keep it where it was written.
+    fixed: bool = False
 
 
 @dataclass(frozen=True)
@@ -295,6 +373,8 @@ class Question:
     answer: tuple[Block, ...]
     lines: int | None
     line: int
+    #: ``shuffle=false``: test versions keep its options (and its place) as written.
+    shuffle: bool = True
 
     @property
     def is_multiple_choice(self) -> bool:
@@ -326,10 +406,16 @@ class Match:
     prompt: tuple[Block, ...]
     pairs: tuple[MatchPair, ...]
     line: int
+    #: ``shuffle=false``: test versions keep its definitions' order (and its place).
+    shuffle: bool = True
+    #: A test version's order of the definitions (None: the lesson's one shuffle).
+    shown: tuple[int, ...] | None = None
 
     @property
     def definition_order(self) -> tuple[int, ...]:
         """The order the definitions are shown in (indices into ``pairs``), in every output."""
+        if self.shown is not None:
+            return self.shown
         return shuffled_order([plain_text(pair.definition) for pair in self.pairs])
 
 
@@ -351,10 +437,16 @@ class Order:
     prompt: tuple[Block, ...]
     items: tuple[OrderItem, ...]
     line: int
+    #: ``shuffle=false``: test versions keep its items' order (and its place).
+    shuffle: bool = True
+    #: A test version's order of the items (None: the lesson's one shuffle).
+    shown: tuple[int, ...] | None = None
 
     @property
     def shown_order(self) -> tuple[int, ...]:
         """The order the items are shown in (indices into ``items``), in every output."""
+        if self.shown is not None:
+            return self.shown
         return shuffled_order([plain_text(item.inlines) for item in self.items])
 
 
@@ -422,6 +514,10 @@ class Meta:
     slide_math: SlideMath = ""
     incremental: bool = False
     reveal_answers: bool = True
+    #: Optional outputs this lesson also gets (``exports: [moodle, qti]``), as written.
+    exports: tuple[str, ...] = ()
+    #: ``versions: 3``: test versions A, B, C besides the ordinary handout and key (0: none).
+    versions: int = 0
     key_lines: tuple[tuple[str, int], ...] = ()
 
     def line_of(self, key: str, default: int = 1) -> int:
@@ -460,17 +556,61 @@ class Lesson:
         return sum(block.points for block in self.graded())
 
 
-def iter_blocks(blocks: tuple[Block, ...]):
+def child_blocks(block: Block) -> tuple[Block, ...]:
+    """The blocks nested inside ``block``: a div's or quote's content, a question's prompt and
+    model answer, a match's or order's prompt."""
+    match block:
+        case Div() | Quote():
+            return block.blocks
+        case Question():
+            return block.prompt + block.answer
+        case Match() | Order():
+            return block.prompt
+        case Paragraph() | BulletList() | Table() | Image() | CodeBlock():
+            return ()
+        case _:
+            assert_never(block)
+
+
+def block_inlines(block: Block) -> Iterator[Inlines]:
+    """The runs of inline text that ``block`` holds itself (not those of its child blocks):
+    a paragraph, every list item, every table cell, options, match sides, order items."""
+    match block:
+        case Paragraph():
+            yield block.inlines
+        case BulletList():
+            stack = list(reversed(block.items))
+            while stack:
+                item = stack.pop()
+                yield item.inlines
+                stack.extend(reversed(item.children))
+        case Table():
+            for cell in block.header:
+                yield cell.inlines
+            for row in block.rows:
+                for cell in row:
+                    yield cell.inlines
+        case Question():
+            for option in block.options:
+                yield option.inlines
+        case Match():
+            for pair in block.pairs:
+                yield pair.term
+                yield pair.definition
+        case Order():
+            for item in block.items:
+                yield item.inlines
+        case Div() | Quote() | Image() | CodeBlock():
+            return
+        case _:
+            assert_never(block)
+
+
+def iter_blocks(blocks: tuple[Block, ...]) -> Iterator[Block]:
     """Yield blocks depth-first, descending into divs, quotes and graded blocks' prompts/answers."""
     for block in blocks:
         yield block
-        if isinstance(block, (Div, Quote)):
-            yield from iter_blocks(block.blocks)
-        elif isinstance(block, Question):
-            yield from iter_blocks(block.prompt)
-            yield from iter_blocks(block.answer)
-        elif isinstance(block, (Match, Order)):
-            yield from iter_blocks(block.prompt)
+        yield from iter_blocks(child_blocks(block))
 
 
 def iter_all_blocks(lesson: Lesson):

@@ -1,4 +1,7 @@
-"""Writing outputs safely: atomic replacement and content-hash stamps.
+"""What an output is, and writing outputs safely: atomic replacement and content-hash stamps.
+
+:class:`Output` is the small protocol every registered output implements (the table of them is
+:mod:`coursepack.registry`); :class:`Writer` is the warm engine one or more outputs render with.
 
 Every output goes to a temporary file in its own folder and is moved into place with
 ``os.replace`` only when complete, so a build killed at any instant leaves either the previous
@@ -14,10 +17,159 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from coursepack.course import Course
+    from coursepack.diagnostics import Diagnostic
+    from coursepack.layouts import LayoutSearch
+    from coursepack.model import Lesson
 
 STAMP_FILE = ".coursepack-stamps.json"
+
+Scope = Literal["lesson", "course"]
+
+
+class Writer(Protocol):
+    """A rendering engine, created once per build (or watch session) and kept warm.
+
+    Several outputs may share one writer (the handout, the key and both course packs share
+    the WeasyPrint writer). Creating one is cheap; heavy libraries load in :meth:`prepare` or
+    on first render.
+    """
+
+    def __init__(self, layouts: LayoutSearch) -> None: ...
+
+    def layout_files(self) -> list[Path]:
+        """Every layout file (template, stylesheet, theme, font) a render reads."""
+        ...
+
+    def layout_problems(self) -> list[Diagnostic]:
+        """Problems in the layout files found without rendering (template syntax errors)."""
+        ...
+
+    def prepare(self) -> None:
+        """Load libraries, fonts and templates now (before worker processes fork)."""
+        ...
+
+    def close(self) -> None:
+        """Free what this process loaded (temporary font folders)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one output file is made from: one lesson, or a course and its lessons."""
+
+    lessons: tuple[Lesson, ...]
+    course: Course | None = None
+
+    @property
+    def lesson(self) -> Lesson:
+        """The (first) lesson."""
+        return self.lessons[0]
+
+    @property
+    def stem(self) -> str:
+        """The name outputs are called after: the lesson's file name, or the course's slug."""
+        return self.course.slug if self.course is not None else self.lesson.stem
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What an output may consult while it is planned: the options and the build's courses."""
+
+    paper: str | None = None
+    pptx_template: Path | None = None
+    #: ``--versions N`` (None: each lesson's ``versions:``, else its course's), ``--seed``,
+    #: ``--answer-sheet``.
+    versions: int | None = None
+    seed: int = 0
+    answer_sheet: bool = False
+    #: The course (``course.yaml``) that holds each lesson (by resolved path), if any.
+    courses: Mapping[Path, Course] = field(default_factory=dict)
+
+    def course_of(self, lesson: Lesson) -> Course | None:
+        """The course that holds ``lesson``, whose settings apply where the lesson has none."""
+        return self.courses.get(lesson.path.resolve())
+
+    def versions_for(self, lesson: Lesson) -> int:
+        """How many test versions ``lesson`` gets (0: none)."""
+        if self.versions is not None:
+            return self.versions
+        course = self.course_of(lesson)
+        return lesson.meta.versions or (course.versions if course else 0)
+
+
+class Output:
+    """One kind of file a build writes (Sphinx's builder, Pandoc's writer table entry).
+
+    Subclasses set the class attributes and implement :meth:`render`; :meth:`settings` is
+    for outputs with per-file choices (paper size, a school template). The build plans,
+    stamps, schedules and writes every registered output through this interface alone.
+    """
+
+    #: The output's name: ``--only NAME``, ``exports: [NAME]``, progress lines.
+    name: str
+    #: What follows the lesson stem (or course slug) in the file name: ``-handout.pdf``.
+    suffix: str
+    #: ``lesson``: one file per lesson; ``course``: one per course (``course.yaml``).
+    scope: Scope = "lesson"
+    #: The ``--only``/``exports`` word that selects it (course packs answer to their lesson
+    #: output's word: ``--only key`` writes the answer keys and the answer-key pack).
+    selected_by: str = ""
+    #: Written by a plain build; the others only when ``--only`` or ``exports:`` names them.
+    default: bool = True
+    #: Distributions whose upgrade can change the output's bytes (their versions are stamped).
+    packages: tuple[str, ...] = ()
+    #: The engine it renders with; outputs naming the same class share one warm instance.
+    writer: Callable[[LayoutSearch], Writer]
+
+    @property
+    def word(self) -> str:
+        """The word that selects this output (``selected_by``, else its name)."""
+        return self.selected_by or self.name
+
+    def settings(self, context: PlanContext, target: Target) -> dict[str, Any]:
+        """Per-file choices made while planning (they enter the stamp and reach render).
+
+        A value that is a :class:`~pathlib.Path` is stamped by its content. Raise
+        :class:`~coursepack.diagnostics.LessonError` (or ``BuildFailed``) for a bad choice.
+        """
+        return {}
+
+    def problems(self, context: PlanContext, target: Target) -> list[Diagnostic]:
+        """Warnings (or errors) about writing this output for ``target``, found while
+        planning, before anything is written."""
+        return []
+
+    def variants(self, context: PlanContext, target: Target) -> tuple[str, ...]:
+        """The files it writes for ``target``: one per variant (``""``: one plain file; test
+        versions: ``A``, ``B`` …). None at all is fine: then it writes nothing there."""
+        return ("",)
+
+    def file_suffix(self, variant: str) -> str:
+        """The file name ending of one variant (``-handout-A.pdf``)."""
+        return self.suffix
+
+    @property
+    def suffix_pattern(self) -> str:
+        """A regular expression every file name ending of this output matches."""
+        return re.escape(self.suffix)
+
+    def digest_parts(self, target: Target) -> list[str]:
+        """Extra strings that identify the output's inputs beyond the lesson files."""
+        return []
+
+    def render(self, writer: Any, target: Target, settings: Mapping[str, Any]) -> bytes:
+        """The file's bytes (nothing is written here)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<output {self.name}>"
 
 
 def sha256_file(path: Path) -> str:
@@ -101,15 +253,15 @@ class Stamps:
         write_atomic(self.path, text.encode("utf-8"))
 
 
-# What write_atomic's temporaries look like: ``.<output name>.<8 random characters>.tmp``, the
-# output being a PDF, a deck or the stamp file. Only those are ours to delete: the output folder
-# may be a teacher's own folder (``-o .``), where ``.notes.tmp`` is somebody else's file.
-_OUR_TEMPORARY = re.compile(r"^\..+\.(pdf|pptx|json)\.[a-z0-9_]{8}\.tmp$")
+def remove_stale_temporaries(folder: Path, endings: str) -> None:
+    """Delete temporary files that a killed build left behind (``.<output>.*.tmp``).
 
-
-def remove_stale_temporaries(folder: Path) -> None:
-    """Delete temporary files that a killed build left behind (``.<output>.*.tmp``)."""
+    Only write_atomic's temporaries of outputs whose names end as the regular expression
+    ``endings`` says (and of the stamp file) are ours to delete: the output folder may be a
+    teacher's own folder (``-o .``), where ``.notes.tmp`` is somebody else's file.
+    """
+    ours = re.compile(r"^\..*(" + endings + "|" + re.escape(STAMP_FILE) + r")\.[a-z0-9_]{8}\.tmp$")
     for leftover in folder.glob(".*.tmp"):
-        if _OUR_TEMPORARY.match(leftover.name) and leftover.is_file():
+        if ours.match(leftover.name) and leftover.is_file():
             with contextlib.suppress(OSError):
                 leftover.unlink()

@@ -41,6 +41,7 @@ from .model import (
     AUDIENCE_KINDS,
     BUILD_KINDS,
     DIV_KINDS,
+    PAPERS,
     Block,
     BulletList,
     Cloze,
@@ -74,6 +75,7 @@ from .model import (
     Text,
     Topic,
     iter_blocks,
+    paper_name,
     plain_text,
 )
 
@@ -99,14 +101,18 @@ FRONT_MATTER_KEYS = (
     "slide-math",
     "incremental",
     "reveal-answers",
+    "exports",
+    "versions",
 )
+#: Front-matter keys that take a list of words (``exports: [moodle, qti]`` or ``moodle, qti``).
+LIST_KEYS = ("exports",)
 #: Bullets nest at most this deep; deeper items are flattened to this level.
 MAX_LIST_DEPTH = 3
 #: Attributes each div kind accepts.
 DIV_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "question": ("points", "lines"),
-    "match": ("points",),
-    "order": ("points",),
+    "question": ("points", "lines", "shuffle"),
+    "match": ("points", "shuffle"),
+    "order": ("points", "shuffle"),
     "notes": (),
     "teacher": (),
     "handout": (),
@@ -356,6 +362,7 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
             )
         ]
     values: dict[str, str] = {}
+    lists: dict[str, tuple[str, ...]] = {}
     key_lines: list[tuple[str, int]] = []
     for key_node, value_node in node.value:
         line = key_node.start_mark.line + 2
@@ -379,6 +386,12 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
                 )
             )
         key_lines.append((key, line))
+        if key in LIST_KEYS:
+            words, problem = yaml_words(value_node)
+            if problem:
+                diagnostics.append(error(path, line, f"'{key}' {problem}"))
+            lists[key] = words
+            continue
         if isinstance(value_node, yaml.ScalarNode):
             raw = value_node.value
             if value_node.tag == "tag:yaml.org,2002:null" and value_node.style is None:
@@ -404,13 +417,13 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
                 f"missing title (add a line 'title: Your lesson title' {where})",
             )
         )
-    paper = values.get("paper", "letter").lower() or "letter"
-    if paper not in ("letter", "a4"):
+    paper = paper_name(values.get("paper") or "letter")
+    if paper is None:
         diagnostics.append(
             error(
                 path,
                 dict(key_lines)["paper"],
-                f"paper '{values['paper']}' is not known (use 'letter' or 'a4')",
+                f"paper '{values['paper']}' is not known (use {' or '.join(map(repr, PAPERS))})",
             )
         )
         paper = "letter"
@@ -452,9 +465,44 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
         slide_math=slide_math,  # type: ignore[arg-type]
         incremental=flags["incremental"],
         reveal_answers=flags["reveal-answers"],
+        exports=lists.get("exports", ()),
+        versions=version_count(values.get("versions", ""), path, dict(key_lines), diagnostics),
         key_lines=tuple(key_lines),
     )
     return meta, diagnostics
+
+
+def version_count(
+    raw: str, path: Path, key_lines: dict[str, int], diagnostics: list[Diagnostic]
+) -> int:
+    """``versions: 3`` as a number of test versions (0 when absent or wrong, with an error)."""
+    from .versions import MAX_VERSIONS
+
+    if not raw:
+        return 0
+    text = raw.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= MAX_VERSIONS:
+        return int(text)
+    diagnostics.append(
+        error(
+            path,
+            key_lines.get("versions", 1),
+            f"versions: {raw[:40]} must be a number of test versions from 1 to {MAX_VERSIONS}",
+        )
+    )
+    return 0
+
+
+def yaml_words(node: yaml.Node) -> tuple[tuple[str, ...], str]:
+    """A list of words from a YAML node: ``[a, b]``, ``- a`` lines or ``a, b``; with the
+    problem (``""`` when none) for anything else."""
+    if isinstance(node, yaml.ScalarNode):
+        return tuple(word.strip() for word in node.value.split(",") if word.strip()), ""
+    if isinstance(node, yaml.SequenceNode) and all(
+        isinstance(item, yaml.ScalarNode) for item in node.value
+    ):
+        return tuple(item.value.strip() for item in node.value if item.value.strip()), ""
+    return (), "must be a list of words, for example [moodle, qti]"
 
 
 def _suggest(word: str, choices: tuple[str, ...]) -> str:
@@ -662,6 +710,23 @@ def _parse_div_spec(region: _DivRegion, path: Path) -> tuple[_DivSpec | None, li
             )
             del attrs[name]
     return _DivSpec(kind_lower, attrs), diagnostics
+
+
+def _yes_no(
+    attrs: dict[str, str], name: str, line: int, path: Path, diagnostics: list[Diagnostic]
+) -> bool:
+    """A true/false attribute (``shuffle=false``); true when absent or invalid."""
+    if name not in attrs:
+        return True
+    raw = attrs[name].strip().lower()
+    if raw in ("true", "yes"):
+        return True
+    if raw in ("false", "no"):
+        return False
+    diagnostics.append(
+        error(path, line, f"{name}={attrs[name]} must be {name}=true or {name}=false")
+    )
+    return True
 
 
 def _whole_number(
@@ -955,6 +1020,7 @@ class _Builder:
         number = self.number
         points = _whole_number(spec.attrs, "points", region.line, self.path, self.diagnostics) or 1
         lines = _whole_number(spec.attrs, "lines", region.line, self.path, self.diagnostics)
+        shuffle = _yes_no(spec.attrs, "shuffle", region.line, self.path, self.diagnostics)
         if region.closed:
             self.graded_open.append(kind)
         try:
@@ -963,10 +1029,12 @@ class _Builder:
             if region.closed:
                 self.graded_open.pop()
         if kind == "question":
-            return [self.question(blocks, number, points, lines, region.line)]
-        if kind == "match":
-            return [self.match(blocks, number, points, region.line)]
-        return [self.order(blocks, number, points, region.line)]
+            graded: Block = self.question(blocks, number, points, lines, region.line)
+        elif kind == "match":
+            graded = self.match(blocks, number, points, region.line)
+        else:
+            graded = self.order(blocks, number, points, region.line)
+        return [graded if shuffle else replace(graded, shuffle=False)]
 
     def blocks_only(self, region: _DivRegion, *, parent_div: str) -> list[Block]:
         """The blocks of a region (headings inside divs are already bold paragraphs)."""
@@ -1037,11 +1105,12 @@ class _Builder:
                         "sub-bullets under an option are left out (write each option on one line)",
                     )
                 )
+            rest, fixed = _pinned(rest)
             if not plain_text(rest).strip():
                 self.diagnostics.append(
                     error(self.path, item.line, "this option is empty (write it after the box)")
                 )
-            options.append(Option(rest, correct, item.line))
+            options.append(Option(rest, correct, item.line, fixed))
         return options
 
     def match(self, blocks: list[Block], number: int, points: int, line: int) -> Match:
@@ -1136,7 +1205,9 @@ class _Builder:
             return None
         if kind in ("html_block",):  # not produced with html disabled; kept literal anyway
             return Paragraph((Text(token.content.rstrip("\n"), line),), line)
-        return None
+        # Every token the parser can produce has a case above: a new Markdown feature must
+        # get one, not vanish from every output.
+        raise AssertionError(f"the reader has no case for the block token {kind!r}")
 
     def until(self, stream: _Tokens, close: str) -> list[Block]:
         """Blocks up to the matching ``close`` token (which is consumed)."""
@@ -1379,6 +1450,11 @@ class _Builder:
                 current.extend(alt)
             elif kind == "html_inline":  # not produced with html disabled; literal if it is
                 current.append(Text(token.content, line))
+            elif kind in ("strong_close", "em_close", "link_close"):
+                pass  # a closer without its opener (should not happen): nothing to close
+            else:
+                # A new inline token kind must get a case, not vanish from every output.
+                raise AssertionError(f"the reader has no case for the inline token {kind!r}")
         while stack:  # unbalanced (should not happen): keep the content
             _, parent, _, _ = stack.pop()
             parent.extend(current)
@@ -1505,6 +1581,21 @@ def _strip_leading(inlines: Inlines, count: int) -> Inlines:
     assert isinstance(first, Text)
     rest = first.text[count:].lstrip()
     return ((Text(rest, first.line),) if rest else ()) + inlines[1:]
+
+
+_PINNED_RE = re.compile(r"\s*\{\s*\.fixed\s*\}\s*$")
+
+
+def _pinned(inlines: Inlines) -> tuple[Inlines, bool]:
+    """An option's text without a trailing ``{.fixed}``, and whether it had one (test versions
+    keep such an option where it was written: "None of the above")."""
+    if inlines and isinstance(inlines[-1], Text):
+        last = inlines[-1]
+        match = _PINNED_RE.search(last.text)
+        if match:
+            kept = last.text[: match.start()]
+            return (*inlines[:-1], *((replace(last, text=kept),) if kept else ())), True
+    return inlines, False
 
 
 def _task_marker(inlines: Inlines) -> tuple[bool, Inlines] | None:

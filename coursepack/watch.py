@@ -36,7 +36,7 @@ from coursepack.build import (
 )
 from coursepack.course import COURSE_FILE
 from coursepack.diagnostics import Diagnostic, LessonError, display_path
-from coursepack.layouts import LayoutNotFound, LayoutSearch, ThemeError, default_search_path
+from coursepack.layouts import LayoutNotFound, LayoutSearch, default_search_path
 
 Echo = Callable[[str], None]
 #: How often the inputs are looked at when no event arrives (seconds).
@@ -135,11 +135,11 @@ class _Session:
     def _build(self, builder: Builder) -> BuildReport | str:
         try:
             return check_and_build(builder, self.paths, self.options)
-        except LessonError as exc:
+        except LessonError as exc:  # also a theme.yaml with errors (ThemeError)
             report = BuildReport()
             report.diagnostics.extend(exc.diagnostics)
             return report
-        except (BuildFailed, LayoutNotFound, ThemeError) as exc:
+        except (BuildFailed, LayoutNotFound) as exc:
             return f"error: {exc}"
         except Exception as exc:  # a bug: say so, and keep watching the last good outputs
             return f"internal error: {type(exc).__name__}: {exc} (watching goes on)"

@@ -9,8 +9,6 @@ each such mistake is one ``path:line`` problem.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from typing import Any
 
 import yaml
@@ -102,16 +100,3 @@ def _refuse_aliases(root: yaml.Node) -> None:
         elif isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 stack.extend((key, value))
-
-
-def impossible_date(value: str) -> bool:
-    """True for text written as an ISO date (``2027-02-30``) that is no day of the calendar:
-    a typo to report, where "Spring 2027" or "30/02" are just text."""
-    match = re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", value)
-    if match is None:
-        return False
-    try:
-        dt.date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return True
-    return False

@@ -42,7 +42,7 @@ def statuses(output: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project folder with the UNAMIR lesson and an image lesson, built once."""
     project = tmp_path_factory.mktemp("project")
     source = project / "source"
@@ -59,6 +59,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     result = run_cli("build", "source", "-o", "build", "--jobs", "1", cwd=project)
     assert result.exit_code == 0, result.output
+    return project
+
+
+@pytest.fixture
+def built(built_once: Path, tmp_path: Path) -> Path:
+    """A private copy of the built project (stamps included): each test edits its own, so no
+    test depends on what another one did to a shared folder."""
+    project = tmp_path / "project"
+    shutil.copytree(built_once, project)
     return project
 
 

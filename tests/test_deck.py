@@ -284,8 +284,6 @@ def test_control_characters_never_reach_the_xml(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- the UNAMIR deck
 
-needs_unamir = pytest.mark.skipif(not UNAMIR.is_file(), reason="source/unamir.md not written yet")
-
 
 @pytest.fixture(scope="module")
 def unamir() -> tuple[Lesson, bytes]:
@@ -293,7 +291,6 @@ def unamir() -> tuple[Lesson, bytes]:
     return lesson, DeckWriter().render(lesson)
 
 
-@needs_unamir
 def test_unamir_deck_titles_and_sections(unamir) -> None:
     lesson, data = unamir
     prs = open_deck(data)
@@ -315,7 +312,6 @@ def test_unamir_deck_titles_and_sections(unamir) -> None:
         assert slide.shapes.title.placeholder_format.type in TITLE_TYPES
 
 
-@needs_unamir
 def test_unamir_question_slides_carry_numbers_and_answers_in_notes(unamir) -> None:
     lesson, data = unamir
     prs = open_deck(data)
@@ -346,7 +342,6 @@ def test_unamir_question_slides_carry_numbers_and_answers_in_notes(unamir) -> No
             assert notes.startswith("Correct order: ")
 
 
-@needs_unamir
 def test_unamir_nothing_from_handout_or_teacher_on_a_face(unamir) -> None:
     lesson, data = unamir
     prs = open_deck(data)
@@ -367,7 +362,6 @@ def test_unamir_nothing_from_handout_or_teacher_on_a_face(unamir) -> None:
     assert "Teacher note: " in notes
 
 
-@needs_unamir
 def test_unamir_deck_every_body_run_at_least_the_floor(unamir) -> None:
     _, data = unamir
     prs = open_deck(data)

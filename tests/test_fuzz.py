@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from coursepack.build import Builder
@@ -241,13 +241,12 @@ def test_build_of_a_checked_lesson_never_raises(
     lesson, diagnostics = check_lesson(path)
     # Only lessons that pass check reach the writers (the check test covers the others).
     assume(lesson is not None)
+    # check promises that writers never see an invalid lesson: a LessonError here (a problem
+    # check let through) fails the test with its message, as any other exception does.
     try:
         outputs = dict(_render_all(builder, lesson))
     except LessonError as exc:
-        event("build failed with LessonError")
-        _assert_diagnostics_well_formed(path, text, list(exc.diagnostics))
-        return
-    event("built")
+        pytest.fail(f"check passed but a writer refused the lesson: {exc}")
     for kind in ("handout", "key"):
         reader = PdfReader(io.BytesIO(outputs[kind]))
         assert len(reader.pages) >= 1

@@ -565,9 +565,10 @@ def test_a_theme_colour_without_a_value_is_a_layout_error(tmp_path, full):
     (override / "theme.yaml").write_text("colours:\n  muted: transparent\n", encoding="utf-8")
     builtin = HandoutWriter().layouts.find("handout.css").parent
     writer = HandoutWriter(LayoutSearch((override, builtin)))
-    with pytest.raises(LessonError, match="bad colour muted: 'transparent'") as caught:
+    with pytest.raises(LessonError, match="colour 'muted' must be a hex colour") as caught:
         writer.render(full["lesson"], "handout")
     assert caught.value.diagnostics[0].path == override / "theme.yaml"
+    assert caught.value.diagnostics[0].line == 2
 
 
 def test_an_ordered_list_keeps_its_first_number(tmp_path, writer):

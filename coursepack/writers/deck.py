@@ -14,15 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import assert_never
+from typing import Any
 
 from coursepack import code, formulas
-from coursepack.diagnostics import LessonError, error
+from coursepack.diagnostics import BuildFailed, LessonError, error
 from coursepack.layouts import LayoutSearch
-from coursepack.model import Lesson
+from coursepack.model import Lesson, assert_never, iso_date
+from coursepack.outputs import Output, PlanContext, Target
 from coursepack.writers import pptx_math
 from coursepack.writers import pptx_xml as X
 from coursepack.writers.deck_plan import (
@@ -258,6 +260,17 @@ class DeckWriter:
         """The layout files a default deck depends on (for incremental-build stamps)."""
         return [self.layouts.find("deck.pptx"), *self.layouts.theme_files()]
 
+    def layout_problems(self) -> list:
+        """None to find early: the deck template is opened (and reported) per lesson."""
+        return []
+
+    def prepare(self) -> None:
+        """Import python-pptx now (before worker processes fork, so they share it)."""
+        import pptx  # noqa: F401
+
+    def close(self) -> None:
+        """Nothing to free: python-pptx keeps no files open between decks."""
+
     def render(self, lesson: Lesson, template: Path | None = None) -> bytes:
         """The deck's bytes; ``template`` is a school's ``.pptx``/``.potx`` (default: ours).
 
@@ -361,13 +374,7 @@ def _core_properties(prs, plan: DeckPlan) -> None:
 
 def _date(text: str) -> dt.datetime:
     """The lesson's date (ISO ``YYYY-MM-DD``), else a fixed epoch."""
-    m = re.match(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
-    if m:
-        try:
-            return dt.datetime(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            pass
-    return dt.datetime(2000, 1, 1)
+    return dt.datetime(*(iso_date(text) or (2000, 1, 1)))
 
 
 class _Emitter:
@@ -773,3 +780,51 @@ def _pt(size: float):
 
 
 __all__ = ["DeckWriter", "choose_metrics", "find_layouts", "geometry_of"]
+
+
+# --------------------------------------------------------------------------- registered output
+
+
+class Slides(Output):
+    """A lesson's PowerPoint deck, on our template or the school's."""
+
+    name = "slides"
+    suffix = "-slides.pptx"
+    packages = ("python-pptx", "fontpkg-arimo")
+    writer = DeckWriter
+
+    def settings(self, context: PlanContext, target: Target) -> dict[str, Any]:
+        """The school template: ``--pptx-template``, else the lesson's ``pptx-template:``."""
+        return {"template": deck_template(target.lesson, context.pptx_template)}
+
+    def render(self, writer: DeckWriter, target: Target, settings: Mapping[str, Any]) -> bytes:
+        """The deck."""
+        return writer.render(target.lesson, template=settings["template"])
+
+
+SLIDES = Slides()
+
+
+def deck_template(lesson: Lesson, chosen: Path | None) -> Path | None:
+    """The school template for ``lesson``: ``chosen`` (the command line's), else front matter.
+
+    Read, opened and given a layout for every slide kind (:func:`template_problem`) before
+    anything is written.
+    """
+    if chosen is not None:
+        if not chosen.is_file():
+            raise BuildFailed(f"--pptx-template: file not found: {chosen}")
+        problem = template_problem(chosen)
+        if problem:
+            raise BuildFailed(f"--pptx-template: {chosen} {problem}")
+        return chosen.resolve()
+    if not lesson.meta.pptx_template:
+        return None
+    template = (lesson.folder / lesson.meta.pptx_template).resolve()
+    line = lesson.meta.line_of("pptx-template")
+    if not template.is_file():
+        raise LessonError([error(lesson.path, line, f"pptx-template file not found: {template}")])
+    problem = template_problem(template)
+    if problem:
+        raise LessonError([error(lesson.path, line, f"pptx-template {template.name} {problem}")])
+    return template

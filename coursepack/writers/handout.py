@@ -18,20 +18,22 @@ import gc
 import logging
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path, PurePath
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 from coursepack import code, formulas
-from coursepack.diagnostics import LessonError, error
+from coursepack.diagnostics import Diagnostic, LessonError, error, warning
 from coursepack.layouts import LayoutNotFound, LayoutSearch
 from coursepack.model import (
     Block,
     BulletList,
     Cloze,
+    CodeBlock,
     Div,
+    Graded,
     Image,
     Inlines,
     Lesson,
@@ -43,10 +45,17 @@ from coursepack.model import (
     Paragraph,
     Question,
     Quote,
+    Table,
+    assert_never,
+    iso_date,
     iter_all_blocks,
+    link_allowed,
+    option_letter,
+    paper_name,
     plain_text,
     shows,
 )
+from coursepack.outputs import Output, PlanContext, Target
 from coursepack.writers.weasyprint_loader import load_weasyprint
 
 if TYPE_CHECKING:
@@ -59,13 +68,13 @@ HandoutAudience = Literal["handout", "key"]
 
 TEMPLATE = "handout.html.j2"
 PACK_TEMPLATE = "pack.html.j2"
+ANSWER_SHEET_TEMPLATE = "answer-sheet.html.j2"
 STYLESHEETS = ("handout.css",)
 # Templates the main template imports; listed so that stamps notice an override of any of them.
-PARTIALS = ("lesson.html.j2", "blocks.html.j2", PACK_TEMPLATE)
+PARTIALS = ("lesson.html.j2", "blocks.html.j2", PACK_TEMPLATE, ANSWER_SHEET_TEMPLATE)
+#: The CSS page size of each paper name (coursepack.model.PAPERS).
 PAPER_SIZES = {"letter": "letter", "a4": "A4"}
 DEFAULT_LINES = 4
-LINK_SCHEMES = ("http", "https", "mailto")
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # Cloze gaps: measured answer width plus this much room (em), never narrower than the minimum.
 GAP_PADDING_EM = 1.2
@@ -106,22 +115,9 @@ def formula_image(node: Math, colour: str, lang: str) -> FormulaImage:
     )
 
 
-def letter(index: int) -> str:
-    """A, B, … Z, then AA, AB … for a 0-based index."""
-    if index < len(LETTERS):
-        return LETTERS[index]
-    return letter(index // len(LETTERS) - 1) + LETTERS[index % len(LETTERS)]
-
-
 def points_label(points: int) -> str:
     """``(1 point)`` or ``(N points)``."""
     return f"({points} point{'s' if points != 1 else ''})"
-
-
-def link_allowed(href: str) -> bool:
-    """True for links worth keeping in a PDF: web and mail links, never ``file:`` or relative."""
-    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", href.strip())
-    return bool(match) and match.group(1).lower() in LINK_SCHEMES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,17 +142,62 @@ class OrderRow:
 def match_rows(block: Match) -> list[MatchRow]:
     """Terms in written order, definitions in a stable shuffled order, lettered."""
     shuffled = block.definition_order
-    letter_of = {pair_index: letter(pos) for pos, pair_index in enumerate(shuffled)}
+    letter_of = {pair_index: option_letter(pos) for pos, pair_index in enumerate(shuffled)}
     return [
         MatchRow(
             number=i + 1,
             term=pair.term,
             answer=letter_of[i],
-            letter=letter(i),
+            letter=option_letter(i),
             definition=block.pairs[shuffled[i]].definition,
         )
         for i, pair in enumerate(block.pairs)
     ]
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionTable:
+    """Every version's number and answer for each graded block of the ordinary lesson."""
+
+    letters: tuple[str, ...]
+    rows: tuple[tuple[Graded, tuple[tuple[int, str], ...]], ...]
+
+
+def answer_letters(block: Graded) -> str:
+    """A graded block's answer as letters or numbers to mark by: ``C``, ``A, D`` (select
+    all), ``1C 2A 3B`` (matching), ``2 3 1`` (ordering: each shown item's place); ``""`` for
+    an open question."""
+    match block:
+        case Question() if block.options:
+            return ", ".join(option_letter(i) for i, o in enumerate(block.options) if o.correct)
+        case Question():
+            return ""
+        case Match():
+            return " ".join(f"{row.number}{row.answer}" for row in match_rows(block))
+        case Order():
+            return " ".join(str(row.position) for row in order_rows(block))
+        case _:
+            assert_never(block)
+
+
+def version_table(lesson: Lesson, versions: Mapping[str, Lesson]) -> VersionTable:
+    """The ordinary key's table of versions: for each graded block (by its written place, its
+    source line), its number and its answer letters in each version."""
+    by_line = {
+        letter: {block.line: block for block in version.graded()}
+        for letter, version in versions.items()
+    }
+    rows = tuple(
+        (
+            block,
+            tuple(
+                (by_line[letter][block.line].number, answer_letters(by_line[letter][block.line]))
+                for letter in versions
+            ),
+        )
+        for block in lesson.graded()
+    )
+    return VersionTable(tuple(versions), rows)
 
 
 def order_rows(block: Order) -> list[OrderRow]:
@@ -332,16 +373,38 @@ def ruled_line_tile(colour: str) -> str:
     return "data:image/png;base64," + base64.b64encode(data.getvalue()).decode("ascii")
 
 
+def _known_paper(name: str | None, where: Path, line: int = 0) -> str:
+    """``name`` as a paper the reader, course.yaml and ``--paper`` accept (letter when none);
+    anything else (from a caller of this writer) is an error at ``where``."""
+    chosen = paper_name(name or "letter")
+    if chosen is None:
+        names = " or ".join(PAPER_SIZES)
+        raise LessonError([error(where, line, f"unknown paper size {name!r} (use {names})")])
+    return chosen
+
+
+def no_case_for(node: object, macro: str) -> str:
+    """Called by a layout macro that met a node kind it has no branch for: fail loudly
+    (an internal error naming the kind) rather than leave the node out of the PDF."""
+    kind = getattr(node, "kind", type(node).__name__)
+    raise TypeError(f"the layout macro {macro!r} has no case for a {kind!r} node")
+
+
 def block_paragraphs(blocks: tuple[Block, ...]) -> list[str]:
     """The text of each paragraph or list item of ``blocks`` (each starts a new line)."""
     texts: list[str] = []
     for block in blocks:
-        if isinstance(block, Paragraph):
-            texts.append(plain_text(block.inlines))
-        elif isinstance(block, BulletList):
-            texts += [plain_text(item.inlines) for item in block.items]
-        elif isinstance(block, (Quote, Div)):
-            texts += block_paragraphs(block.blocks)
+        match block:
+            case Paragraph():
+                texts.append(plain_text(block.inlines))
+            case BulletList():
+                texts += [plain_text(item.inlines) for item in block.items]
+            case Quote() | Div():
+                texts += block_paragraphs(block.blocks)
+            case Table() | Image() | CodeBlock() | Question() | Match() | Order():
+                pass  # a model answer is measured by its paragraphs and list items
+            case _:
+                assert_never(block)
     return texts
 
 
@@ -372,6 +435,7 @@ class HandoutWriter:
         """Do the once-per-writer work now: compile the templates, load the fonts and parse
         the CSS (with each paper size). Called before worker processes fork, so they share
         the work and one temporary font folder instead of each making its own."""
+        load_weasyprint()
         environment = self._environment()
         for name in (TEMPLATE, *PARTIALS):
             with contextlib.suppress(Exception):  # a broken override is reported when used
@@ -390,9 +454,29 @@ class HandoutWriter:
             self._paper_css.clear()
             gc.collect()  # FontConfiguration removes its folder when it is collected
 
-    def render(self, lesson: Lesson, audience: HandoutAudience, paper: str | None = None) -> bytes:
-        """The PDF of ``lesson`` for ``audience``; ``paper`` overrides ``lesson.meta.paper``."""
-        html = self.render_html(lesson, audience, paper)
+    def render(
+        self,
+        lesson: Lesson,
+        audience: HandoutAudience,
+        paper: str | None = None,
+        *,
+        version: str = "",
+        versions: Mapping[str, Lesson] | None = None,
+    ) -> bytes:
+        """The PDF of ``lesson`` for ``audience``; ``paper`` overrides ``lesson.meta.paper``.
+
+        ``version`` (``A``…) marks every page of a test version (``lesson`` is then the
+        version's model, see :mod:`coursepack.versions`); ``versions`` gives an ordinary key
+        the table of every version's answers.
+        """
+        html = self.render_html(lesson, audience, paper, version=version, versions=versions)
+        return self._pdf(html, self._paper(lesson, paper), [lesson], lesson.path)
+
+    def render_answer_sheet(self, lesson: Lesson, paper: str | None, version: str = "") -> bytes:
+        """One page to answer the choice questions on: a row of lettered boxes each."""
+        context = self._shared_context("handout", self._paper(lesson, paper))
+        context.update(lesson=lesson, meta=lesson.meta, version=version, created="")
+        html = self._render_template(ANSWER_SHEET_TEMPLATE, context, lesson.path)
         return self._pdf(html, self._paper(lesson, paper), [lesson], lesson.path)
 
     def render_pack(
@@ -443,7 +527,13 @@ class HandoutWriter:
         return pdf
 
     def render_html(
-        self, lesson: Lesson, audience: HandoutAudience, paper: str | None = None
+        self,
+        lesson: Lesson,
+        audience: HandoutAudience,
+        paper: str | None = None,
+        *,
+        version: str = "",
+        versions: Mapping[str, Lesson] | None = None,
     ) -> str:
         """The HTML that :meth:`render` prints (for tests and debugging)."""
         if audience not in ("handout", "key"):
@@ -453,10 +543,30 @@ class HandoutWriter:
         context.update(
             lesson=lesson,
             meta=meta,
-            created=meta.date if re.fullmatch(r"\d{4}-\d{2}-\d{2}", meta.date or "") else "",
+            created=meta.date if iso_date(meta.date) else "",
             formula=lambda node: self._formula(node, meta.lang or "en"),
+            version=version,
+            version_table=version_table(lesson, versions) if versions else None,
         )
         return self._render_template(TEMPLATE, context, lesson.path)
+
+    def layout_problems(self) -> list[Diagnostic]:
+        """Template syntax errors and missing templates, found by compiling every template
+        (cheap, and kept for the renders that follow)."""
+        import jinja2
+
+        problems: list[Diagnostic] = []
+        environment = self._environment()
+        for name in (TEMPLATE, *PARTIALS):
+            try:
+                environment.get_template(name)
+            except jinja2.TemplateNotFound as exc:
+                missing = LayoutNotFound(exc.name or name, self.layouts.folders)
+                problems.append(error(Path(exc.name or name), 0, str(missing)))
+            except jinja2.TemplateSyntaxError as exc:
+                path = Path(exc.filename) if exc.filename else Path(name)
+                problems.append(error(path, exc.lineno or 0, f"template error: {exc.message}"))
+        return problems
 
     def _render_template(self, name: str, context: dict[str, Any], where: Path) -> str:
         """Render layout template ``name``; template problems become clear errors."""
@@ -502,7 +612,7 @@ class HandoutWriter:
             "lesson_clozes": lambda one: lesson_clozes(one, "handout") if is_key else [],
             "default_lines": DEFAULT_LINES,
             "shows": shows,
-            "letter": letter,
+            "letter": option_letter,
             "points_label": points_label,
             "link_allowed": link_allowed,
             "match_rows": match_rows,
@@ -515,6 +625,9 @@ class HandoutWriter:
             "reserved": reserved,
             "formula": lambda node: self._formula(node, "en"),
             "code_lines": code.lines,
+            "no_case_for": no_case_for,
+            "version": "",  # a test version's letter (render_html sets it)
+            "version_table": None,
         }
 
     def _formula(self, node: Math, lang: str) -> FormulaImage:
@@ -584,27 +697,12 @@ class HandoutWriter:
     @staticmethod
     def _pack_paper(course: Course, lessons: Sequence[Lesson], paper: str | None) -> str:
         """The pack's paper: the override, else the course's, else the first lesson's."""
-        chosen = (paper or course.paper or (lessons[0].meta.paper if lessons else "letter")).lower()
-        if chosen not in PAPER_SIZES:
-            raise LessonError(
-                [error(course.path, 0, f"unknown paper size {chosen!r} (use letter or a4)")]
-            )
-        return chosen
+        chosen = paper or course.paper or (lessons[0].meta.paper if lessons else None)
+        return _known_paper(chosen, course.path)
 
     @staticmethod
     def _paper(lesson: Lesson, paper: str | None) -> str:
-        chosen = (paper or lesson.meta.paper or "letter").lower()
-        if chosen not in PAPER_SIZES:
-            raise LessonError(
-                [
-                    error(
-                        lesson.path,
-                        lesson.meta.line_of("paper"),
-                        f"unknown paper size {chosen!r} (use letter or a4)",
-                    )
-                ]
-            )
-        return chosen
+        return _known_paper(paper or lesson.meta.paper, lesson.path, lesson.meta.line_of("paper"))
 
     # ----------------------------------------------------------------- shared resources
 
@@ -649,20 +747,10 @@ class HandoutWriter:
         lines = ["/* generated by coursepack from theme.yaml: do not edit */"]
         lines += [face.css() for face in self._font_faces()]
         variables = []
+        # Every colour is #rrggbb: coursepack.layouts.load_theme refused anything else.
         for name, value in (theme.get("colours") or {}).items():
-            if not re.fullmatch(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]+", str(value)):
-                raise LessonError(
-                    [error(self.layouts.find("theme.yaml"), 0, f"bad colour {name}: {value!r}")]
-                )
             variables.append(f"  --{name.replace('_', '-')}: {value};")
-        muted = str((theme.get("colours") or {}).get("muted", "#5b6675"))
-        try:
-            tile = ruled_line_tile(muted)
-        except ValueError:  # a CSS keyword such as "transparent": no colour to draw lines in
-            where = self.layouts.find("theme.yaml")
-            raise LessonError(
-                [error(where, 0, f"bad colour muted: {muted!r} (the notes lines need a colour)")]
-            ) from None
+        tile = ruled_line_tile(str((theme.get("colours") or {}).get("muted", "#5b6675")))
         variables.append(f'  --ruled-line: url("{tile}");')
         theme_fonts = theme.get("fonts") or {}
         stack = [theme_fonts.get("handout", ""), *theme_fonts.get("handout_fallbacks", [])]
@@ -858,9 +946,198 @@ def _images(lesson: Lesson) -> Iterator[Image]:
 
 __all__ = [
     "HandoutWriter",
-    "letter",
-    "link_allowed",
     "match_rows",
     "order_rows",
     "points_label",
 ]
+
+
+# --------------------------------------------------------------------------- registered outputs
+
+#: Libraries whose upgrade can change a handout's or key's bytes (stamped with the output).
+PDF_PACKAGES = (
+    "weasyprint",
+    "pydyf",
+    "jinja2",
+    "fontpkg-atkinson-hyperlegible",
+    "fontpkg-noto-sans",
+    "fontpkg-noto-sans-arabic",
+)
+
+
+class LessonPdf(Output):
+    """A lesson's handout or answer key: one writer, the audience is the output's name."""
+
+    packages = PDF_PACKAGES
+    writer = HandoutWriter
+
+    def __init__(self, name: HandoutAudience, suffix: str, *, lists_versions: bool = False):
+        self.name = name
+        self.suffix = suffix
+        self.audience: HandoutAudience = name
+        #: The ordinary key of a lesson with test versions lists every version's answers.
+        self.lists_versions = lists_versions
+
+    def _paper(self, context: PlanContext, target: Target) -> dict[str, Any]:
+        """The paper: ``--paper``, else the lesson's own ``paper:``, else its course's."""
+        lesson = target.lesson
+        if context.paper:
+            return {"paper": context.paper}
+        if "paper" in dict(lesson.meta.key_lines):
+            return {"paper": lesson.meta.paper}
+        course = context.course_of(lesson)
+        return {"paper": course.paper if course and course.paper else lesson.meta.paper}
+
+    def settings(self, context: PlanContext, target: Target) -> dict[str, Any]:
+        """The paper; for the key of a lesson with test versions, their count and seed (its
+        answer table gives every version's letters)."""
+        chosen = self._paper(context, target)
+        count = context.versions_for(target.lesson) if self.lists_versions else 0
+        return {**chosen, "versions": count, "seed": context.seed} if count else chosen
+
+    def render(self, writer: HandoutWriter, target: Target, settings: Mapping[str, Any]) -> bytes:
+        """The PDF."""
+        versions = None
+        if settings.get("versions"):
+            from coursepack.versions import versions_of
+
+            versions = versions_of(target.lesson, settings["versions"], settings["seed"])
+        return writer.render(
+            target.lesson, self.audience, paper=settings["paper"], versions=versions
+        )
+
+
+class VersionPdf(LessonPdf):
+    """A test version's handout or key (``x-handout-A.pdf``), one file per version letter,
+    written when ``--versions``, the lesson's ``versions:`` or its course's asks for them."""
+
+    def __init__(self, name: str, stem: str, audience: HandoutAudience) -> None:
+        super().__init__(audience, f"{stem}-V.pdf")
+        self.name = name
+        self.selected_by = audience  # --only key writes the keys of the versions too
+        self.stem = stem
+
+    def variants(self, context: PlanContext, target: Target) -> tuple[str, ...]:
+        """One version letter per version asked for."""
+        from coursepack.versions import version_letters
+
+        return version_letters(context.versions_for(target.lesson))
+
+    def problems(self, context: PlanContext, target: Target) -> list[Diagnostic]:
+        """A warning for each version whose right answers favour one letter too much (the
+        handout's versions only, so it is said once)."""
+        from coursepack.versions import unbalanced, versions_of
+
+        count = context.versions_for(target.lesson)
+        if self.audience != "handout" or not count:
+            return []
+        lesson = target.lesson
+        found = []
+        for letter, version in versions_of(lesson, count, context.seed).items():
+            favoured = unbalanced(version)
+            if favoured:
+                message = (
+                    f"in test version {letter}, {favoured} is the right answer unusually often; "
+                    f"try another order with --seed {context.seed + 1}"
+                )
+                found.append(warning(lesson.path, lesson.meta.line_of("versions"), message))
+        return found
+
+    def file_suffix(self, variant: str) -> str:
+        """``-handout-A.pdf``."""
+        return f"{self.stem}-{variant}.pdf"
+
+    @property
+    def suffix_pattern(self) -> str:
+        """``-handout-`` and one to three capital letters, then ``.pdf``."""
+        return re.escape(f"{self.stem}-") + "[A-Z]{1,3}" + re.escape(".pdf")
+
+    def settings(self, context: PlanContext, target: Target) -> dict[str, Any]:
+        """The paper, and the seed every version's order derives from."""
+        return {**self._paper(context, target), "seed": context.seed}
+
+    def render(self, writer: HandoutWriter, target: Target, settings: Mapping[str, Any]) -> bytes:
+        """The version's PDF: the lesson shuffled as this version, marked on every page."""
+        from coursepack.versions import version_of
+
+        version = settings["variant"]
+        shuffled = version_of(target.lesson, version, settings["seed"])
+        return writer.render(shuffled, self.audience, paper=settings["paper"], version=version)
+
+
+class AnswerSheet(LessonPdf):
+    """``--answer-sheet``: one page of answer boxes, one per version (or one plain sheet)."""
+
+    def __init__(self) -> None:
+        super().__init__("handout", "-answer-sheet.pdf")
+        self.name = "answer-sheet"
+
+    def variants(self, context: PlanContext, target: Target) -> tuple[str, ...]:
+        """A sheet per version, a plain sheet without versions, none unless asked for."""
+        from coursepack.versions import version_letters
+
+        if not context.answer_sheet or not any(
+            isinstance(block, Question) and block.options for block in target.lesson.graded()
+        ):
+            return ()
+        return version_letters(context.versions_for(target.lesson)) or ("",)
+
+    def file_suffix(self, variant: str) -> str:
+        """``-answer-sheet-A.pdf`` (or ``-answer-sheet.pdf``)."""
+        return f"-answer-sheet-{variant}.pdf" if variant else self.suffix
+
+    @property
+    def suffix_pattern(self) -> str:
+        """With or without a version letter."""
+        return re.escape("-answer-sheet") + "(?:-[A-Z]{1,3})?" + re.escape(".pdf")
+
+    def settings(self, context: PlanContext, target: Target) -> dict[str, Any]:
+        """The paper and the seed."""
+        return {**self._paper(context, target), "seed": context.seed}
+
+    def render(self, writer: HandoutWriter, target: Target, settings: Mapping[str, Any]) -> bytes:
+        """The sheet."""
+        from coursepack.versions import version_of
+
+        version = settings.get("variant", "")
+        lesson = version_of(target.lesson, version, settings["seed"]) if version else target.lesson
+        return writer.render_answer_sheet(lesson, settings["paper"], version)
+
+
+class PackPdf(Output):
+    """A course pack of handouts or of answer keys (``course.yaml``)."""
+
+    scope = "course"
+    packages = PDF_PACKAGES
+    writer = HandoutWriter
+
+    def __init__(self, name: str, suffix: str, audience: HandoutAudience) -> None:
+        self.name = name
+        self.suffix = suffix
+        self.selected_by = audience
+        self.audience: HandoutAudience = audience
+
+    def settings(self, context: PlanContext, target: Target) -> dict[str, Any]:
+        """The paper: ``--paper``, else the course's (the writer falls back to the lesson's)."""
+        assert target.course is not None
+        return {"paper": context.paper or target.course.paper}
+
+    def digest_parts(self, target: Target) -> list[str]:
+        """Each lesson's paper (the pack falls back to the first lesson's)."""
+        return [lesson.meta.paper for lesson in target.lessons]
+
+    def render(self, writer: HandoutWriter, target: Target, settings: Mapping[str, Any]) -> bytes:
+        """The pack's PDF."""
+        assert target.course is not None
+        return writer.render_pack(
+            target.course, target.lessons, self.audience, paper=settings["paper"]
+        )
+
+
+HANDOUT = LessonPdf("handout", "-handout.pdf")
+KEY = LessonPdf("key", "-answer-key.pdf", lists_versions=True)
+HANDOUT_VERSIONS = VersionPdf("handout-versions", "-handout", "handout")
+KEY_VERSIONS = VersionPdf("key-versions", "-answer-key", "key")
+ANSWER_SHEET = AnswerSheet()
+PACK = PackPdf("pack", "-coursepack.pdf", "handout")
+PACK_KEY = PackPdf("pack-key", "-coursepack-answer-key.pdf", "key")

@@ -7,10 +7,8 @@ the type check (and loudly at run time) instead of silently vanishing from the s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import assert_never
 
 from coursepack import code, formulas
 from coursepack.model import (
@@ -37,6 +35,9 @@ from coursepack.model import (
     Superscript,
     Table,
     Text,
+    assert_never,
+    link_allowed,
+    option_letter,
     shows,
 )
 from coursepack.writers.deck_plan.slides import Para, Run, clean
@@ -72,7 +73,7 @@ def runs_of(inlines: Inlines, bold: bool = False, italic: bool = False) -> tuple
             case Emph():
                 out.extend(runs_of(node.children, bold, True))
             case Link():
-                href = clean(node.href) if re.match(r"(?i)(https?:|mailto:)", node.href) else ""
+                href = clean(node.href) if link_allowed(node.href) else ""
                 out.extend(replace(r, href=href) for r in runs_of(node.children, bold, italic))
             case _:
                 assert_never(node)
@@ -229,11 +230,7 @@ def code_paras(block: CodeBlock) -> list[Para]:
 
 # --------------------------------------------------------------------------- graded blocks
 
-_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-def _letter(i: int) -> str:
-    return _LETTERS[i] if i < 26 else _LETTERS[i // 26 - 1] + _LETTERS[i % 26]
+_letter = option_letter  # the one lettering of every output
 
 
 def _prompt_paras(blocks: Sequence[Block]) -> tuple[list[Para], list[str]]:

@@ -13,7 +13,6 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import assert_never
 
 from coursepack.model import (
     Block,
@@ -29,6 +28,7 @@ from coursepack.model import (
     Quote,
     Section,
     Table,
+    assert_never,
     shows,
 )
 from coursepack.writers.deck_plan.paras import (
