@@ -191,7 +191,7 @@ def _build_options(
         jobs=jobs,
         versions=versions,
         seed=seed,
-        answer_sheet=answer_sheet,
+        also=frozenset({"answer-sheet"}) if answer_sheet else frozenset(),
     )
 
 

@@ -81,13 +81,14 @@ class BuildOptions:
     jobs: int = 1
     versions: int | None = None
     seed: int = 0
-    answer_sheet: bool = False
+    #: Optional outputs to write besides the defaults (``--answer-sheet``), by their word.
+    also: frozenset[str] = frozenset()
 
     def wants(self, output: Output, exports: Iterable[str] = ()) -> bool:
         """True when this build writes ``output`` for a lesson or course exporting ``exports``."""
         if self.only is not None:
             return output.word in self.only
-        return output.default or output.word in exports
+        return output.default or output.word in exports or output.word in self.also
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,6 @@ class Builder:
             pptx_template=options.pptx_template,
             versions=options.versions,
             seed=options.seed,
-            answer_sheet=options.answer_sheet,
             courses=lesson_courses or {},
         )
         layout_parts: dict[object, list[str]] = {}

@@ -84,11 +84,9 @@ class PlanContext:
 
     paper: str | None = None
     pptx_template: Path | None = None
-    #: ``--versions N`` (None: each lesson's ``versions:``, else its course's), ``--seed``,
-    #: ``--answer-sheet``.
+    #: ``--versions N`` (None: each lesson's ``versions:``, else its course's), ``--seed``.
     versions: int | None = None
     seed: int = 0
-    answer_sheet: bool = False
     #: The course (``course.yaml``) that holds each lesson (by resolved path), if any.
     courses: Mapping[Path, Course] = field(default_factory=dict)
 

@@ -1068,17 +1068,17 @@ class VersionPdf(LessonPdf):
 class AnswerSheet(LessonPdf):
     """``--answer-sheet``: one page of answer boxes, one per version (or one plain sheet)."""
 
+    default = False  # written for --answer-sheet, --only answer-sheet, exports: [answer-sheet]
+
     def __init__(self) -> None:
         super().__init__("handout", "-answer-sheet.pdf")
         self.name = "answer-sheet"
 
     def variants(self, context: PlanContext, target: Target) -> tuple[str, ...]:
-        """A sheet per version, a plain sheet without versions, none unless asked for."""
+        """A sheet per version, else one plain sheet; none for a lesson without choices."""
         from coursepack.versions import version_letters
 
-        if not context.answer_sheet or not any(
-            isinstance(block, Question) and block.options for block in target.lesson.graded()
-        ):
+        if not any(isinstance(b, Question) and b.options for b in target.lesson.graded()):
             return ()
         return version_letters(context.versions_for(target.lesson)) or ("",)
 
