@@ -71,3 +71,20 @@ def test_a_broken_template_is_found_before_any_output_is_written(tmp_path: Path)
     assert result.exit_code == 1
     assert "layouts/blocks.html.j2:1: error: template error" in result.output
     assert not (folder / "out").exists()
+
+
+def test_code_styles_and_slide_math_are_checked_too(tmp_path: Path) -> None:
+    folder = _folder_with_theme(
+        tmp_path,
+        "slide_math: drawings\ncode:\n  keyword: {colour: navy}\n  strng: {colour: \"#112233\"}\n"
+        "  comment: {colour: \"#5b6675\", italic: maybe}\n",
+    )
+    result = run_cli("build", "unamir.md", "-o", "out", cwd=folder)
+    assert result.exit_code == 1
+    assert "theme.yaml:1: error: 'slide_math' must be equations or pictures" in result.output
+    assert "theme.yaml:3: error: code keyword: colour must be a hex colour" in result.output
+    assert "theme.yaml:4: warning: unknown code kind 'strng' (did you mean 'string'?)" in (
+        result.output
+    )
+    assert "theme.yaml:5: error: code comment: italic must be true or false" in result.output
+    assert not (folder / "out").exists()
