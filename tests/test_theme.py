@@ -76,8 +76,8 @@ def test_a_broken_template_is_found_before_any_output_is_written(tmp_path: Path)
 def test_code_styles_and_slide_math_are_checked_too(tmp_path: Path) -> None:
     folder = _folder_with_theme(
         tmp_path,
-        "slide_math: drawings\ncode:\n  keyword: {colour: navy}\n  strng: {colour: \"#112233\"}\n"
-        "  comment: {colour: \"#5b6675\", italic: maybe}\n",
+        'slide_math: drawings\ncode:\n  keyword: {colour: navy}\n  strng: {colour: "#112233"}\n'
+        '  comment: {colour: "#5b6675", italic: maybe}\n',
     )
     result = run_cli("build", "unamir.md", "-o", "out", cwd=folder)
     assert result.exit_code == 1
