@@ -586,9 +586,10 @@ NOISE_FLOOR = 0.05
 
 
 def cpu_seconds(work: Callable[[], object]) -> float:
-    """The CPU time ``work()`` takes in this process (the best of two runs)."""
+    """The CPU time ``work()`` takes in this process (the best of three runs: other
+    processes on a busy machine still slow this one's caches)."""
     best = float("inf")
-    for _ in range(2):
+    for _ in range(3):
         start = time.process_time()
         work()
         best = min(best, time.process_time() - start)
@@ -596,9 +597,10 @@ def cpu_seconds(work: Callable[[], object]) -> float:
 
 
 def assert_linear(small: float, large: float, size_ratio: float, what: str) -> None:
-    """``large`` (size_ratio times the input of ``small``) grew about linearly: below twice
-    the size ratio, where quadratic growth would give size_ratio squared."""
-    assert large < 2 * size_ratio * max(small, NOISE_FLOOR), (
+    """``large`` (size_ratio times the input of ``small``) grew about linearly: below 2.5
+    times the size ratio (n log n and a loaded machine's noise stay under it), where
+    quadratic growth gives the size ratio squared (16 for 4x, 25 for 5x)."""
+    assert large < 2.5 * size_ratio * max(small, NOISE_FLOOR), (
         f"{what}: {small:.2f} s → {large:.2f} s for {size_ratio:g}x the input"
     )
 
