@@ -6,8 +6,10 @@ Run from the project root::
 
 Two lessons with the same text: one with 200 distinct formulas (``$…$`` and ``$$…$$``), one
 with each formula replaced by its TeX source as plain text of the same length. Each is built
-(handout, key and deck, ``--force --jobs 1``) in a fresh process several times; the peak memory
-(RSS of the process tree) comes from a run of its own, as in benchmarks/run.py.
+(handout, key and deck, ``--force``, the default jobs) in a fresh process several times: the
+formula lesson once with an empty formula cache (its first build) and once with the cache its
+first build left (every later build); the peak memory (RSS of the process tree) comes from a
+run of its own, as in benchmarks/run.py.
 
 Not a test: CI times nothing. The figures live in ``docs/benchmarks.md``.
 """
@@ -15,7 +17,9 @@ Not a test: CI times nothing. The figures live in ``docs/benchmarks.md``.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,10 +52,21 @@ def lesson(count: int, with_math: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build(path: Path, out: Path, runs: int) -> tuple[float, float]:
-    """(median seconds, peak MB RSS) of forced builds of one lesson."""
-    command = [*COURSEPACK, "build", str(path), "-o", str(out), "--force", "--jobs", "1", "-q"]
-    seconds = median_of(runs, lambda: timed(command, ROOT))
+def build(path: Path, out: Path, runs: int, cache: Path, cold: bool) -> tuple[float, float]:
+    """(median seconds, peak MB RSS) of forced builds of one lesson; ``cold``: each with an
+    empty formula cache."""
+    command = [*COURSEPACK, "build", str(path), "-o", str(out), "--force", "-q"]
+    os.environ["COURSEPACK_CACHE"] = str(cache)  # ENV is os.environ's copy: set both
+    ENV["COURSEPACK_CACHE"] = str(cache)
+
+    def once() -> float:
+        if cold:
+            shutil.rmtree(cache, ignore_errors=True)
+        return timed(command, ROOT)
+
+    seconds = median_of(runs, once)
+    if cold:
+        shutil.rmtree(cache, ignore_errors=True)
     process = subprocess.Popen(command, cwd=ROOT, env=ENV, stderr=subprocess.PIPE)
     with PeakMemory(process.pid) as memory:
         _, stderr = process.communicate()
@@ -69,15 +84,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         results = {}
-        for name, with_math in (("without", False), ("with", True)):
+        cache = work / "cache"
+        for name, with_math, cold in (
+            ("without", False, True),
+            ("first", True, True),
+            ("later", True, False),
+        ):
             path = work / name / "lesson.md"
             path.parent.mkdir()
             path.write_text(lesson(args.count, with_math), encoding="utf-8")
-            results[name] = build(path, work / f"out-{name}", args.runs)
-    (t0, m0), (t1, m1) = results["without"], results["with"]
+            results[name] = build(path, work / f"out-{name}", args.runs, cache, cold)
+    (t0, m0), (t1, _), (t2, m2) = results["without"], results["first"], results["later"]
+    n = args.count
     rows = [
-        (f"build, {args.count} formulas vs the same text", f"{t1:.2f} s vs {t0:.2f} s", t1 / t0),
-        ("peak memory, with vs without", f"{m1:.0f} MB vs {m0:.0f} MB RSS", m1 / m0),
+        (f"first build, {n} formulas vs the same text", f"{t1:.2f} s vs {t0:.2f} s", t1 / t0),
+        (f"later builds, {n} formulas vs the same text", f"{t2:.2f} s vs {t0:.2f} s", t2 / t0),
+        ("peak memory, with vs without", f"{m2:.0f} MB vs {m0:.0f} MB RSS", m2 / m0),
     ]
     if args.markdown:
         print(f"Machine: {platform.machine()}, Python {platform.python_version()}; ")

@@ -13,20 +13,25 @@ LaTeX → MathML (latex2mathml), and everything else is derived from that MathML
 - :func:`tex_source` — the ``\\(…\\)`` form exports carry (Moodle and Canvas run MathJax).
 
 Every function is cached on its arguments (the formula's text), so the handout, the key and
-the deck draw a formula once per process and a rebuild in ``watch`` draws none again.
-Nothing here reads files or the network: a lesson's LaTeX is data, never a program (no
-``\\input``, no macros that expand).
+the deck draw a formula once per process and a rebuild in ``watch`` draws none again; the
+drawings are also kept in the user's cache folder, so the next build reads them back. A
+lesson's LaTeX is data, never a program: nothing here reads the lesson's files or the
+network (no ``\\input``, no macros that expand).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import json
+import os
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
@@ -208,9 +213,83 @@ _DRAW_SIZE = 20.0
 _SENTINEL = "#010203"
 
 
+# Drawings are also kept on disk, named by a hash of what makes them, so a new process (the
+# next build after an edit, a no-op rebuild's check) reads them back instead of drawing.
+# COURSEPACK_CACHE names the folder ("" turns it off); else the user's cache folder.
+_CACHE_FORMAT = "1"
+
+
+def _cache_folder() -> Path | None:
+    chosen = os.environ.get("COURSEPACK_CACHE")
+    if chosen is not None:
+        return Path(chosen) / "formulas" if chosen else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "coursepack" / "formulas"
+
+
+@lru_cache(maxsize=1)
+def _versions() -> str:
+    """The drawing libraries' versions: a new one draws anew."""
+    from importlib.metadata import version
+
+    return f"{version('ziamath')} {version('ziafont')} {version('latex2mathml')}"
+
+
+def _cache_file(tex: str, display: bool) -> Path | None:
+    folder = _cache_folder()
+    if folder is None:
+        return None
+    from importlib.metadata import version
+
+    key = "\x00".join(
+        (_CACHE_FORMAT, version("ziamath"), version("latex2mathml"), str(display), tex)
+    )
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return folder / digest[:2] / f"{digest}.json"
+
+
+def _read_cached(path: Path | None) -> Drawing | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        drawing = Drawing(
+            svg=str(data["svg"]),
+            width=float(data["width"]),
+            height=float(data["height"]),
+            depth=float(data["depth"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # absent, or not one we wrote: draw it again
+    return drawing if drawing.svg.startswith("<svg") else None
+
+
+def _write_cached(path: Path | None, drawing: Drawing) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(dataclasses.asdict(drawing)), encoding="utf-8")
+        os.replace(temporary, path)  # whole or not at all, whoever reads it meanwhile
+    except OSError:
+        pass  # a read-only home folder: draw again next time
+
+
 @lru_cache(maxsize=_CACHE)
 def _drawing(tex: str, display: bool) -> Drawing:
-    """The drawing of a formula (in the sentinel colour), made once per process."""
+    """The drawing of a formula (in the sentinel colour), made once per process and kept on
+    disk for the next one."""
+    cache = _cache_file(tex, display)
+    cached = _read_cached(cache)
+    if cached is not None:
+        return cached
+    drawing = _draw(tex, display)
+    _write_cached(cache, drawing)
+    return drawing
+
+
+def _draw(tex: str, display: bool) -> Drawing:
     import ziamath
 
     element = copy.deepcopy(mathml(tex, display))  # ziamath edits the tree it is given

@@ -164,6 +164,23 @@ def test_omml_is_well_formed_for_every_construct() -> None:
         assert "\\" not in texts, (tex, texts)
 
 
+def test_drawings_are_kept_on_disk_for_the_next_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COURSEPACK_CACHE", str(tmp_path))
+    formulas._drawing.cache_clear()
+    first = formulas.svg("\\frac{7}{8}", True)
+    assert len(list((tmp_path / "formulas").glob("*/*.json"))) == 1
+    formulas._drawing.cache_clear()  # a new process, as far as the memory cache goes
+
+    def no_drawing(tex: str, display: bool) -> None:
+        raise AssertionError("drawn again")
+
+    monkeypatch.setattr(formulas, "_draw", no_drawing)
+    assert formulas.svg("\\frac{7}{8}", True) == first
+    formulas._drawing.cache_clear()
+
+
 # --------------------------------------------------------------------------- code
 
 
@@ -512,3 +529,31 @@ def test_exports_carry_formulas_as_tex_and_notation_as_html() -> None:
     chem = "\n".join((q.findtext("questiontext/text") or "") for q in chem_questions)
     assert "water is H<sub>2</sub>O, and carbon dioxide is {1:SHORTANSWER:=CO2}." in chem
     assert qti_problems(qti.lesson_package(maths)) == []
+
+
+def test_the_fast_svg_path_drawer_prints_the_same_bytes(tmp_path: Path) -> None:
+    """Formulas' outlines drawn by svg_paths give the PDF WeasyPrint's own parser gives."""
+    from coursepack.writers import svg_paths
+    from coursepack.writers.weasyprint_loader import load_weasyprint
+
+    weasyprint = load_weasyprint()
+    tex = r"x = \frac{-b \pm \sqrt{b^2 - 4ac}}{2a} + \sum_{i=1}^{n} \left(\frac{a}{b}\right)^2"
+    drawing = formulas.svg(tex, True)
+    # every outline is in the simple form the fast drawer takes (else it would not be tested)
+    paths = re.findall(r' d="([^"]*)"', drawing.svg)
+    assert paths and all(svg_paths._SIMPLE.fullmatch(d) for d in paths)
+    source = drawing.svg.replace("#", "%23")
+    html = f'<img src="data:image/svg+xml;utf8,{source}" style="width: 20em">'
+    svg_paths.install(weasyprint)
+    fast = weasyprint.HTML(string=html).write_pdf()
+    tags = weasyprint.svg.TAGS
+    installed = tags["path"]
+    from weasyprint.svg.path import path as original
+
+    tags["path"] = original
+    try:
+        slow = weasyprint.HTML(string=html).write_pdf()
+    finally:
+        tags["path"] = installed
+    assert fast == slow
+    assert installed is not original and getattr(installed, "_coursepack_fast", False)

@@ -56,6 +56,7 @@ from coursepack.model import (
     shows,
 )
 from coursepack.outputs import Output, PlanContext, Target
+from coursepack.writers import svg_paths
 from coursepack.writers.weasyprint_loader import load_weasyprint
 
 if TYPE_CHECKING:
@@ -506,7 +507,9 @@ class HandoutWriter:
 
     def _pdf(self, html: str, paper: str, lessons: Sequence[Lesson], where: Path) -> bytes:
         """Print ``html``: shared fonts and CSS, the paper size, only allowed files fetched."""
-        HTML = load_weasyprint().HTML  # noqa: N806 (the class)
+        weasyprint = load_weasyprint()
+        HTML = weasyprint.HTML  # noqa: N806 (the class)
+        svg_paths.install(weasyprint)  # formulas' glyph outlines drawn fast, same bytes
         stylesheets = self._weasy_stylesheets() + [self._paper_stylesheet(paper)]
         fetcher = self._require_fetcher()
         folders = sorted({lesson.folder for lesson in lessons} | {where.parent})
