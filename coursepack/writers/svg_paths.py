@@ -6,7 +6,8 @@ SVG path form with a few regular expressions per coordinate, and a page of formu
 most of its printing time there (200 formulas: ~90,000 points, about 1 s per PDF). For a
 path in exactly that simple form, :func:`install` draws it with one ``split``: the same
 moves, lines and curves (a quadratic curve raised to a cubic as WeasyPrint does), so the
-PDF is byte-identical. Any other path (a lesson's picture is never SVG, but a layout's may
+PDF is byte-identical; a glyph drawn before (each is placed by a transform) gives its
+remembered operators again. Any other path (a lesson's picture is never SVG, but a layout's may
 be) goes to WeasyPrint's own parser.
 
 The only thing skipped is the list of vertices WeasyPrint keeps for markers; a path that
@@ -22,6 +23,10 @@ from typing import Any
 # Absolute M, L, Q and Z with plain decimal numbers, as ziafont writes glyph outlines.
 _SIMPLE = re.compile(r"[MLQZ0-9.\- ]*")
 _MARKERS = ("marker", "marker-start", "marker-mid", "marker-end")
+# A glyph's outline always gives the same operators (it is placed by a transform): remembered
+# by its path data, for a few thousand glyphs.
+_OPERATORS: dict[str, tuple[bytes, ...]] = {}
+_MAX_REMEMBERED = 4096
 
 
 def install(weasyprint: ModuleType) -> bool:
@@ -38,7 +43,17 @@ def install(weasyprint: ModuleType) -> bool:
         if not _SIMPLE.fullmatch(d) or any(name in node.attrib for name in _MARKERS):
             original(drawing, node, font_size)
             return
-        _draw(drawing.stream, d.split())
+        stream = drawing.stream
+        operators = _OPERATORS.get(d)
+        if operators is None or len(_OPERATORS) > _MAX_REMEMBERED:
+            start = len(stream.stream)
+            _draw(stream, d.split())
+            operators = tuple(stream.stream[start:])
+            if len(_OPERATORS) <= _MAX_REMEMBERED:
+                _OPERATORS[d] = operators
+        else:
+            # the same glyph again (digits, x, +, =): its operators, as bytes, once more
+            stream.stream.extend(operators)
 
     path._coursepack_fast = True  # type: ignore[attr-defined]
     tags["path"] = path
