@@ -558,3 +558,20 @@ def test_the_fast_svg_path_drawer_prints_the_same_bytes(tmp_path: Path) -> None:
         tags["path"] = installed
     assert fast == slow == again
     assert installed is not original and getattr(installed, "_coursepack_fast", False)
+
+
+def test_code_colours_stay_readable_in_a_grayscale_print() -> None:
+    """Every code colour has at least 4.5:1 contrast on white (as gray, too: the contrast
+    is computed from luminance), and keywords, names and comments also differ in weight or
+    slant."""
+    from coursepack.layouts import LayoutSearch
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    styles = code.code_styles(LayoutSearch().theme)
+    for kind, style in styles.items():
+        assert 1.05 / (luminance(style.colour) + 0.05) >= 4.5, kind
+    assert styles["keyword"].bold and styles["name"].bold and styles["comment"].italic
