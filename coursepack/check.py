@@ -259,12 +259,13 @@ def _check_template(lesson: Lesson) -> list[Diagnostic]:
         package = read_template(target)
     except TemplateProblem as exc:
         return [error(lesson.path, line, f"pptx-template '{name}' cannot be used: {exc}")]
-    from .writers.deck import template_problem
+    from .writers.deck import template_notes, template_problem
 
     problem = template_problem(target)  # a layout for every slide, before anything is written
     if problem:
         return [error(lesson.path, line, f"pptx-template '{name}' {problem}")]
-    return [warning(lesson.path, line, f"pptx-template '{name}': {note}") for note in package.notes]
+    notes = [*package.notes, *template_notes(target)]
+    return [warning(lesson.path, line, f"pptx-template '{name}': {note}") for note in notes]
 
 
 def _check_question(path: Path, question: Question) -> list[Diagnostic]:

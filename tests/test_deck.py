@@ -675,3 +675,36 @@ def test_animated_decks_are_valid_against_the_ooxml_schemas(tmp_path: Path, smal
         result = validate_pptx(str(path))
         assert result.is_valid, (name, [str(e) for e in result.errors[:5]])
     assert click_steps(slide_titled(open_deck(decks["builds"]), "Built list"))
+
+
+# --------------------------------------------------------------------------- any template fits
+
+
+def test_a_template_whose_layouts_reach_past_the_slide_is_warned_about_and_fitted(
+    tmp_path: Path,
+) -> None:
+    """python-pptx's 4:3 template saved as portrait: check names the layouts that reach past
+    the slide, and the deck scales them to fit (every placeholder on the slide)."""
+    from coursepack.check import check_lesson
+
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = 6858000, 9144000  # 7.5 × 10 in
+    prs.save(tmp_path / "portrait.pptx")
+    path = tmp_path / "x.md"
+    path.write_text(
+        "---\ntitle: T\npptx-template: portrait.pptx\n---\n# S\n\n## A\n\n- a bullet\n",
+        encoding="utf-8",
+    )
+    lesson, diagnostics = check_lesson(path)
+    warnings = [d.format() for d in diagnostics if not d.is_error]
+    assert any(
+        "layout 'Title and Content' reaches past the edge of the slide" in w for w in warnings
+    )
+    assert all(
+        w.startswith(f"{path}:3: warning: pptx-template 'portrait.pptx': ") for w in warnings
+    )
+    deck = open_deck(DeckWriter().render(lesson, tmp_path / "portrait.pptx"))
+    for slide in deck.slides:
+        for shape in slide.shapes:
+            assert shape.left >= 0 and shape.left + shape.width <= deck.slide_width, shape.name
+            assert shape.top >= 0 and shape.top + shape.height <= deck.slide_height, shape.name

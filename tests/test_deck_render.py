@@ -50,6 +50,16 @@ def _school_template(folder: Path) -> Path:
     return path
 
 
+def _resized_template(folder: Path, name: str, width_in: float, height_in: float) -> Path:
+    """python-pptx's 4:3 template re-saved at another slide size, its layouts unchanged: their
+    placeholders reach past a 16:10 slide's bottom or a portrait slide's right edge."""
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = int(width_in * 914400), int(height_in * 914400)
+    path = folder / f"{name}.pptx"
+    prs.save(path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> dict[str, tuple[bytes, Path]]:
     """name → (pptx bytes, pdf path), converted in one soffice run."""
@@ -57,7 +67,12 @@ def rendered(tmp_path_factory) -> dict[str, tuple[bytes, Path]]:
     inputs = [("overflow", FIXTURES / "overflow.md", None), ("small", FIXTURES / "small.md", None)]
     school = _school_template(out)
     inputs += [("overflow-4x3", FIXTURES / "overflow.md", school)]
+    wide = _resized_template(out, "wide-16x10", 10, 6.25)
+    tall = _resized_template(out, "portrait", 7.5, 10)
+    inputs += [("small-16x10", FIXTURES / "small.md", wide)]
+    inputs += [("small-portrait", FIXTURES / "small.md", tall)]
     inputs += [("unamir", UNAMIR, None), ("unamir-4x3", UNAMIR, school)]
+    inputs += [("unamir-16x10", UNAMIR, wide), ("unamir-portrait", UNAMIR, tall)]
     decks: dict[str, bytes] = {}
     for name, source, template in inputs:
         lesson, diags = read_lesson(source)
@@ -130,7 +145,29 @@ def inside(box, outer, tol: float = TOLERANCE) -> bool:
     )
 
 
-DECKS = ["overflow", "small", "overflow-4x3", "unamir", "unamir-4x3"]
+DECKS = [
+    "overflow",
+    "small",
+    "overflow-4x3",
+    "small-16x10",
+    "small-portrait",
+    "unamir",
+    "unamir-4x3",
+    "unamir-16x10",
+    "unamir-portrait",
+]
+
+
+@pytest.mark.parametrize("name", [d for d in DECKS if d.endswith(("16x10", "portrait"))])
+def test_every_shape_is_inside_the_slide_in_any_slide_size(rendered, name: str) -> None:
+    """A template whose layouts reach past its slide: every shape (placeholders with the
+    position they inherit) is cut to the slide."""
+    data, _ = rendered[name]
+    prs = Presentation(io.BytesIO(data))
+    width, height = prs.slide_width / EMU_PER_PT, prs.slide_height / EMU_PER_PT
+    for number, slide in enumerate(prs.slides, 1):
+        for box in shape_boxes(slide):
+            assert inside(box, (0, 0, width, height), tol=0.5), (number, box)
 
 
 @pytest.mark.parametrize("name", DECKS)

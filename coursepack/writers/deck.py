@@ -174,6 +174,23 @@ def _template_problem(name: str, _mtime: int, _size: int) -> str | None:
     return None
 
 
+def template_notes(path: Path) -> list[str]:
+    """Warnings about a usable template: layouts whose placeholders reach past the slide (the
+    deck uses them cut to the slide)."""
+    from pptx import Presentation
+
+    from coursepack.templates import read_template
+
+    prs = Presentation(io.BytesIO(read_template(path).data))
+    roles, _ = find_layouts(prs, path.name)
+    if roles is None:
+        return []
+    return [
+        f"layout '{name}' reaches past the edge of the slide; the deck uses it cut to the slide"
+        for name in overhanging_layouts(prs, roles)
+    ]
+
+
 def _placeholder(layout, types: set[str]):
     """The layout's first positioned placeholder of one of ``types``, or None."""
     for t, ph in _ph_types(layout):
@@ -186,8 +203,60 @@ def _box(ph) -> Box:
     return Box(int(ph.left), int(ph.top), int(ph.width), int(ph.height))
 
 
+def _role_placeholders(roles: _Layouts):
+    """(layout, placeholder) for every positioned placeholder of the chosen layouts and the
+    master's footers (which the slides may get)."""
+    for role in fields(roles):
+        layout = getattr(roles, role.name)
+        for _, ph in _ph_types(layout):
+            if _placed(ph):
+                yield layout, ph
+        for t, ph in _ph_types(layout.slide_master):
+            if t in _FOOTER_TYPES and _placed(ph):
+                yield layout, ph
+
+
+def layout_scale(prs, roles: _Layouts) -> tuple[float, float]:
+    """How much to shrink the template's layouts to fit its slide, across and down: 1 for a
+    template whose placeholders are on the slide; for a 4:3 layout saved as 16:10 (or as
+    portrait) the placeholders are scaled down so the layout keeps its proportions and margins
+    inside the slide, instead of text running off it."""
+    width, height = int(prs.slide_width), int(prs.slide_height)
+    boxes = [_box(ph) for _, ph in _role_placeholders(roles)]
+    if not boxes:
+        return 1.0, 1.0
+    right = max(b.left + b.width for b in boxes)
+    bottom = max(b.bottom for b in boxes)
+    # the design's size: its furthest edge plus the margin its nearest edge leaves
+    sx = width / (right + max(0, min(b.left for b in boxes))) if right > width else 1.0
+    sy = height / (bottom + max(0, min(b.top for b in boxes))) if bottom > height else 1.0
+    return min(sx, 1.0), min(sy, 1.0)
+
+
+def overhanging_layouts(prs, roles: _Layouts) -> list[str]:
+    """The names of the chosen layouts with a placeholder that reaches past the slide."""
+    width, height = int(prs.slide_width), int(prs.slide_height)
+    names = []
+    for role in fields(roles):
+        layout = getattr(roles, role.name)
+        for _, ph in _ph_types(layout):
+            if _placed(ph) and _box(ph).inside(width, height) != _box(ph):
+                if layout.name not in names:
+                    names.append(layout.name)
+                break
+    return names
+
+
 def geometry_of(prs, roles: _Layouts) -> SlideGeometry:
-    """Where text goes, from the chosen layouts' placeholders (inherited from the master)."""
+    """Where text goes, from the chosen layouts' placeholders (inherited from the master),
+    each cut to the slide (see :meth:`Box.inside`)."""
+    width, height = int(prs.slide_width), int(prs.slide_height)
+    sx, sy = layout_scale(prs, roles)
+
+    def _box(ph) -> Box:
+        box = Box(int(ph.left), int(ph.top), int(ph.width), int(ph.height))
+        return box.scaled(sx, sy).inside(width, height)
+
     content_title = _box(_placeholder(roles.content, {"title"}))
     body = _box(_placeholder(roles.content, _CONTENT_TYPES))
     only = _placeholder(roles.title_only, {"title"})
@@ -204,7 +273,7 @@ def geometry_of(prs, roles: _Layouts) -> SlideGeometry:
         layout = getattr(roles, role.name)
         ftr = _placeholder(layout, {"ftr"}) or _placeholder(layout.slide_master, {"ftr"})
         if ftr is not None:
-            footer_widths.append((role.name, int(ftr.width)))
+            footer_widths.append((role.name, _box(ftr).width))
     return SlideGeometry(
         width=int(prs.slide_width),
         height=int(prs.slide_height),
@@ -401,6 +470,7 @@ class _Emitter:
         self.title_font = title_font
         self.body_font = body_font
         self.metrics = metrics
+        self.scale = layout_scale(prs, roles)
         self.lang = (
             plan.lang if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", plan.lang) else ""
         )
@@ -468,10 +538,24 @@ class _Emitter:
                 X.remove_shape(shape)
         if sp.footer is not None:
             self.footers(slide, layout, number, sp.footer)
+        self._inside(slide)
         if sp.notes:
             notes = slide.notes_slide.notes_text_frame
             notes.text = "\n".join(sp.notes)
         X.set_click_builds(slide, self._clicks)
+
+    def _inside(self, slide) -> None:
+        """Placeholders whose layout reaches past the slide get the layout's box fitted to the
+        slide (see :func:`layout_scale`), as the plan measured them."""
+        width, height = int(self.prs.slide_width), int(self.prs.slide_height)
+        sx, sy = self.scale
+        for ph in slide.placeholders:
+            ours = ph._element.spPr.find(X.qn("a:xfrm")) is not None  # placed from the plan
+            if _placed(ph) and (not ours or ph._element.ph.get("type") in _FOOTER_TYPES):
+                box = _box(ph)
+                fitted = box.scaled(sx, sy).inside(width, height)
+                if fitted != box:
+                    self._place(ph, fitted)
 
     def _body(self, slide, block: TextBlock, box: Box | None, used: list) -> None:
         """``block`` in the slide's body placeholder (moved to ``box`` when given)."""

@@ -47,6 +47,32 @@ class Box:
         """The bottom edge, in EMU."""
         return self.top + self.height
 
+    def scaled(self, sx: float, sy: float) -> Box:
+        """This box with its position and size scaled (a layout fitted to a smaller slide)."""
+        if sx == 1 and sy == 1:
+            return self
+        return Box(
+            int(self.left * sx), int(self.top * sy), int(self.width * sx), int(self.height * sy)
+        )
+
+    def inside(self, width: int, height: int) -> Box:
+        """This box on a slide ``width`` × ``height`` EMU (a template's placeholder may reach
+        past the slide: a 4:3 layout saved as 16:10 or portrait). Along each axis a box that
+        fits is moved in whole; a longer one keeps its start (its margin) and is cut at the
+        edge, or spans the slide when less than half of it would be left."""
+        left, w = _inside(self.left, self.width, width)
+        top, h = _inside(self.top, self.height, height)
+        return Box(left, top, w, h)
+
+
+def _inside(start: int, size: int, limit: int) -> tuple[int, int]:
+    if size <= limit:
+        return min(max(start, 0), limit - size), size
+    start = min(max(start, 0), limit)
+    if limit - start < limit // 2:
+        start = 0
+    return start, limit - start
+
 
 @dataclass(frozen=True)
 class Insets:
