@@ -494,6 +494,18 @@ def test_identifiers_change_with_their_question_only(tmp_path: Path) -> None:
     assert before[0].items[1].ident != after[0].items[1].ident
 
 
+def test_a_question_only_teachers_see_is_not_exported(tmp_path: Path) -> None:
+    body = (
+        "# Part\n\n## Topic\n\n"
+        "::: teacher\n::: question\nFor the teacher?\n- [x] yes\n- [ ] no\n:::\n:::\n\n"
+        "::: slides\n::: question\nOn screen?\n- [x] yes\n- [ ] no\n:::\n:::\n"
+    )
+    lesson = load(write_lesson(tmp_path, "teacher.md", body))
+    names = [q.findtext("name/text") for q in _questions(moodle.lesson_xml(lesson), "multichoice")]
+    assert names == ["02 On screen?"]  # the lesson's numbering is kept
+    assert [item.title for item in qti_assessments(qti.lesson_package(lesson))[0].items] == names
+
+
 def test_identical_questions_get_distinct_identifiers(tmp_path: Path) -> None:
     body = "# Part\n\n## Topic\n\n" + "::: question\nSame?\n- [x] yes\n- [ ] no\n:::\n\n" * 2
     data = qti.lesson_package(load(write_lesson(tmp_path, "twice.md", body)))

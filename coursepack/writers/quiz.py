@@ -247,8 +247,8 @@ QuizItem = Question | Match | Order | Blanks
 
 
 def quiz_items(lesson: Lesson) -> tuple[QuizItem, ...]:
-    """Every question of the lesson in source order: its graded blocks and, for each part of
-    the lesson whose handout has blanks, one :class:`Blanks` item."""
+    """Every question of the lesson in source order: the graded blocks students see and, for
+    each part of the lesson whose handout has blanks, one :class:`Blanks` item."""
     items: list[QuizItem] = []
     parts: list[tuple[Inlines, str, tuple[Block, ...], int]] = [
         ((Text(lesson.meta.title),), lesson.meta.title, lesson.intro, 1)
@@ -263,9 +263,27 @@ def quiz_items(lesson: Lesson) -> tuple[QuizItem, ...]:
         answers = tuple(_title_blanks(title, blocks)) + tuple(_handout_blanks(blocks))
         if answers:
             items.append(Blanks(title, title_text, blocks, answers, line))
-    items.extend(lesson.graded())
+        items.extend(_student_graded(blocks))
     # Blanks go before the questions of their part: a part's heading line precedes its blocks.
     return tuple(sorted(items, key=lambda item: item.line))
+
+
+def _student_graded(blocks: Iterable[Block]) -> Iterable[Question | Match | Order]:
+    """The graded blocks students see (on paper or on screen): not those inside ``::: notes``
+    or ``::: teacher``, which check warns about. They keep the lesson's numbering."""
+    for block in blocks:
+        match block:
+            case Question() | Match() | Order():
+                yield block
+            case Div():
+                if shows(block, "handout") or shows(block, "slide"):
+                    yield from _student_graded(block.blocks)
+            case Quote():
+                yield from _student_graded(block.blocks)
+            case Paragraph() | BulletList() | Table() | Image() | CodeBlock():
+                continue
+            case _:
+                assert_never(block)
 
 
 def _title_blanks(title: Inlines, blocks: tuple[Block, ...]) -> list[Cloze]:
