@@ -41,7 +41,7 @@ from coursepack.writers.quiz import MOODLE_GRADES, select_all_grades, wrong_grad
 
 EXPORT = ROOT / "tests" / "fixtures" / "quiz" / "export.md"
 PICTURE = EXPORT.parent / "maps" / "rwanda 1994.png"
-BLANKS = ["{x}", "C#", "~/home", "2*3", "AT&T <b>", "a\\b", '"it\'s"']
+BLANKS = ["{x}", "C#", "~/home", "2*3", "AT&T <b>", "a\\b", '"it\'s"', "x = ±3", "H2O"]
 
 
 def load(path: Path) -> Lesson:
@@ -197,6 +197,8 @@ def test_cloze_gaps_give_back_every_answer_exactly(moodle_xml: bytes) -> None:
     # Literal text that looks like a gap stays text; a teacher-only blank is no gap.
     assert "{1:SHORTANSWER:=no}" in html.unescape(text)
     assert "hidden" not in text
+    # A formula is TeX for MathJax; a blank's formula is typed as one-line text.
+    assert "\\(E = mc^2\\)" in text and "$" not in text
 
 
 def test_cloze_without_our_escapes_would_break(moodle_xml: bytes) -> None:
@@ -281,8 +283,8 @@ def test_qti_item_types(qti_zip: bytes) -> None:
         "matching_question",
         "matching_question",  # the ordering block, as items matched to positions
     ]
-    assert [item.points for item in assessment.items] == [1, 7, 2, 3, 4, 3, 2]
-    assert assessment.points == 22
+    assert [item.points for item in assessment.items] == [1, 9, 2, 3, 4, 3, 2]
+    assert assessment.points == 24
 
 
 def test_qti_identifiers_agree_between_manifest_assessment_and_meta(qti_zip: bytes) -> None:
@@ -369,7 +371,7 @@ def test_qti_matching_agrees_with_the_handout(qti_zip: bytes, lesson: Lesson) ->
 def test_qti_blanks_are_named_gaps_with_their_answers(qti_zip: bytes) -> None:
     (assessment,) = qti_assessments(qti_zip)
     blanks = assessment.items[1]
-    assert re.findall(r"\[([A-Za-z0-9_]+)\]", blanks.text) == [f"blank{n}" for n in range(1, 8)]
+    assert re.findall(r"\[([A-Za-z0-9_]+)\]", blanks.text) == [f"blank{n}" for n in range(1, 10)]
     # The literal "[blank1]" of the lesson is text: its bracket is an entity.
     assert "&#91;blank1]" in blanks.text and "{1:SHORTANSWER:=no}" in html.unescape(blanks.text)
     answers = {
