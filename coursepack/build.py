@@ -272,8 +272,11 @@ class Builder:
                 )
 
         for lesson in lessons:
+            # A course's exports: are its lessons' too (course.yaml's exports: [moodle]).
+            course = context.courses.get(lesson.path.resolve())
+            exports = (*lesson.meta.exports, *(course.exports if course else ()))
             for output in OUTPUTS.of_scope("lesson"):
-                if options.wants(output, lesson.meta.exports):
+                if options.wants(output, exports):
                     plan_one(output, Target((lesson,)))
         by_path = {lesson.path.resolve(): lesson for lesson in lessons}
         for course in courses:

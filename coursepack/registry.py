@@ -12,11 +12,11 @@ import re
 from collections.abc import Iterable, Sequence
 
 from coursepack.outputs import Output
-from coursepack.writers import deck, handout
+from coursepack.writers import deck, handout, moodle, qti
 
 
 class Registry:
-    """Registered outputs in build order; names and file suffixes are unique."""
+    """Registered outputs in build order; names are unique, and suffixes within a scope."""
 
     def __init__(self, outputs: Iterable[Output]) -> None:
         self._outputs: tuple[Output, ...] = ()
@@ -24,11 +24,13 @@ class Registry:
             self.add(output)
 
     def add(self, output: Output) -> None:
-        """Register ``output``; a second output with its name or suffix is a bug."""
+        """Register ``output``; a second output with its name, or with its suffix in its scope
+        (a lesson's ``x-moodle.xml`` and a course's ``<slug>-moodle.xml`` may share one), is a
+        bug."""
         for other in self._outputs:
             if other.name == output.name:
                 raise ValueError(f"output {output.name!r} is registered twice")
-            if other.suffix == output.suffix:
+            if other.suffix == output.suffix and other.scope == output.scope:
                 raise ValueError(f"outputs {other.name!r} and {output.name!r} share a suffix")
         self._outputs += (output,)
 
@@ -80,7 +82,11 @@ OUTPUTS = Registry(
         handout.HANDOUT_VERSIONS,
         handout.KEY_VERSIONS,
         handout.ANSWER_SHEET,
+        moodle.MOODLE,
+        qti.QTI,
         handout.PACK,
         handout.PACK_KEY,
+        moodle.MOODLE_BANK,
+        qti.QTI_BANK,
     ]
 )

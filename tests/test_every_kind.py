@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import typing
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,18 +20,19 @@ from coursepack.check import check_lesson
 
 FIXTURE = ROOT / "tests" / "fixtures" / "lessons" / "every-kind.md"
 
-# marker → the outputs whose text shows it: handout, key, slide faces + notes ("deck").
+# marker → the outputs whose text shows it: handout, key, slide faces + notes ("deck"), and the
+# quiz exports: the graded blocks, and the text of a part with blanks (here the introduction).
 SHOWN: dict[str, set[str]] = {
-    "KINDTEXT": {"handout", "key", "deck"},
-    "KINDSTRONG": {"handout", "key", "deck"},
-    "KINDEMPH": {"handout", "key", "deck"},
-    "KINDCODE": {"handout", "key", "deck"},
-    "KINDLINK": {"handout", "key", "deck"},
-    "KINDCLOZE": {"key", "deck"},  # a gap in the handout
-    "KINDBEFOREBREAK": {"handout", "key", "deck"},
-    "KINDAFTERBREAK": {"handout", "key", "deck"},
-    "KINDSUB": {"handout", "key", "deck"},
-    "KINDSUP": {"handout", "key", "deck"},
+    "KINDTEXT": {"handout", "key", "deck", "moodle", "qti"},
+    "KINDSTRONG": {"handout", "key", "deck", "moodle", "qti"},
+    "KINDEMPH": {"handout", "key", "deck", "moodle", "qti"},
+    "KINDCODE": {"handout", "key", "deck", "moodle", "qti"},
+    "KINDLINK": {"handout", "key", "deck", "moodle", "qti"},
+    "KINDCLOZE": {"key", "deck", "moodle", "qti"},  # a gap in the handout
+    "KINDBEFOREBREAK": {"handout", "key", "deck", "moodle", "qti"},
+    "KINDAFTERBREAK": {"handout", "key", "deck", "moodle", "qti"},
+    "KINDSUB": {"handout", "key", "deck", "moodle", "qti"},
+    "KINDSUP": {"handout", "key", "deck", "moodle", "qti"},
     "KINDLISTITEM": {"handout", "key", "deck"},
     "KINDHEADER": {"handout", "key", "deck"},
     "KINDCELL": {"handout", "key", "deck"},
@@ -38,13 +40,13 @@ SHOWN: dict[str, set[str]] = {
     "KINDCAPTION": {"handout", "key", "deck"},
     "KINDCODEBLOCK": {"handout", "key", "deck"},
     "KINDTEACHER": {"key", "deck"},  # the deck's speaker notes
-    "KINDQUESTION": {"handout", "key", "deck"},
-    "KINDRIGHT": {"handout", "key", "deck"},
-    "KINDWRONG": {"handout", "key", "deck"},
-    "KINDTERM": {"handout", "key", "deck"},
-    "KINDDEFINITION": {"handout", "key", "deck"},
-    "KINDFIRST": {"handout", "key", "deck"},
-    "KINDSECOND": {"handout", "key", "deck"},
+    "KINDQUESTION": {"handout", "key", "deck", "moodle", "qti"},
+    "KINDRIGHT": {"handout", "key", "deck", "moodle", "qti"},
+    "KINDWRONG": {"handout", "key", "deck", "moodle", "qti"},
+    "KINDTERM": {"handout", "key", "deck", "moodle", "qti"},
+    "KINDDEFINITION": {"handout", "key", "deck", "moodle", "qti"},
+    "KINDFIRST": {"handout", "key", "deck", "moodle", "qti"},
+    "KINDSECOND": {"handout", "key", "deck", "moodle", "qti"},
 }
 
 
@@ -74,11 +76,23 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("every-kind")
     result = run_cli("build", str(FIXTURE), "-o", str(out), "-j", "1", "-q")
     assert result.exit_code == 0, result.output
+    exports = run_cli("build", str(FIXTURE), "-o", str(out), "--only", "moodle", "--only", "qti")
+    assert exports.exit_code == 0, exports.output
     return {
         "handout": out / "every-kind-handout.pdf",
         "key": out / "every-kind-answer-key.pdf",
         "deck": out / "every-kind-slides.pptx",
+        "moodle": out / "every-kind-moodle.xml",
+        "qti": out / "every-kind-qti.zip",
     }
+
+
+def _xml_text(data: bytes) -> str:
+    """All the text of an XML file, HTML in it unescaped (as the LMS shows it)."""
+    import html
+    import xml.etree.ElementTree as ET
+
+    return html.unescape(" ".join(ET.fromstring(data).itertext()))
 
 
 def _texts(built: dict[str, Path]) -> dict[str, str]:
@@ -86,6 +100,13 @@ def _texts(built: dict[str, Path]) -> dict[str, str]:
         "handout": pdf_text(built["handout"]),
         "key": pdf_text(built["key"]),
         "deck": "\n".join(deck_texts(built["deck"])),
+        "moodle": _xml_text(built["moodle"].read_bytes()),
+        "qti": "\n".join(
+            _xml_text(archive.read(name))
+            for archive in [zipfile.ZipFile(built["qti"])]
+            for name in archive.namelist()
+            if name.endswith(".xml")
+        ),
     }
 
 

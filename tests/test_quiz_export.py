@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, UNAMIR, write_lesson
+from conftest import ROOT, UNAMIR, run_cli, write_lesson
 from lms_checks import (
     CANVAS,
     CP,
@@ -546,3 +546,67 @@ def test_course_bank_has_a_category_or_an_assessment_per_lesson(tmp_path: Path) 
     assert [len(a.items) for a in assessments] == [
         len(qti_assessments(qti.lesson_package(lesson))[0].items) for lesson in lessons
     ]
+
+
+# --------------------------------------------------------------------------- as outputs
+
+
+def test_only_moodle_and_qti_write_the_exports_and_rebuild_them_only_when_needed(
+    lesson: Lesson, tmp_path: Path
+) -> None:
+    folder = tmp_path / "lesson"
+    shutil.copytree(EXPORT.parent, folder)
+    out = tmp_path / "out"
+    args = ("build", str(folder / EXPORT.name), "-o", str(out), "--only", "moodle", "--only", "qti")
+    first = run_cli(*args)
+    assert first.exit_code == 0, first.output
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+        "export-moodle.xml",
+        "export-qti.zip",
+    ]
+    # What the build writes is what the modules make, from a copy anywhere.
+    assert (out / "export-moodle.xml").read_bytes() == moodle.lesson_xml(lesson)
+    assert (out / "export-qti.zip").read_bytes() == qti.lesson_package(lesson)
+    assert "2 up to date" in run_cli(*args).output
+    (folder / "maps" / "rwanda 1994.png").write_bytes(PICTURE.read_bytes() + b"\0")
+    again = run_cli(*args)
+    assert "2 written" in again.output, again.output
+    assert (out / "export-moodle.xml").read_bytes() != moodle.lesson_xml(lesson)
+
+
+def test_a_plain_build_writes_exports_only_where_the_lesson_names_them(tmp_path: Path) -> None:
+    body = "# Part\n\n## Topic\n\n- The year [[1994]].\n"
+    write_lesson(tmp_path / "src", "plain.md", body)
+    (tmp_path / "src" / "quiz.md").write_text(
+        f"---\ntitle: Quiz\nexports: [moodle, qti]\n---\n\n{body}", encoding="utf-8"
+    )
+    result = run_cli("build", str(tmp_path / "src"), "-o", str(tmp_path / "out"), "-j", "1")
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in (tmp_path / "out").iterdir() if p.suffix in (".xml", ".zip"))
+    assert written == ["quiz-moodle.xml", "quiz-qti.zip"]
+
+
+def test_a_course_that_exports_gets_its_lessons_and_its_bank(tmp_path: Path) -> None:
+    folder = tmp_path / "course"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "course", folder)
+    shutil.copyfile(UNAMIR, folder / "unamir.md")
+    with (folder / "course.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("exports: [moodle, qti]\n")
+    out = tmp_path / "out"
+    result = run_cli("build", str(folder), "-o", str(out), "--only", "moodle", "--only", "qti")
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    stems = ["genocide-convention", "justice-after-rwanda", "modern-world-history", "unamir"]
+    assert names == sorted(f"{stem}-{kind}" for stem in stems for kind in ("moodle.xml", "qti.zip"))
+    assert moodle_problems((out / "modern-world-history-moodle.xml").read_bytes()) == []
+    assert qti_problems((out / "modern-world-history-qti.zip").read_bytes()) == []
+
+
+def test_course_yaml_exports_alone_select_them(tmp_path: Path) -> None:
+    folder = tmp_path / "course"
+    write_lesson(folder, "one.md", "# Part\n\n## Topic\n\n- The year [[1994]].\n")
+    (folder / "course.yaml").write_text("title: Tiny Course\nexports: [qti]\n", encoding="utf-8")
+    result = run_cli("build", str(folder), "-o", str(tmp_path / "out"), "-j", "1", "-q")
+    assert result.exit_code == 0, result.output
+    exports = sorted(p.name for p in (tmp_path / "out").iterdir() if p.suffix in (".xml", ".zip"))
+    assert exports == ["one-qti.zip", "tiny-course-qti.zip"]

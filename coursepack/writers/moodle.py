@@ -21,14 +21,16 @@ import base64
 import re
 import urllib.parse
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from coursepack.model import Image, Inlines, Lesson, Match, Order, Question
+from coursepack.outputs import Output, Target
 from coursepack.writers.quiz import (
     Blanks,
+    Dialect,
+    ExportWriter,
     QuizItem,
-    Target,
     assert_never,
     image_bytes,
     image_name,
@@ -98,7 +100,7 @@ def _category(quiz: ET.Element, names: Sequence[str]) -> None:
 # --------------------------------------------------------------------------- questions
 
 
-class _Html(Target):
+class _Html(Dialect):
     """Moodle's question HTML: pictures as ``@@PLUGINFILE@@/…``; literal text that would open
     a Cloze gap (``{1:``) has its brace written as an entity, so it stays text."""
 
@@ -135,7 +137,7 @@ def question_element(lesson: Lesson, item: QuizItem, *, ordering: bool = True) -
             assert_never(item)
 
 
-def _head(lesson: Lesson, item: QuizItem, qtype: str, text: str, target: Target) -> ET.Element:
+def _head(lesson: Lesson, item: QuizItem, qtype: str, text: str, target: Dialect) -> ET.Element:
     question = ET.Element("question", type=qtype)
     _text(ET.SubElement(question, "name"), item_name(item))
     _html(ET.SubElement(question, "questiontext", format="html"), text, lesson, target)
@@ -301,7 +303,7 @@ def _text(parent: ET.Element, value: str) -> None:
     ET.SubElement(parent, "text").text = value
 
 
-def _html(parent: ET.Element, text: str, lesson: Lesson, target: Target) -> None:
+def _html(parent: ET.Element, text: str, lesson: Lesson, target: Dialect) -> None:
     """``<text>`` with HTML, then one base64 ``<file>`` per picture the HTML shows."""
     _text(parent, text)
     for image in target.images:
@@ -321,6 +323,41 @@ def _file(parent: ET.Element, lesson: Lesson, image: Image) -> None:
     element.text = base64.b64encode(image_bytes(image)).decode("ascii")
 
 
+# --------------------------------------------------------------------------- registered outputs
+
+
+class MoodleOutput(Output):
+    """``x-moodle.xml``: a lesson's questions (``--only moodle``, ``exports: [moodle]``)."""
+
+    name = "moodle"
+    suffix = "-moodle.xml"
+    default = False
+    writer = ExportWriter
+
+    def render(self, writer: ExportWriter, target: Target, settings: Mapping[str, Any]) -> bytes:
+        """The Moodle XML file."""
+        return lesson_xml(target.lesson)
+
+
+class MoodleBankOutput(Output):
+    """``<course>-moodle.xml``: the course's quiz bank, a category per lesson."""
+
+    name = "moodle-bank"
+    suffix = "-moodle.xml"
+    scope = "course"
+    selected_by = "moodle"
+    default = False
+    writer = ExportWriter
+
+    def render(self, writer: ExportWriter, target: Target, settings: Mapping[str, Any]) -> bytes:
+        """The course's Moodle XML file."""
+        assert target.course is not None
+        return course_xml(target.course, target.lessons)
+
+
+MOODLE = MoodleOutput()
+MOODLE_BANK = MoodleBankOutput()
+
 __all__ = [
     "category_path",
     "cloze_gap",
@@ -328,4 +365,6 @@ __all__ = [
     "essay_lines",
     "lesson_xml",
     "question_element",
+    "MOODLE",
+    "MOODLE_BANK",
 ]

@@ -20,16 +20,19 @@ import io
 import urllib.parse
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Sequence
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from coursepack.model import Image, Inlines, Lesson, Match, Order, Question
+from coursepack.outputs import Output, Target
 from coursepack.writers.quiz import (
     Blanks,
+    Dialect,
+    ExportWriter,
     Identifiers,
     QuizItem,
-    Target,
     assert_never,
     image_bytes,
     image_name,
@@ -118,13 +121,13 @@ class _Package:
 
     # -- items ---------------------------------------------------------------------------
 
-    def _target(self, lesson: Lesson) -> Target:
+    def _target(self, lesson: Lesson) -> Dialect:
         def src(image: Image) -> str:
             path = self._pack_image(lesson, image)
             return FILEBASE + "/".join(urllib.parse.quote(p) for p in path.split("/"))
 
         # A literal "[word]" would be read as a blank by Canvas: its bracket becomes an entity.
-        return Target(image_src=src, escape=lambda text: text.replace("[", "&#91;"))
+        return Dialect(image_src=src, escape=lambda text: text.replace("[", "&#91;"))
 
     def _pack_image(self, lesson: Lesson, image: Image) -> str:
         path = f"images/{lesson.stem}/{image_name(lesson, image)}"
@@ -430,3 +433,40 @@ def deterministic_zip(entries: Sequence[tuple[str, bytes]]) -> bytes:
             info.external_attr = 0o644 << 16
             archive.writestr(info, data, compresslevel=6)
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- registered outputs
+
+
+class QtiOutput(Output):
+    """``x-qti.zip``: a lesson's questions as one quiz (``--only qti``, ``exports: [qti]``)."""
+
+    name = "qti"
+    suffix = "-qti.zip"
+    default = False
+    writer = ExportWriter
+
+    def digest_parts(self, target: Target) -> list[str]:
+        """The zlib that compresses the zip (another version may give other bytes)."""
+        return [f"zlib={zlib.ZLIB_RUNTIME_VERSION}"]
+
+    def render(self, writer: ExportWriter, target: Target, settings: Mapping[str, Any]) -> bytes:
+        """The QTI package."""
+        return lesson_package(target.lesson)
+
+
+class QtiBankOutput(QtiOutput):
+    """``<course>-qti.zip``: the course's quiz bank, one quiz per lesson."""
+
+    name = "qti-bank"
+    scope = "course"
+    selected_by = "qti"
+
+    def render(self, writer: ExportWriter, target: Target, settings: Mapping[str, Any]) -> bytes:
+        """The course's QTI package."""
+        assert target.course is not None
+        return course_package(target.course, target.lessons)
+
+
+QTI = QtiOutput()
+QTI_BANK = QtiBankOutput()

@@ -3,7 +3,7 @@
 A lesson becomes a list of :class:`QuizItem` (one per graded block, plus one fill-in-the-blanks
 item per topic, section introduction or lesson introduction that has ``[[blanks]]``), in source
 order. Each exporter turns the items into its own XML; both render the lesson's text to HTML
-with :func:`render_inlines` and :func:`render_blocks`, which take a :class:`Target` that says
+with :func:`render_inlines` and :func:`render_blocks`, which take a :class:`Dialect` that says
 how the format spells a picture, a blank and literal text.
 
 Everything here is pure and deterministic: the same lesson gives the same items, the same HTML
@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from coursepack import formulas
 from coursepack.model import (
@@ -52,6 +52,10 @@ from coursepack.model import (
     shows,
 )
 
+if TYPE_CHECKING:
+    from coursepack.diagnostics import Diagnostic
+    from coursepack.layouts import LayoutSearch
+
 #: Link schemes an LMS page can follow (the rest print as their text).
 LINK_SCHEMES = ("http", "https", "mailto", "tel")
 
@@ -59,7 +63,7 @@ LINK_SCHEMES = ("http", "https", "mailto", "tel")
 
 
 @dataclass
-class Target:
+class Dialect:
     """How one export format spells what the lesson's text contains.
 
     ``html``: render HTML (else plain text). ``blank``: the text of a ``[[blank]]``.
@@ -89,7 +93,7 @@ class Target:
         return f'<img src="{src}" alt="{alt}">'
 
 
-def render_inlines(inlines: Inlines, target: Target) -> str:
+def render_inlines(inlines: Inlines, target: Dialect) -> str:
     """Inline content as HTML (or plain text when ``target.html`` is false).
 
     The one place that turns every inline kind into export text: a new kind of inline (math,
@@ -101,7 +105,7 @@ def render_inlines(inlines: Inlines, target: Target) -> str:
     return "".join(parts)
 
 
-def _inline(node: Inline, target: Target) -> str:
+def _inline(node: Inline, target: Dialect) -> str:
     match node:
         case Text():
             return target.text(node.text)
@@ -140,7 +144,7 @@ def _link_allowed(href: str) -> bool:
     return bool(scheme) and scheme.group(1).lower() in LINK_SCHEMES
 
 
-def render_blocks(blocks: Iterable[Block], target: Target, view: View = "handout") -> str:
+def render_blocks(blocks: Iterable[Block], target: Dialect, view: View = "handout") -> str:
     """Blocks as HTML, showing what ``view`` shows of audience divs.
 
     Graded blocks are left out: each is a question of its own (and the reader does not let
@@ -149,7 +153,7 @@ def render_blocks(blocks: Iterable[Block], target: Target, view: View = "handout
     return "".join(_block(block, target, view) for block in blocks)
 
 
-def _block(block: Block, target: Target, view: View) -> str:
+def _block(block: Block, target: Dialect, view: View) -> str:
     match block:
         case Paragraph():
             return f"<p>{render_inlines(block.inlines, target)}</p>"
@@ -188,7 +192,7 @@ def _block(block: Block, target: Target, view: View) -> str:
             assert_never(block)
 
 
-def _item(item: ListItem, target: Target) -> str:
+def _item(item: ListItem, target: Dialect) -> str:
     children = ""
     if item.children:
         tag = "ol" if item.ordered_children else "ul"
@@ -208,7 +212,7 @@ def typed_answer(cloze: Cloze) -> str:
 
 def plain(inlines: Inlines) -> str:
     """Inline content as plain text, a blank as a gap (for names and plain-text fields)."""
-    return " ".join(render_inlines(inlines, Target(html=False)).split())
+    return " ".join(render_inlines(inlines, Dialect(html=False)).split())
 
 
 def blocks_plain(blocks: Iterable[Block]) -> str:
@@ -462,3 +466,28 @@ def image_name(lesson: Lesson, image: Image) -> str:
 def image_bytes(image: Image) -> bytes:
     """The picture file's bytes (check has made sure it exists and is a picture)."""
     return Path(image.path).read_bytes()
+
+
+# --------------------------------------------------------------------------- the writer
+
+
+class ExportWriter:
+    """The engine of the quiz exports: there is nothing to load or keep warm (no layout files,
+    no fonts); it exists so the exports are outputs like the others."""
+
+    def __init__(self, layouts: LayoutSearch | None = None) -> None:
+        self.layouts = layouts
+
+    def layout_files(self) -> list[Path]:
+        """None: exports do not read layouts."""
+        return []
+
+    def layout_problems(self) -> list[Diagnostic]:
+        """None: exports do not read layouts."""
+        return []
+
+    def prepare(self) -> None:
+        """Nothing to load."""
+
+    def close(self) -> None:
+        """Nothing to free."""
