@@ -23,6 +23,7 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 
 # --------------------------------------------------------------------------- Moodle
 
@@ -417,7 +418,7 @@ def _item_problems(item: QtiItem, names: list[str]) -> list[str]:
     varequals = list(element.iter(f"{QTI}varequal"))
     texts = [m.text or "" for m in element.iter(f"{QTI}mattext")]
     for text in texts:
-        for src in re.findall(r'src="([^"]+)"', text):
+        for src in image_sources(text):
             if not src.startswith("%24IMS-CC-FILEBASE%24/"):
                 problems.append(f"picture {src} is not in the package")
             elif urllib.parse.unquote(src.split("/", 1)[1]) not in names:
@@ -476,6 +477,25 @@ def _item_problems(item: QtiItem, names: list[str]) -> list[str]:
     if item.points <= 0:
         problems.append("no points")
     return problems
+
+
+class _Images(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.sources.extend(value or "" for name, value in attrs if name == "src")
+
+
+def image_sources(text: str) -> list[str]:
+    """The ``src`` of every ``<img>`` in some HTML, as a browser parses it (a literal
+    ``&lt;img src=…&gt;`` in the text is no picture)."""
+    parser = _Images()
+    parser.feed(text)
+    parser.close()
+    return parser.sources
 
 
 def strip_namespaces(data: bytes):

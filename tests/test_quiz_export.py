@@ -25,6 +25,7 @@ from lms_checks import (
     CP,
     QTI,
     cloze_gaps,
+    image_sources,
     moodle_problems,
     moodle_questions,
     qti_assessments,
@@ -522,6 +523,28 @@ def test_sample_lessons_export_cleanly(source: Path) -> None:
     # every-construct's two-pair match imports, but Moodle's form asks for a third answer.
     assert moodle_problems(moodle.lesson_xml(lesson), editable=False) == []
     assert qti_problems(qti.lesson_package(lesson)) == []
+
+
+def test_raw_html_in_a_lesson_stays_text_in_both_exports() -> None:
+    lesson = load(ROOT / "tests" / "fixtures" / "hostile" / "raw-html.md")
+    data = moodle.lesson_xml(lesson)
+    assert moodle_problems(data, editable=False) == []
+    texts = [
+        element.findtext("text") or ""
+        for element in ET.fromstring(data).iter()
+        if element.get("format") == "html"  # names and category paths are plain text
+    ]
+    assert any("&lt;img src=" in text for text in texts)  # printed as written
+    assert not [src for text in texts for src in image_sources(text)]  # and never loaded
+    assert not [t for t in texts if re.search(r"<(script|iframe|object|embed|link|style)", t)]
+    package = qti.lesson_package(lesson)
+    assert qti_problems(package) == []
+    for item in qti_assessments(package)[0].items:
+        assert not image_sources(item.text) and "<script" not in item.text
+    archive = zipfile.ZipFile(io.BytesIO(package))
+    (meta,) = [n for n in archive.namelist() if n.endswith("assessment_meta.xml")]
+    description = ET.fromstring(archive.read(meta)).findtext(f"{CANVAS}description") or ""
+    assert description.startswith("<p>&lt;img src=") and not image_sources(description)
 
 
 def test_course_bank_has_a_category_or_an_assessment_per_lesson(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ timestamp, so the same lesson always gives the same bytes.
 
 from __future__ import annotations
 
+import html
 import io
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -358,7 +359,9 @@ def _assessment_meta(ids: Identifiers, key: str, ident: str, lesson: Lesson, poi
         },
     )
     ET.SubElement(quiz, "title").text = lesson.meta.title
-    ET.SubElement(quiz, "description").text = lesson.meta.subtitle
+    # Canvas reads the description as HTML: the subtitle is text.
+    subtitle = html.escape(lesson.meta.subtitle, quote=False)
+    ET.SubElement(quiz, "description").text = f"<p>{subtitle}</p>" if subtitle else ""
     for name, value in (
         ("shuffle_answers", "false"),
         ("scoring_policy", "keep_highest"),
