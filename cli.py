@@ -322,8 +322,11 @@ def _summary(report: Any) -> None:
         click.echo(f"{status:>11}  {path}")
     written = sum(status == "written" for _, status in report.outputs)
     current = sum(status == "up to date" for _, status in report.outputs)
+    # "kept": the previous file stays, because its lesson's set could not all be written.
+    kept = sum(status in ("kept", "not rebuilt") for _, status in report.outputs)
     folders = sorted({str(path.parent) for path, _ in report.outputs})
-    click.echo(f"{written} written, {current} up to date in {', '.join(folders) or '-'}")
+    counts = f"{written} written, " + (f"{kept} kept as they were, " if kept else "")
+    click.echo(f"{counts}{current} up to date in {', '.join(folders) or '-'}")
 
 
 @main.command()

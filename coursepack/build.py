@@ -48,9 +48,9 @@ from coursepack.outputs import (
     digest_of,
     remove_stale_temporaries,
     sha256_file,
-    write_atomic,
 )
 from coursepack.registry import OUTPUTS
+from coursepack.transaction import Staged, folder_lock, set_owner, write_temporary
 
 if TYPE_CHECKING:
     from coursepack.writers.deck import DeckWriter
@@ -61,7 +61,10 @@ __all__ = ["BuildFailed", "InternalError", "Builder", "BuildOptions", "BuildRepo
 # Libraries whose upgrade can change any output (each output adds its own, see Output.packages).
 READING_PACKAGES = ("markdown-it-py", "mdit-py-plugins", "PyYAML")
 
-OutputStatus = Literal["written", "up to date", "failed", "not rebuilt"]
+# "rendered": in a temporary file, not yet in place (the lesson's other outputs may still be
+# rendering); "kept": not written because another output of its lesson failed, so its previous
+# file stays and the lesson's files still belong to one version of it.
+OutputStatus = Literal["written", "up to date", "failed", "not rebuilt", "rendered", "kept"]
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class WriteResult:
     status: OutputStatus
     output_digest: str = ""
     diagnostics: tuple[Diagnostic, ...] = ()
+    temporary: Path | None = None  # where a rendered output waits to be moved into place
 
 
 @dataclass
@@ -149,6 +153,7 @@ class BuildReport:
     outputs: list[tuple[Path, OutputStatus]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     strict_failure: bool = False
+    stamp_problem: bool = False  # the stamp file could not be written (said once)
 
     @property
     def failed(self) -> bool:
@@ -156,7 +161,7 @@ class BuildReport:
         return (
             self.strict_failure
             or any(d.is_error for d in self.diagnostics)
-            or any(status in ("failed", "not rebuilt") for _, status in self.outputs)
+            or any(status in ("failed", "not rebuilt", "kept") for _, status in self.outputs)
         )
 
 
@@ -303,7 +308,8 @@ class Builder:
         return item.output.render(self.writer_for(item.output), item.target, dict(item.settings))
 
     def write(self, item: PlannedOutput) -> WriteResult:
-        """Render one output and move it into place; lesson problems become diagnostics."""
+        """Render one output into a temporary file beside its place ("rendered"): the build
+        moves a lesson's outputs into place together. Lesson problems become diagnostics."""
         try:
             data = self.render(item)
         except LessonError as exc:
@@ -312,8 +318,11 @@ class Builder:
             return WriteResult(item, "failed", diagnostics=(error(item.group, 0, str(exc)),))
         except Exception as exc:  # a bug: name the lesson so the report is useful
             raise InternalError(item.group, f"{type(exc).__name__}: {exc}") from exc
-        write_output(item.path, data)
-        return WriteResult(item, "written", hashlib.sha256(data).hexdigest())
+        try:
+            temporary = write_temporary(item.path, data)
+        except OSError as exc:  # the disk is full, the folder went away...
+            return WriteResult(item, "failed", diagnostics=(_cannot_write(item.path, exc),))
+        return WriteResult(item, "rendered", hashlib.sha256(data).hexdigest(), temporary=temporary)
 
     def build(
         self,
@@ -347,18 +356,61 @@ class Builder:
                 report.outputs.append((item.path, "up to date"))
             else:
                 outdated.append(item)
+        # A lesson's outputs (or a course's) are rendered first, then moved into place
+        # together once the last is rendered: never a new handout beside an old key.
+        expected: dict[Path, int] = {}
+        for item in outdated:
+            expected[item.group] = expected.get(item.group, 0) + 1
+        pending: dict[Path, list[WriteResult]] = {}
         try:
             for result in self._write_all(outdated, options.jobs, progress):
-                report.diagnostics.extend(result.diagnostics)
-                report.outputs.append((result.item.path, result.status))
-                if result.status == "written":
-                    stamps.record(result.item.path, result.item.inputs_digest, result.output_digest)
+                group = pending.setdefault(result.item.group, [])
+                group.append(result)
+                if len(group) == expected[result.item.group]:
+                    del pending[result.item.group]
+                    self._commit(group, stamps, report, options.out_dir)
         finally:
-            stamps.save()
+            # Stopped (an error, Ctrl-C, SIGTERM): what was not moved into place is deleted.
+            for results in pending.values():
+                _discard(results)
         # The summary lists outputs in plan order (lesson by lesson), however many jobs ran.
         position = {item.path: index for index, item in enumerate(planned)}
         report.outputs.sort(key=lambda output: position.get(output[0], len(position)))
         return report
+
+    @staticmethod
+    def _commit(
+        results: list[WriteResult], stamps: Stamps, report: BuildReport, out_dir: Path
+    ) -> None:
+        """Move one lesson's (or course's) rendered outputs into place together and stamp
+        them, or none of them: when one failed to render or cannot be moved, the previous
+        files are kept (and put back) and the summary says so."""
+        for result in results:
+            report.diagnostics.extend(result.diagnostics)
+        if any(result.status != "rendered" for result in results):
+            _discard(results)
+            report.outputs.extend(
+                (r.item.path, r.status if r.status != "rendered" else "kept") for r in results
+            )
+            return
+        staged = Staged([(r.temporary, r.item.path) for r in results if r.temporary])
+        with folder_lock(out_dir):  # another build of this folder waits for our moves
+            try:
+                staged.commit()
+            except OSError as exc:
+                failed = Path(exc.filename2 or exc.filename or results[0].item.path)
+                report.diagnostics.append(_cannot_write(failed, exc, kept=True))
+                report.outputs.extend((r.item.path, "kept") for r in results)
+                return
+            for result in results:
+                stamps.record(result.item.path, result.item.inputs_digest, result.output_digest)
+            report.outputs.extend((r.item.path, "written") for r in results)
+            try:
+                stamps.save()
+            except OSError as exc:
+                if not report.stamp_problem:
+                    report.stamp_problem = True
+                    report.diagnostics.append(_cannot_write(stamps.path, exc, stamps=True))
 
     def _write_all(
         self,
@@ -509,6 +561,9 @@ def _init_worker(layouts: LayoutSearch) -> None:
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_DFL)
+    # The worker's temporaries are the build's: the build moves them into place after the
+    # worker may have ended, and another build must not take them for abandoned.
+    set_owner(os.getppid())
     if _worker_builder is None:  # spawned, not forked: nothing inherited
         _worker_builder = Builder(layouts)
     # Workers end without running finalisers: free what this worker loaded itself.
@@ -544,8 +599,9 @@ def _reported(
 ) -> list[WriteResult]:
     """Say what became of a group of outputs (with progress on) and pass the results on."""
     if progress and results:
-        wrote = ", ".join(r.item.path.name for r in results if r.status == "written")
-        failed = ", ".join(r.item.path.name for r in results if r.status != "written")
+        done = ("written", "rendered")
+        wrote = ", ".join(r.item.path.name for r in results if r.status in done)
+        failed = ", ".join(r.item.path.name for r in results if r.status not in done)
         said = "; ".join(
             part for part in (wrote and f"wrote {wrote}", failed and f"failed {failed}") if part
         )
@@ -664,18 +720,27 @@ def check_and_build(
     return report
 
 
-def write_output(path: Path, data: bytes) -> None:
-    """Write one output atomically, turning OS errors into one-line messages."""
-    try:
-        write_atomic(path, data)
-    except PermissionError as exc:
-        raise BuildFailed(
-            f"cannot write {path}: permission denied (is it open in another program?)"
-        ) from exc
-    except IsADirectoryError as exc:
-        raise BuildFailed(f"cannot write {path}: a folder of that name is in the way") from exc
-    except OSError as exc:
-        raise BuildFailed(f"cannot write {path}: {exc.strerror or exc}") from exc
+def _cannot_write(path: Path, exc: OSError, kept: bool = False, stamps: bool = False) -> Diagnostic:
+    """One line for an output (or the stamp file) that cannot be written."""
+    if isinstance(exc, PermissionError):
+        reason = "permission denied (is it open in another program?)"
+    elif isinstance(exc, IsADirectoryError):
+        reason = "a folder of that name is in the way"
+    else:
+        reason = exc.strerror or str(exc)
+    if kept:
+        reason += "; the lesson's previous files are kept"
+    if stamps:
+        reason += " (the outputs are written; the next build rebuilds them)"
+    return error(path, 0, f"cannot be written: {reason}")
+
+
+def _discard(results: Iterable[WriteResult]) -> None:
+    """Delete the temporaries of outputs that will not be moved into place."""
+    for result in results:
+        if result.temporary is not None:
+            with contextlib.suppress(OSError):
+                result.temporary.unlink()
 
 
 def refuse_file_as_output_dir(out_dir: Path) -> None:

@@ -4,9 +4,10 @@
 :mod:`coursepack.registry`); :class:`Writer` is the warm engine one or more outputs render with.
 
 Every output goes to a temporary file in its own folder and is moved into place with
-``os.replace`` only when complete, so a build killed at any instant leaves either the previous
-file or the new one. Stamps (Pelican's ``cache.py`` idea, with Sphinx's build-info hashing) record
-a digest of everything an output was made from, so an unchanged output is not rebuilt.
+``os.replace`` only when complete (a lesson's outputs together: :mod:`coursepack.transaction`),
+so a build killed at any instant leaves either the previous file or the new one. Stamps
+(Pelican's ``cache.py`` idea, with Sphinx's build-info hashing) record a digest of everything
+an output was made from, so an unchanged output is not rebuilt.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from coursepack.transaction import remove_abandoned_temporaries, write_temporary
 
 if TYPE_CHECKING:
     from coursepack.course import Course
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from coursepack.model import Lesson
 
 STAMP_FILE = ".coursepack-stamps.json"
+#: A stamp file bigger than this is damaged (one entry is about 200 bytes).
+MAX_STAMP_BYTES = 50_000_000
 
 Scope = Literal["lesson", "course"]
 
@@ -189,24 +193,14 @@ def digest_of(parts: Iterable[str]) -> str:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers only ever see a complete file."""
-    # Not a ``with`` block: the file must outlive the handle until os.replace moves it.
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    )
+    """Write ``data`` to ``path`` so that readers only ever see a complete file (a temporary
+    named after this build, moved into place; a link at ``path`` is replaced, not followed)."""
+    temporary = write_temporary(path, data)
     try:
-        with handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # Keep the permissions a normal file would get (mkstemp creates 0600).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(handle.name, 0o666 & ~umask)
-        os.replace(handle.name, path)
+        os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(handle.name)
+            temporary.unlink()
         raise
 
 
@@ -215,18 +209,8 @@ class Stamps:
 
     def __init__(self, folder: Path):
         self.path = folder / STAMP_FILE
-        self._entries: dict[str, dict[str, str]] = {}
-        self._changed = False
-        try:
-            loaded = json.loads(self.path.read_text(encoding="utf-8"))
-            if isinstance(loaded, dict):
-                self._entries = {
-                    name: entry for name, entry in loaded.items() if isinstance(entry, dict)
-                }
-        except (OSError, ValueError, RecursionError):
-            # No stamps, or a damaged file (nested too deep for json too): everything counts
-            # as changed.
-            self._entries = {}
+        self._entries = _read_stamps(self.path)
+        self._recorded: dict[str, dict[str, str]] = {}  # this build's, not yet saved
 
     def is_current(self, output: Path, inputs_digest: str) -> bool:
         """True when ``output`` exists, is what we wrote, and was made from these inputs."""
@@ -241,25 +225,43 @@ class Stamps:
     def record(self, output: Path, inputs_digest: str, output_digest: str) -> None:
         """Remember that ``output`` (SHA-256 ``output_digest``) was made from ``inputs_digest``."""
         self._entries[output.name] = {"inputs": inputs_digest, "output": output_digest}
-        self._changed = True
+        self._recorded[output.name] = self._entries[output.name]
 
     def save(self) -> None:
-        """Write the stamp file if anything changed (atomically, sorted keys)."""
-        if not self._changed:
+        """Write what this build recorded into the stamp file (atomically, sorted keys),
+        merged with what other builds of this folder wrote since: call it under
+        :func:`~coursepack.transaction.folder_lock`. Raises OSError when it cannot be written."""
+        if not self._recorded:
             return
-        text = json.dumps(self._entries, indent=1, sort_keys=True)
+        entries = {**_read_stamps(self.path), **self._recorded}
+        text = json.dumps(entries, indent=1, sort_keys=True)
         write_atomic(self.path, text.encode("utf-8"))
+        self._entries.update(entries)
+        self._recorded = {}
+
+
+def _read_stamps(path: Path) -> dict[str, dict[str, str]]:
+    """The entries of a stamp file; none for a missing, damaged or oversized one."""
+    try:
+        if path.stat().st_size > MAX_STAMP_BYTES:
+            return {}
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        # No stamps, or a damaged file (nested too deep for json too): everything counts as
+        # changed.
+        return {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {name: entry for name, entry in loaded.items() if isinstance(entry, dict)}
 
 
 def remove_stale_temporaries(folder: Path, endings: str) -> None:
-    """Delete temporary files that a killed build left behind (``.<output>.*.tmp``).
-
-    Only write_atomic's temporaries of outputs whose names end as the regular expression
-    ``endings`` says (and of the stamp file) are ours to delete: the output folder may be a
-    teacher's own folder (``-o .``), where ``.notes.tmp`` is somebody else's file.
+    """Delete temporary files that killed builds left behind, and only those: a running
+    build's are named after its process (see :mod:`coursepack.transaction`), and earlier
+    versions' (``.<output>.<8 characters>.tmp``, outputs whose names end as the regular
+    expression ``endings`` says, or the stamp file) only once they are an hour old.
     """
-    ours = re.compile(r"^\..*(" + endings + "|" + re.escape(STAMP_FILE) + r")\.[a-z0-9_]{8}\.tmp$")
-    for leftover in folder.glob(".*.tmp"):
-        if ours.match(leftover.name) and leftover.is_file():
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+    unnamed = re.compile(
+        r"^\..*(" + endings + "|" + re.escape(STAMP_FILE) + r")\.[a-z0-9_]{8}\.tmp$"
+    )
+    remove_abandoned_temporaries(folder, unnamed)

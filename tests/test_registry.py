@@ -6,6 +6,8 @@ alone when up to date, with no change to the build: that is the whole promise of
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -137,5 +139,7 @@ def test_the_clean_up_deletes_only_temporaries_of_registered_outputs(tmp_path: P
     theirs = [".notes.pdf.abcd1234.tmp", ".draft.tmp", ".lesson-handout.pdf.tmp"]
     for name in ours + theirs:
         (tmp_path / name).write_text("x")
+    for name in ours + theirs:  # left by a killed build of an earlier version, hours ago
+        os.utime(tmp_path / name, (time.time() - 7200, time.time() - 7200))
     remove_stale_temporaries(tmp_path, OUTPUTS.endings())
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(theirs)

@@ -25,6 +25,7 @@ from conftest import ROOT, body_runs, deck_texts, pdf_text, run_cli, run_coursep
 from coursepack.check import MAX_DIAGNOSTICS, check_lesson
 from coursepack.diagnostics import InternalError
 from coursepack.reader import MAX_INLINE_DEPTH, MAX_LESSON_BYTES, read_text
+from coursepack.transaction import temporary_path
 
 UNAMIR = ROOT / "source" / "unamir.md"
 OUTPUTS = ("-handout.pdf", "-answer-key.pdf", "-slides.pptx")
@@ -349,9 +350,10 @@ def test_output_open_in_another_program(
     assert result.exit_code == 1
     assert_no_traceback(result.output)
     assert lines_of(result.stderr) == [
-        "error: cannot write out/lesson-handout.pdf: permission denied "
-        "(is it open in another program?)"
+        "out/lesson-handout.pdf: error: cannot be written: permission denied "
+        "(is it open in another program?); the lesson's previous files are kept"
     ]
+    assert "kept as they were" in result.stdout  # the summary is printed, and says so
     # The open file is untouched and no temporary file is left behind.
     assert (tmp_path / "out" / "lesson-handout.pdf").read_bytes() == before
     assert not list((tmp_path / "out").glob(".*.tmp"))
@@ -364,11 +366,17 @@ def test_a_build_into_a_teachers_folder_keeps_their_temporary_files(
     theirs = [".notes.tmp", ".draft.md.tmp", ".report.pdf.tmp", ".~lock.x.pdf.tmp"]
     for name in theirs:
         (tmp_path / name).write_text("someone else's", encoding="utf-8")
-    stale = tmp_path / ".lesson-handout.pdf.k3j9x_2a.tmp"  # left by a killed build
-    stale.write_bytes(b"%PDF-half")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a build that was killed: its process is gone
+    stale = temporary_path(tmp_path / "lesson-handout.pdf")
+    stale = stale.with_name(stale.name.replace(f"-{os.getpid()}.", f"-{gone.pid}."))
+    older = tmp_path / ".lesson-handout.pdf.k3j9x_2a.tmp"  # an earlier version's, hours ago
+    for path in (stale, older):
+        path.write_bytes(b"%PDF-half")
+    os.utime(older, (time.time() - 7200, time.time() - 7200))
     result = run_cli("build", "lesson.md", "-o", ".", "-j", "1", cwd=tmp_path)
     assert result.exit_code == 0, result.output
-    assert not stale.exists()
+    assert not stale.exists() and not older.exists()
     assert all((tmp_path / name).is_file() for name in theirs)
 
 

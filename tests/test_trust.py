@@ -7,6 +7,7 @@ Each test reproduces one point of the issue as a teacher (or a careful tester) w
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import zipfile
@@ -608,3 +609,133 @@ def test_sigterm_and_sighup_remove_weasyprints_font_folder(tmp_path: Path, signa
     assert "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == f"stopped ({signame})", err
     assert list(temp.iterdir()) == []  # no font folder, no temporary left
+
+
+# --------------------------------------------------------------------------- all or nothing
+
+
+def _run_build(cwd: Path, *args: str, env: dict[str, str] | None = None, prelude: str = ""):
+    """``coursepack build`` in its own process (``prelude``: Python run first, to arrange a
+    failure at a precise instant)."""
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-c", prelude + "\nfrom cli import main; main()", "build", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
+def test_two_builds_into_one_folder_at_once_keep_each_others_stamps(tmp_path: Path) -> None:
+    """``make -j``: one coursepack per lesson, one output folder. Both succeed, and the stamps
+    remember both (the last one to finish overwrote the other's)."""
+    for name in ("one", "two"):
+        write_lesson(tmp_path, f"{name}.md", LESSON_BODY + f"- Only in {name}.\n")
+    builds = [_run_build(tmp_path, f"{name}.md", "-o", "out", "-j", "1") for name in ("one", "two")]
+    results = [process.communicate(timeout=300) for process in builds]
+    assert [process.returncode for process in builds] == [0, 0], results
+    again = run_cli("build", "one.md", "two.md", "-o", "out", "-j", "1", cwd=tmp_path)
+    assert again.exit_code == 0, again.output
+    assert "6 up to date" in again.stdout and "0 written" in again.stdout, again.stdout
+
+
+KILL_ON_SECOND_MOVE = """
+import os, signal
+import coursepack.outputs as outputs
+_moves = []
+_real_replace = os.replace
+def _replace(source, target, *args, **kwargs):
+    if str(target).endswith((".pdf", ".pptx")):
+        _moves.append(target)
+        if len(_moves) == 2:  # between the first output's move and the second's
+            os.kill(os.getpid(), signal.SIGTERM)
+    return _real_replace(source, target, *args, **kwargs)
+os.replace = _replace
+"""
+
+
+def test_a_build_killed_between_two_outputs_moves_keeps_the_previous_set(tmp_path: Path):
+    """A teacher must never print a new handout with an old key: a build stopped after it
+    moved the new handout into place puts the previous one back."""
+    lesson = write_lesson(tmp_path, "l.md", LESSON_BODY + "- First version.\n")
+    first = run_cli("build", "l.md", "-o", "out", "-j", "1", cwd=tmp_path)
+    assert first.exit_code == 0, first.output
+    out = tmp_path / "out"
+    before = {p.name: p.read_bytes() for p in out.glob("l-*")}
+    lesson.write_text(lesson.read_text() + "- Second version.\n", encoding="utf-8")
+    process = _run_build(tmp_path, "l.md", "-o", "out", "-j", "1", prelude=KILL_ON_SECOND_MOVE)
+    _out, err = process.communicate(timeout=300)
+    assert process.returncode == 143, err
+    after = {p.name: p.read_bytes() for p in out.glob("l-*")}
+    assert after == before  # every output of the previous version, none of the new one
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_stamp_file_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    """A folder where the stamp file goes (or an immutable file): the outputs are written,
+    then one clear error (exit 1, not 3); the next build still knows what it wrote."""
+    lesson = write_lesson(tmp_path, "l.md", LESSON_BODY)
+    (tmp_path / "out" / ".coursepack-stamps.json").mkdir(parents=True)
+    result = run_cli("build", str(lesson), "-o", "out", "-j", "1", cwd=tmp_path)
+    assert result.exit_code == 1, result.output
+    assert "internal error" not in result.output
+    assert "out/.coursepack-stamps.json: error: cannot be written" in result.stderr, result.stderr
+    assert (tmp_path / "out" / "l-handout.pdf").is_file()
+
+
+def test_a_running_builds_temporaries_survive_another_builds_clean_up(tmp_path: Path) -> None:
+    """The clean-up deleted ``.*.pdf.*.tmp`` of any process, so two builds into one folder
+    deleted each other's files: now only those of a process that is gone."""
+    import subprocess
+    import sys
+
+    from coursepack.transaction import remove_abandoned_temporaries, temporary_path
+
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    try:
+        target = tmp_path / "l-handout.pdf"
+        mine = temporary_path(target)
+        theirs = Path(str(mine).replace(f"-{os.getpid()}.", f"-{alive.pid}."))
+        abandoned = Path(str(mine).replace(f"-{os.getpid()}.", f"-{gone.pid}."))
+        unrelated = tmp_path / ".notes.tmp"
+        for path in (mine, theirs, abandoned, unrelated):
+            path.write_bytes(b"x")
+        remove_abandoned_temporaries(tmp_path)
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            p.name for p in (mine, theirs, unrelated)
+        )
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_a_failed_move_puts_the_previous_files_back(tmp_path: Path, monkeypatch) -> None:
+    import coursepack.transaction as transaction
+
+    old = {"a.pdf": b"old a", "b.pdf": b"old b"}
+    for name, data in old.items():
+        (tmp_path / name).write_bytes(data)
+    staged = transaction.Staged()
+    for name in ("a.pdf", "b.pdf", "c.pdf"):
+        staged.add(tmp_path / name, f"new {name}".encode())
+    real = os.replace
+    calls = []
+
+    def failing(source, target):
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real(source, target)
+
+    monkeypatch.setattr(transaction.os, "replace", failing)
+    with pytest.raises(OSError):
+        staged.commit()
+    monkeypatch.setattr(transaction.os, "replace", real)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == old

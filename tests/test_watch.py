@@ -267,3 +267,47 @@ def test_ctrl_c_ends_watch_with_one_line(tmp_path: Path) -> None:
     assert "KeyboardInterrupt" not in err and "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == "stopped watching", err
     assert process.returncode == 0
+
+
+def test_a_build_in_another_terminal_while_watching(tmp_path: Path, monkeypatch) -> None:
+    """``coursepack build`` into the folder watch writes to, while watch rebuilds: neither
+    fails, deletes the other's files or loses its outputs."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT, run_cli
+
+    lesson = write_lesson(tmp_path / "source", "w.md", "# Part\n## Topic\n- first version\n")
+    out = tmp_path / "out"
+    with Watching([lesson], out, monkeypatch) as w:
+        for round_ in range(3):
+            other = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    "from cli import main; main()",
+                    "build",
+                    str(lesson),
+                    "-o",
+                    str(out),
+                    "--only",
+                    "handout",
+                    "--force",
+                    "-j",
+                    "1",
+                ],
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
+            lesson.write_text(lesson.read_text() + f"- edit {round_}\n", encoding="utf-8")
+            _out, err = other.communicate(timeout=300)
+            assert other.returncode == 0, err
+        assert wait_for(lambda: "edit 2" in handout_text(out / "w-handout.pdf")), w.lines
+        assert not [line for line in w.lines if "error" in line], w.lines
+    again = run_cli("build", str(lesson), "-o", str(out), "--only", "handout", cwd=tmp_path)
+    assert again.exit_code == 0 and "1 up to date" in again.stdout, again.output
+    assert not [p.name for p in out.iterdir() if p.name.endswith((".tmp", ".old"))]
