@@ -602,8 +602,10 @@ def _reported(
         done = ("written", "rendered")
         wrote = ", ".join(r.item.path.name for r in results if r.status in done)
         failed = ", ".join(r.item.path.name for r in results if r.status not in done)
+        # A failure keeps the lesson's previous files: what was rendered is not moved in.
+        verb = "kept" if failed else "wrote"
         said = "; ".join(
-            part for part in (wrote and f"wrote {wrote}", failed and f"failed {failed}") if part
+            part for part in (failed and f"failed {failed}", wrote and f"{verb} {wrote}") if part
         )
         progress(f"[{index}/{total}] {results[0].item.label}: {said}")
     return results
