@@ -223,3 +223,41 @@ def test_only_key_writes_the_versions_keys_too(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in (tmp_path / "out").glob("*.pdf"))
     assert names == ["quiz-answer-key-A.pdf", "quiz-answer-key-B.pdf", "quiz-answer-key.pdf"]
+
+
+def test_the_quiz_exports_carry_the_shuffle_flags(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    shutil.copyfile(QUIZ, tmp_path / "quiz.md")
+    result = run_cli(
+        "build", "quiz.md", "-o", "out", "--only", "moodle", "--only", "qti", cwd=tmp_path
+    )
+    assert result.exit_code == 0, result.output
+    moodle = ET.parse(tmp_path / "out" / "quiz-moodle.xml").getroot()
+    flags = {
+        q.find("questiontext/text").text.split("</p>")[0].removeprefix("<p>"): q.find(
+            "shuffleanswers"
+        ).text
+        for q in moodle.iter("question")
+        if q.get("type") == "multichoice"
+    }
+    assert flags == {
+        "What is 1/2 + 1/4?": "true",
+        "Which fraction equals 0.5?": "false",  # a pinned option
+        "Which fractions are greater than one half? Select all that apply.": "true",
+        "Which is the smallest?": "false",  # shuffle=false
+    }
+    with zipfile.ZipFile(tmp_path / "out" / "quiz-qti.zip") as package:
+        names = package.namelist()
+        items = next(
+            n for n in names if n.endswith(".xml") and "meta" not in n and "manifest" not in n
+        )
+        shuffles = [
+            e.get("shuffle")
+            for e in ET.fromstring(package.read(items)).iter()
+            if e.tag.endswith("render_choice")
+        ]
+        meta = package.read(next(n for n in names if n.endswith("assessment_meta.xml"))).decode()
+    assert sorted(flag for flag in shuffles if flag) == ["No", "No", "Yes", "Yes"]
+    assert "<shuffle_answers>false</shuffle_answers>" in meta  # Canvas: all or none

@@ -36,6 +36,7 @@ from coursepack.writers.quiz import (
     image_name,
     item_name,
     item_points,
+    may_shuffle,
     plain,
     quiz_items,
     render_blocks,
@@ -152,11 +153,12 @@ def _multichoice(lesson: Lesson, item: Question) -> ET.Element:
     target = _Html(lesson)
     question = _head(lesson, item, "multichoice", render_blocks(item.prompt, target), target)
     single = not item.select_all
-    # The options stay in the order the handout prints them, lettered as it letters them.
+    # The options are written in the order the handout prints them; Moodle shuffles them for
+    # each student as the test versions do, unless the block says shuffle=false or pins one.
     _settings(
         question,
         single="true" if single else "false",
-        shuffleanswers="false",
+        shuffleanswers="true" if may_shuffle(item) else "false",
         answernumbering="ABCD",
         showstandardinstruction="1",
     )

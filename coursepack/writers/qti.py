@@ -40,6 +40,7 @@ from coursepack.writers.quiz import (
     item_name,
     item_points,
     lesson_key,
+    may_shuffle,
     plain,
     quiz_items,
     render_blocks,
@@ -184,7 +185,11 @@ class _Package:
             ident="response1",
             rcardinality="Multiple" if item.select_all else "Single",
         )
-        choices = ET.SubElement(response, "render_choice")
+        # Canvas shuffles a question's options for each student where the lesson allows it
+        # (as the test versions do); not for shuffle=false or a pinned option.
+        choices = ET.SubElement(
+            response, "render_choice", shuffle="Yes" if may_shuffle(item) else "No"
+        )
         for ident, text in zip(ids, options, strict=True):
             _material(ET.SubElement(choices, "response_label", ident=ident), text)
         processing = _resprocessing(element)
@@ -362,8 +367,12 @@ def _assessment_meta(ids: Identifiers, key: str, ident: str, lesson: Lesson, poi
     # Canvas reads the description as HTML: the subtitle is text.
     subtitle = html.escape(lesson.meta.subtitle, quote=False)
     ET.SubElement(quiz, "description").text = f"<p>{subtitle}</p>" if subtitle else ""
+    # Canvas shuffles the options of every choice question of a quiz or of none: only when
+    # every one of them may be shuffled (no shuffle=false, no pinned option).
+    choices = [item for item in quiz_items(lesson) if isinstance(item, Question) and item.options]
+    shuffle = bool(choices) and all(may_shuffle(item) for item in choices)
     for name, value in (
-        ("shuffle_answers", "false"),
+        ("shuffle_answers", "true" if shuffle else "false"),
         ("scoring_policy", "keep_highest"),
         ("quiz_type", "assignment"),
         ("points_possible", f"{points:.1f}"),

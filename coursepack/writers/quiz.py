@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +48,7 @@ from coursepack.model import (
     Table,
     Text,
     View,
+    link_allowed,
     shows,
 )
 
@@ -56,8 +56,6 @@ if TYPE_CHECKING:
     from coursepack.diagnostics import Diagnostic
     from coursepack.layouts import LayoutSearch
 
-#: Link schemes an LMS page can follow (the rest print as their text).
-LINK_SCHEMES = ("http", "https", "mailto", "tel")
 
 # --------------------------------------------------------------------------- rendering text
 
@@ -119,7 +117,7 @@ def _inline(node: Inline, target: Dialect) -> str:
             return f"<em>{inner}</em>" if target.html else inner
         case Link():
             inner = render_inlines(node.children, target)
-            if not target.html or not _link_allowed(node.href):
+            if not target.html or not link_allowed(node.href):
                 return inner
             return f'<a href="{html.escape(node.href.strip(), quote=True)}">{inner}</a>'
         case Cloze():
@@ -137,11 +135,6 @@ def _inline(node: Inline, target: Dialect) -> str:
             return "<br>" if target.html else " "
         case _:
             assert_never(node)
-
-
-def _link_allowed(href: str) -> bool:
-    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", href.strip())
-    return bool(scheme) and scheme.group(1).lower() in LINK_SCHEMES
 
 
 def render_blocks(blocks: Iterable[Block], target: Dialect, view: View = "handout") -> str:
@@ -353,6 +346,13 @@ def item_name(item: QuizItem, limit: int = 80) -> str:
         case _:
             assert_never(item)
     return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+
+
+def may_shuffle(item: Question) -> bool:
+    """Whether the LMS may shuffle a choice question's options for each student, as the test
+    versions do: not for ``shuffle=false``, nor when an option is pinned (``{.fixed}``; no LMS
+    can keep one option in place while shuffling the others)."""
+    return item.shuffle and not any(option.fixed for option in item.options)
 
 
 def item_points(item: QuizItem) -> int:
