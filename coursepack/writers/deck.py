@@ -667,7 +667,7 @@ class _Emitter:
                 r.text = para.prefix + "\t"
                 self._font(r, size, bold=True)
             if para.style == "formula":
-                self._formula_para(p, para, size)
+                self._formula_para(p, para, size, placed=len(block.tops) == len(block.paras))
                 continue
             for run_plan in para.runs:
                 self._run(p, run_plan, size, para.style)
@@ -712,15 +712,16 @@ class _Emitter:
             if run_plan.href:
                 r.hyperlink.address = run_plan.href
 
-    def _formula_para(self, p, para, size: float) -> None:
+    def _formula_para(self, p, para, size: float, placed: bool) -> None:
         """A display formula: an equation centred on its line, or (pictures) an empty line as
-        tall as the picture that :meth:`_formula_pictures` lays over it."""
+        tall as the picture that :meth:`_formula_pictures` lays over it; a frame the plan did
+        not place line by line (``placed`` false) gets the formula as text instead."""
         from pptx.enum.text import PP_ALIGN
         from pptx.util import Pt
 
         run_plan = para.runs[0]
         p.alignment = PP_ALIGN.CENTER
-        if not self.plan.math_pictures:
+        if not self.plan.math_pictures or not placed:
             self._run(p, run_plan, size, para.style)
             return
         # the plan gave the line FORMULA_LEADING times the formula's height (para_height)
