@@ -21,6 +21,7 @@ import re
 import secrets
 import shutil
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,7 +77,8 @@ def is_abandoned(path: Path, unnamed: re.Pattern[str] | None = None) -> bool:
         return False
     if match is None:
         return bool(unnamed and unnamed.match(path.name)) and age > UNNAMED_TEMPORARY_SECONDS
-    if match["host"] != _HOST:
+    if match["host"] != _HOST or sys.platform == "win32":
+        # Another machine's process cannot be asked; on Windows os.kill would end it.
         return age > FOREIGN_TEMPORARY_SECONDS
     return not _alive(int(match["pid"]))
 
