@@ -46,6 +46,22 @@ def run_coursepack(
     )
 
 
+def start_coursepack(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, prelude: str = ""
+) -> subprocess.Popen:
+    """Start ``coursepack`` in its own process and return at once (to signal it, or to run
+    two at a time); ``prelude`` is Python run first, to arrange a failure at a precise
+    instant."""
+    return subprocess.Popen(
+        [sys.executable, "-c", prelude + "\nfrom cli import main; main()", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
 @pytest.fixture
 def unamir_copy(tmp_path: Path) -> Path:
     """A private copy of the UNAMIR lesson in its own folder."""

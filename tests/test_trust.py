@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli, write_lesson
+from conftest import ROOT, run_cli, start_coursepack, write_lesson
 
 DECK = ROOT / "layouts" / "deck.pptx"
 
@@ -577,22 +577,14 @@ def test_a_template_option_with_no_usable_layout_writes_nothing(tmp_path: Path) 
 def test_sigterm_and_sighup_remove_weasyprints_font_folder(tmp_path: Path, signame: str) -> None:
     """Closing the terminal (SIGHUP) or ``kill`` (SIGTERM) mid-build left WeasyPrint's 11 MB
     font folder in /tmp every time."""
-    import os
     import signal
-    import subprocess
-    import sys
     import time
 
     temp = tmp_path / "tmp"
     temp.mkdir()
     shutil.copyfile(ROOT / "source" / "unamir.md", tmp_path / "unamir.md")
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from cli import main; main()", "build", "unamir.md", "-j", "1"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(temp)},
+    process = start_coursepack(
+        "build", "unamir.md", "-j", "1", cwd=tmp_path, env={"TMPDIR": str(temp)}
     )
     try:
         deadline = time.monotonic() + 120
@@ -614,21 +606,9 @@ def test_sigterm_and_sighup_remove_weasyprints_font_folder(tmp_path: Path, signa
 # --------------------------------------------------------------------------- all or nothing
 
 
-def _run_build(cwd: Path, *args: str, env: dict[str, str] | None = None, prelude: str = ""):
-    """``coursepack build`` in its own process (``prelude``: Python run first, to arrange a
-    failure at a precise instant)."""
-    import os
-    import subprocess
-    import sys
-
-    return subprocess.Popen(
-        [sys.executable, "-c", prelude + "\nfrom cli import main; main()", "build", *args],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-    )
+def _run_build(cwd: Path, *args: str, prelude: str = ""):
+    """``coursepack build`` in its own process."""
+    return start_coursepack("build", *args, cwd=cwd, prelude=prelude)
 
 
 def test_two_builds_into_one_folder_at_once_keep_each_others_stamps(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import write_lesson
+from conftest import start_coursepack, write_lesson
 
 from coursepack.build import BuildOptions
 from coursepack.watch import watch
@@ -232,30 +232,10 @@ def test_errors_print_once_and_unrelated_files_build_nothing(tmp_path: Path, mon
 
 
 def test_ctrl_c_ends_watch_with_one_line(tmp_path: Path) -> None:
-    import os
     import signal
-    import subprocess
-    import sys
-
-    from conftest import ROOT
 
     write_lesson(tmp_path, "w.md", "# Part\n## Topic\n- a fact\n")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from cli import main; main()",
-            "watch",
-            "w.md",
-            "--only",
-            "handout",
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    process = start_coursepack("watch", "w.md", "--only", "handout", cwd=tmp_path)
     try:
         assert wait_for(lambda: (tmp_path / "build" / "w-handout.pdf").is_file(), timeout=120)
         time.sleep(1.0)
@@ -272,36 +252,24 @@ def test_ctrl_c_ends_watch_with_one_line(tmp_path: Path) -> None:
 def test_a_build_in_another_terminal_while_watching(tmp_path: Path, monkeypatch) -> None:
     """``coursepack build`` into the folder watch writes to, while watch rebuilds: neither
     fails, deletes the other's files or loses its outputs."""
-    import os
-    import subprocess
-    import sys
 
-    from conftest import ROOT, run_cli
+    from conftest import run_cli
 
     lesson = write_lesson(tmp_path / "source", "w.md", "# Part\n## Topic\n- first version\n")
     out = tmp_path / "out"
     with Watching([lesson], out, monkeypatch) as w:
         for round_ in range(3):
-            other = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    "from cli import main; main()",
-                    "build",
-                    str(lesson),
-                    "-o",
-                    str(out),
-                    "--only",
-                    "handout",
-                    "--force",
-                    "-j",
-                    "1",
-                ],
+            other = start_coursepack(
+                "build",
+                str(lesson),
+                "-o",
+                str(out),
+                "--only",
+                "handout",
+                "--force",
+                "-j",
+                "1",
                 cwd=tmp_path,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
             )
             lesson.write_text(lesson.read_text() + f"- edit {round_}\n", encoding="utf-8")
             _out, err = other.communicate(timeout=300)
