@@ -385,8 +385,8 @@ class Builder:
         """Move one lesson's (or course's) rendered outputs into place together and stamp
         them, or none of them: when one failed to render or cannot be moved, the previous
         files are kept (and put back) and the summary says so."""
-        for result in results:
-            report.diagnostics.extend(result.diagnostics)
+        for result in results:  # the handout and the key often report the same layout line
+            report.diagnostics.extend(d for d in result.diagnostics if d not in report.diagnostics)
         if any(result.status != "rendered" for result in results):
             _discard(results)
             report.outputs.extend(

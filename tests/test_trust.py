@@ -719,3 +719,24 @@ def test_a_failed_move_puts_the_previous_files_back(tmp_path: Path, monkeypatch)
         staged.commit()
     monkeypatch.setattr(transaction.os, "replace", real)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == old
+
+
+def test_a_lesson_whose_handout_fails_keeps_its_previous_deck(tmp_path: Path) -> None:
+    """The handout cannot be made (a layout asks for a web address): the deck, which could,
+    is not written either, so the lesson's files stay one version; the summary says so."""
+    lesson = write_lesson(tmp_path, "l.md", LESSON_BODY + "- First version.\n")
+    assert run_cli("build", "l.md", "-o", "out", "-j", "1", cwd=tmp_path).exit_code == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").glob("l-*")}
+    (tmp_path / "layouts").mkdir()
+    css = (ROOT / "layouts" / "handout.css").read_text(encoding="utf-8")
+    (tmp_path / "layouts" / "handout.css").write_text(
+        css + "\nbody { background: url(https://example.invalid/x.png) }\n", encoding="utf-8"
+    )
+    lesson.write_text(lesson.read_text() + "- Second version.\n", encoding="utf-8")
+    result = run_cli("build", "l.md", "-o", "out", "-j", "1", cwd=tmp_path)
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 1 and "refused to load" in errors[0], errors  # said once, not twice
+    assert "kept  out/l-slides.pptx" in result.stdout, result.stdout
+    assert "0 written, 1 kept as they were, 0 up to date" in result.stdout, result.stdout
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").glob("l-*")} == before
