@@ -185,9 +185,9 @@ def _keep(target: Path) -> Path | None:
         return None
     backup = temporary_path(target, "old")
     try:
-        os.link(target, backup)
-    except OSError:  # a file system without hard links
-        shutil.copy2(target, backup)
+        os.link(target, backup, follow_symlinks=False)  # a link is kept as the link
+    except (OSError, NotImplementedError):  # a file system without hard links
+        shutil.copy2(target, backup, follow_symlinks=False)
     return backup
 
 
