@@ -509,6 +509,13 @@ def test_a_question_only_teachers_see_is_not_exported(tmp_path: Path) -> None:
     assert [item.title for item in qti_assessments(qti.lesson_package(lesson))[0].items] == names
 
 
+def test_blanks_under_an_empty_heading_are_named_after_the_section(tmp_path: Path) -> None:
+    lesson = load(write_lesson(tmp_path, "empty.md", "# The Part\n\n##\n\n- The year [[1994]].\n"))
+    data = moodle.lesson_xml(lesson)
+    assert moodle_problems(data) == []
+    assert [q.findtext("name/text") for q in _questions(data, "cloze")] == ["The Part"]
+
+
 def test_identical_questions_get_distinct_identifiers(tmp_path: Path) -> None:
     body = "# Part\n\n## Topic\n\n" + "::: question\nSame?\n- [x] yes\n- [ ] no\n:::\n\n" * 2
     data = qti.lesson_package(load(write_lesson(tmp_path, "twice.md", body)))

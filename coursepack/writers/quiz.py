@@ -255,7 +255,8 @@ def quiz_items(lesson: Lesson) -> tuple[QuizItem, ...]:
             (section.title, plain(section.title) or lesson.meta.title, section.blocks, section.line)
         )
         for topic in section.topics:
-            parts.append((topic.title, plain(topic.title), topic.blocks, topic.line))
+            name = plain(topic.title) or plain(section.title) or lesson.meta.title
+            parts.append((topic.title, name, topic.blocks, topic.line))
     for title, title_text, blocks, line in parts:
         answers = tuple(_title_blanks(title, blocks)) + tuple(_handout_blanks(blocks))
         if answers:
