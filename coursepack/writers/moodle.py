@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from coursepack.model import Image, Inlines, Lesson, Match, Order, Question
 from coursepack.outputs import Output, Target
 from coursepack.writers.quiz import (
+    EXPORT_PACKAGES,
     Blanks,
     Dialect,
     ExportWriter,
@@ -334,6 +335,7 @@ class MoodleOutput(Output):
     name = "moodle"
     suffix = "-moodle.xml"
     default = False
+    packages = EXPORT_PACKAGES
     writer = ExportWriter
 
     def render(self, writer: ExportWriter, target: Target, settings: Mapping[str, Any]) -> bytes:
@@ -349,6 +351,7 @@ class MoodleBankOutput(Output):
     scope = "course"
     selected_by = "moodle"
     default = False
+    packages = EXPORT_PACKAGES
     writer = ExportWriter
 
     def render(self, writer: ExportWriter, target: Target, settings: Mapping[str, Any]) -> bytes:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from coursepack.model import Image, Inlines, Lesson, Match, Order, Question
 from coursepack.outputs import Output, Target
 from coursepack.writers.quiz import (
+    EXPORT_PACKAGES,
     Blanks,
     Dialect,
     ExportWriter,
@@ -456,6 +457,7 @@ class QtiOutput(Output):
     name = "qti"
     suffix = "-qti.zip"
     default = False
+    packages = EXPORT_PACKAGES
     writer = ExportWriter
 
     def digest_parts(self, target: Target) -> list[str]:

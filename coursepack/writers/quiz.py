@@ -472,6 +472,11 @@ def image_bytes(image: Image) -> bytes:
 # --------------------------------------------------------------------------- the writer
 
 
+#: Libraries whose upgrade can change an export's bytes: formulas in plain-text fields (names,
+#: matching choices, a blank's typed answer) are written out from their MathML.
+EXPORT_PACKAGES = ("latex2mathml", "ziamath")
+
+
 class ExportWriter:
     """The engine of the quiz exports: there is nothing to load or keep warm (no layout files,
     no fonts); it exists so the exports are outputs like the others."""
