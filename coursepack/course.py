@@ -29,6 +29,7 @@ KNOWN_KEYS = (
     "lessons",
     "exports",
     "versions",
+    "moodle-ordering",
 )
 
 
@@ -49,6 +50,8 @@ class Course:
     exports: tuple[str, ...] = ()
     #: ``versions: 3``: test versions for every lesson that does not name its own.
     versions: int = 0
+    #: ``moodle-ordering: matching`` for a Moodle older than 4.4 ("" means ordering).
+    moodle_ordering: str = ""
 
     @property
     def slug(self) -> str:
@@ -174,6 +177,17 @@ def read_course(path: Path) -> tuple[Course | None, list[Diagnostic]]:
             str(data["versions"]), path, {"versions": line("versions")}, problems
         )
 
+    moodle_ordering = text_field("moodle-ordering").strip().lower()
+    if moodle_ordering not in ("", "ordering", "matching"):
+        problems.append(
+            error(
+                path,
+                line("moodle-ordering"),
+                "moodle-ordering must be ordering (Moodle 4.4 and later) or matching (older)",
+            )
+        )
+        moodle_ordering = ""
+
     exports: tuple[str, ...] = ()
     if "exports" in data:
         from coursepack.reader import yaml_words
@@ -202,6 +216,7 @@ def read_course(path: Path) -> tuple[Course | None, list[Diagnostic]]:
         lessons=lessons,
         exports=exports,
         versions=versions,
+        moodle_ordering=moodle_ordering,
     )
     return course, problems
 

@@ -512,6 +512,9 @@ class Meta:
     paper: Paper = "letter"
     pptx_template: str = ""
     slide_math: SlideMath = ""
+    #: How Moodle exports write ordering blocks: "ordering" (Moodle 4.4+), "matching" (older
+    #: sites, items matched to positions), "" for the course's or the default (ordering).
+    moodle_ordering: str = ""
     incremental: bool = False
     reveal_answers: bool = True
     #: Optional outputs this lesson also gets (``exports: [moodle, qti]``), as written.

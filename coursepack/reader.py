@@ -99,6 +99,7 @@ FRONT_MATTER_KEYS = (
     "paper",
     "pptx-template",
     "slide-math",
+    "moodle-ordering",
     "incremental",
     "reveal-answers",
     "exports",
@@ -427,6 +428,17 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
             )
         )
         paper = "letter"
+    moodle_ordering = values.get("moodle-ordering", "").lower()
+    if moodle_ordering not in ("", "ordering", "matching"):
+        diagnostics.append(
+            error(
+                path,
+                dict(key_lines)["moodle-ordering"],
+                f"moodle-ordering '{values['moodle-ordering']}' is not known (use 'ordering' "
+                "for Moodle 4.4 and later, or 'matching' for an older Moodle)",
+            )
+        )
+        moodle_ordering = ""
     slide_math = values.get("slide-math", "").lower()
     if slide_math not in ("", "equations", "pictures"):
         diagnostics.append(
@@ -463,6 +475,7 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
         paper=paper,  # type: ignore[arg-type]
         pptx_template=values.get("pptx-template", ""),
         slide_math=slide_math,  # type: ignore[arg-type]
+        moodle_ordering=moodle_ordering,
         incremental=flags["incremental"],
         reveal_answers=flags["reveal-answers"],
         exports=lists.get("exports", ()),

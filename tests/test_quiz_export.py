@@ -640,3 +640,21 @@ def test_course_yaml_exports_alone_select_them(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     exports = sorted(p.name for p in (tmp_path / "out").iterdir() if p.suffix in (".xml", ".zip"))
     assert exports == ["one-qti.zip", "tiny-course-qti.zip"]
+
+
+def test_moodle_ordering_matching_for_an_older_moodle(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from conftest import run_cli
+
+    lesson = tmp_path / "old.md"
+    body = "# S\n\n## T\n\n::: order\nPut them in order.\n1. first\n2. second\n3. third\n:::\n"
+    lesson.write_text(f"---\ntitle: Old\nmoodle-ordering: matching\n---\n{body}", encoding="utf-8")
+    result = run_cli("build", str(lesson), "-o", str(tmp_path / "out"), "--only", "moodle")
+    assert result.exit_code == 0, result.output
+    types = [q.get("type") for q in ET.parse(tmp_path / "out" / "old-moodle.xml").iter("question")]
+    assert "matching" in types and "ordering" not in types
+    lesson.write_text(f"---\ntitle: Old\nmoodle-ordering: matchin\n---\n{body}", encoding="utf-8")
+    result = run_cli("check", str(lesson))
+    assert result.exit_code == 1
+    assert "old.md:3: error: moodle-ordering 'matchin' is not known" in result.output

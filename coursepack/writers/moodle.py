@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from coursepack.model import Image, Inlines, Lesson, Match, Order, Question
-from coursepack.outputs import Output, Target
+from coursepack.outputs import Output, PlanContext, Target
 from coursepack.writers.quiz import (
     EXPORT_PACKAGES,
     Blanks,
@@ -338,9 +338,16 @@ class MoodleOutput(Output):
     packages = EXPORT_PACKAGES
     writer = ExportWriter
 
+    def settings(self, context: PlanContext, target: Target) -> dict[str, Any]:
+        """Ordering blocks as Moodle's ordering type, or (``moodle-ordering: matching``, in
+        the lesson or its course.yaml) as matching for a Moodle older than 4.4."""
+        course = context.course_of(target.lesson)
+        chosen = target.lesson.meta.moodle_ordering or (course.moodle_ordering if course else "")
+        return {"ordering": chosen != "matching"}
+
     def render(self, writer: ExportWriter, target: Target, settings: Mapping[str, Any]) -> bytes:
         """The Moodle XML file."""
-        return lesson_xml(target.lesson)
+        return lesson_xml(target.lesson, ordering=settings["ordering"])
 
 
 class MoodleBankOutput(Output):
@@ -354,10 +361,16 @@ class MoodleBankOutput(Output):
     packages = EXPORT_PACKAGES
     writer = ExportWriter
 
+    def settings(self, context: PlanContext, target: Target) -> dict[str, Any]:
+        """Ordering blocks as ordering, or as matching with the course's
+        ``moodle-ordering: matching``."""
+        assert target.course is not None
+        return {"ordering": target.course.moodle_ordering != "matching"}
+
     def render(self, writer: ExportWriter, target: Target, settings: Mapping[str, Any]) -> bytes:
         """The course's Moodle XML file."""
         assert target.course is not None
-        return course_xml(target.course, target.lessons)
+        return course_xml(target.course, target.lessons, ordering=settings["ordering"])
 
 
 MOODLE = MoodleOutput()
