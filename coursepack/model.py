@@ -345,6 +345,27 @@ class Div:
     line: int
 
 
+CalloutStyle = Literal["note", "tip", "warning", "important"]
+
+
+@dataclass(frozen=True)
+class Callout:
+    """A boxed aside, as Quarto writes it: ``::: {.callout-note title="Remember"}`` (or
+    ``-tip``, ``-warning``, ``-important``). It shows in the handout, the key and the slides.
+    """
+
+    kind: ClassVar[str] = "callout"
+    style: CalloutStyle
+    title: str
+    blocks: tuple[Block, ...]
+    line: int
+
+    @property
+    def label(self) -> str:
+        """The heading the box shows: its title, else its style ("Note", "Tip", …)."""
+        return self.title or self.style.capitalize()
+
+
 @dataclass(frozen=True)
 class Option:
     """A multiple-choice option written as a task-list item (``- [x]`` is correct)."""
@@ -451,13 +472,27 @@ class Order:
 
 
 Graded = Question | Match | Order
-Block = Paragraph | BulletList | Table | Quote | Image | CodeBlock | Div | Question | Match | Order
+Block = (
+    Paragraph
+    | BulletList
+    | Table
+    | Quote
+    | Image
+    | CodeBlock
+    | Div
+    | Callout
+    | Question
+    | Match
+    | Order
+)
 
 GRADED_KINDS = ("question", "match", "order")
 AUDIENCE_KINDS = ("notes", "teacher", "handout", "slides")
 #: Divs that only mark the lists in them as built one item per click on the slides (or not).
 BUILD_KINDS = ("incremental", "nonincremental")
-DIV_KINDS = GRADED_KINDS + AUDIENCE_KINDS + BUILD_KINDS
+#: Quarto's callout kinds, as ``::: callout-note`` (or ``{.callout-note}``).
+CALLOUT_KINDS = ("callout-note", "callout-tip", "callout-warning", "callout-important")
+DIV_KINDS = GRADED_KINDS + AUDIENCE_KINDS + BUILD_KINDS + CALLOUT_KINDS
 
 # --------------------------------------------------------------------------- structure
 
@@ -563,7 +598,7 @@ def child_blocks(block: Block) -> tuple[Block, ...]:
     """The blocks nested inside ``block``: a div's or quote's content, a question's prompt and
     model answer, a match's or order's prompt."""
     match block:
-        case Div() | Quote():
+        case Div() | Quote() | Callout():
             return block.blocks
         case Question():
             return block.prompt + block.answer
@@ -603,7 +638,7 @@ def block_inlines(block: Block) -> Iterator[Inlines]:
         case Order():
             for item in block.items:
                 yield item.inlines
-        case Div() | Quote() | Image() | CodeBlock():
+        case Div() | Quote() | Callout() | Image() | CodeBlock():
             return
         case _:
             assert_never(block)

@@ -40,10 +40,12 @@ from .diagnostics import Diagnostic, error, warning
 from .model import (
     AUDIENCE_KINDS,
     BUILD_KINDS,
+    CALLOUT_KINDS,
     DIV_KINDS,
     PAPERS,
     Block,
     BulletList,
+    Callout,
     Cloze,
     Code,
     CodeBlock,
@@ -120,6 +122,7 @@ DIV_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "slides": (),
     "incremental": (),
     "nonincremental": (),
+    **dict.fromkeys(CALLOUT_KINDS, ("title",)),
 }
 #: ``:::`` blocks nest at most this deep.
 MAX_DIV_DEPTH = 8
@@ -1000,6 +1003,11 @@ class _Builder:
         if spec is None:  # unknown kind: keep its content in place
             return self.blocks_only(region, parent_div=parent_div)
         kind = spec.kind
+        if kind in CALLOUT_KINDS:
+            blocks = self.blocks_only(region, parent_div=parent_div)
+            style = kind.removeprefix("callout-")
+            title = spec.attrs.get("title", "").strip()
+            return [Callout(style, title, tuple(blocks), region.line)]  # type: ignore[arg-type]
         if kind in BUILD_KINDS:  # the lists in it are built one item per click (or not)
             blocks = self.blocks_only(region, parent_div=parent_div)
             built = kind == "incremental"

@@ -30,6 +30,7 @@ from dataclasses import replace
 from coursepack.model import (
     Block,
     BulletList,
+    Callout,
     CodeBlock,
     Div,
     Graded,
@@ -149,7 +150,7 @@ def _shuffle_runs(items: tuple[Block, ...], salt: str) -> list[Block]:
             case QuestionBlock() | Match() | Order():
                 run.append(block)
                 continue
-            case Div() | Quote():
+            case Div() | Quote() | Callout():
                 flush()
                 out.append(replace(block, blocks=tuple(_shuffle_runs(block.blocks, salt))))
             case Paragraph() | BulletList() | Table() | Image() | CodeBlock():
@@ -176,7 +177,7 @@ def _renumber(block: Block, counter: _Counter) -> Block:
     match block:
         case QuestionBlock() | Match() | Order():
             return replace(block, number=counter.next())
-        case Div() | Quote():
+        case Div() | Quote() | Callout():
             return replace(block, blocks=tuple(_renumber(b, counter) for b in block.blocks))
         case Paragraph() | BulletList() | Table() | Image() | CodeBlock():
             return block
@@ -193,7 +194,7 @@ def _shuffle_block(block: Block, seed: int, index: int, salt: str) -> Block:
             return replace(block, shown=_deranged(f"{salt}\x1d{content_of(block)}", block))
         case Order() if block.shuffle and len(block.items) >= 2:
             return replace(block, shown=_scrambled(f"{salt}\x1d{content_of(block)}", block))
-        case Div() | Quote():
+        case Div() | Quote() | Callout():
             return replace(
                 block, blocks=tuple(_shuffle_block(b, seed, index, salt) for b in block.blocks)
             )

@@ -708,3 +708,32 @@ def test_a_template_whose_layouts_reach_past_the_slide_is_warned_about_and_fitte
         for shape in slide.shapes:
             assert shape.left >= 0 and shape.left + shape.width <= deck.slide_width, shape.name
             assert shape.top >= 0 and shape.top + shape.height <= deck.slide_height, shape.name
+
+
+# --------------------------------------------------------------------------- callouts
+
+
+def test_callouts_are_boxes_on_the_slides_in_their_styles_colours(tmp_path: Path) -> None:
+    """Quarto's callouts: a tinted, framed box with its label; one after text shares its
+    slide; several in a row stack on one slide."""
+    from pptx.enum.dml import MSO_THEME_COLOR
+
+    source = Path(__file__).parent / "fixtures" / "reader" / "callouts.md"
+    prs = open_deck(DeckWriter().render(read(source)))
+    boxes = {
+        s.shapes.title.text_frame.text: [sh for sh in s.shapes if sh.name.startswith("Callout")]
+        for s in prs.slides
+    }
+    [remember] = boxes["Mandates"]
+    assert remember.text_frame.text.startswith("Remember\nA peacekeeping mandate")
+    mandates = slide_titled(prs, "Mandates")
+    assert "Chapter VII missions may use force." in "\n".join(face_texts(mandates))
+    body = next(s for s in mandates.placeholders if s.placeholder_format.idx == 1)
+    assert body.top + body.height <= remember.top  # the text above the box
+    safety = boxes["Safety"]
+    assert [b.text_frame.text.split("\n")[0] for b in safety] == ["Warning", "Tip", "Due Friday"]
+    colours = [b.fill.fore_color.theme_color for b in safety]
+    assert colours == [MSO_THEME_COLOR.ACCENT_4, MSO_THEME_COLOR.ACCENT_2, MSO_THEME_COLOR.ACCENT_6]
+    for upper, lower in zip(safety, safety[1:], strict=False):
+        assert upper.top + upper.height <= lower.top  # stacked, not overlapping
+    assert safety[-1].top + safety[-1].height <= prs.slide_height

@@ -40,6 +40,8 @@ SHOWN: dict[str, set[str]] = {
     "KINDCAPTION": {"handout", "key", "deck"},
     "KINDCODEBLOCK": {"handout", "key", "deck"},
     "KINDTEACHER": {"key", "deck"},  # the deck's speaker notes
+    "KINDCALLOUT": {"handout", "key", "deck"},
+    "KINDCALLOUTTITLE": {"handout", "key", "deck"},
     "KINDQUESTION": {"handout", "key", "deck", "moodle", "qti"},
     "KINDRIGHT": {"handout", "key", "deck", "moodle", "qti"},
     "KINDWRONG": {"handout", "key", "deck", "moodle", "qti"},

@@ -631,3 +631,23 @@ def test_pack_lessons_start_on_odd_pages_named_in_bookmarks_and_contents(pack, u
     key = squash(pdf_text(pack["key"]))
     assert "MODELANSWERTEXT" in key and "MODELANSWERTEXT" not in squash(pdf_text(pack["handout"]))
     assert "Pointsperlesson" in key
+
+
+def test_callouts_print_as_boxes_with_their_labels_in_handout_and_key(tmp_path: Path) -> None:
+    from conftest import pdf_text, run_cli
+
+    source = Path(__file__).parent / "fixtures" / "reader" / "callouts.md"
+    result = run_cli("build", str(source), "-o", str(tmp_path), "-j", "1", "--only", "handout")
+    assert result.exit_code == 0, result.output
+    result = run_cli("build", str(source), "-o", str(tmp_path), "-j", "1", "--only", "key")
+    assert result.exit_code == 0, result.output
+    for name in ("callouts-handout.pdf", "callouts-answer-key.pdf"):
+        text = pdf_text(tmp_path / name)
+        for label, body in (
+            ("Remember", "A peacekeeping mandate is set by the Security Council."),
+            ("Warning", "Some sources in this unit describe violence."),
+            ("Tip", "Compare two sources before you answer."),
+            ("Due Friday", "Hand in your essay."),
+        ):
+            assert label in text and body in text, (name, label)
+            assert text.index(label) < text.index(body)

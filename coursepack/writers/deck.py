@@ -29,10 +29,12 @@ from coursepack.writers import pptx_math
 from coursepack.writers import pptx_xml as X
 from coursepack.writers.deck_plan import (
     Box,
+    CalloutSlide,
     CoverSlide,
     DeckPlan,
     FitRules,
     LayoutRole,
+    Panel,
     Para,
     PicturePlan,
     PictureSlide,
@@ -57,6 +59,14 @@ from coursepack.writers.deck_plan.text_fit import FORMULA_LEADING, formula_heigh
 from coursepack.writers.text_metrics import TextMetrics, default_metrics
 
 _CONTENT_TYPES = {"body", "obj"}
+# a callout's box takes a theme colour by its style (layouts/deck.pptx: blue, green, amber, red;
+# a school template's accents keep its own look)
+_CALLOUT_COLOURS = {
+    "note": "ACCENT_1",
+    "tip": "ACCENT_2",
+    "warning": "ACCENT_4",
+    "important": "ACCENT_6",
+}
 _FOOTER_TYPES = {"dt", "ftr", "sldNum", "hdr"}
 
 
@@ -526,6 +536,11 @@ class _Emitter:
                     self._builds(frame, block)
                 if sp.reveal is not None:
                     self.reveal(slide, sp.reveal)
+            case CalloutSlide():
+                if sp.body is not None:
+                    self._body(slide, sp.body, sp.body_box, used)
+                for panel in sp.callouts:
+                    self.panel(slide, panel)
             case TableSlide():
                 self.table(slide, sp.table)
             case PictureSlide():
@@ -582,18 +597,32 @@ class _Emitter:
             else:
                 current.append((shape.shape_id, i))
 
-    def reveal(self, slide, reveal: Reveal) -> None:
-        """The answer, in a tinted box of the theme's accent colour, shown on the next click."""
+    def _tinted_box(self, slide, box: Box, colour: str, name: str):
+        """A text box filled with a light tint of a theme colour and framed in it."""
         from pptx.enum.dml import MSO_THEME_COLOR
         from pptx.util import Pt
 
-        shape = self._textbox(slide, reveal.box)
-        shape.name = f"Answer {len(slide.shapes)}"
+        shape = self._textbox(slide, box)
+        shape.name = f"{name} {len(slide.shapes)}"
+        theme = getattr(MSO_THEME_COLOR, colour)
         shape.fill.solid()
-        shape.fill.fore_color.theme_color = MSO_THEME_COLOR.ACCENT_1
+        shape.fill.fore_color.theme_color = theme
         shape.fill.fore_color.brightness = 0.85
-        shape.line.color.theme_color = MSO_THEME_COLOR.ACCENT_1
+        shape.line.color.theme_color = theme
         shape.line.width = Pt(1.5)
+        return shape
+
+    def panel(self, slide, panel: Panel) -> None:
+        """A callout: its text in a box tinted by its style's theme colour (the template's
+        accents, so a school's look is kept)."""
+        colour = _CALLOUT_COLOURS.get(panel.style, "ACCENT_1")
+        shape = self._tinted_box(slide, panel.box, colour, "Callout")
+        self.text(shape.text_frame, panel.text, anchor="t")
+        self._formula_pictures(slide, shape, panel.text)
+
+    def reveal(self, slide, reveal: Reveal) -> None:
+        """The answer, in a tinted box of the theme's accent colour, shown on the next click."""
+        shape = self._tinted_box(slide, reveal.box, "ACCENT_1", "Answer")
         self.text(shape.text_frame, reveal.text, anchor="t")
         X.set_alt_text(shape, "Answer")
         pictures = self._formula_pictures(slide, shape, reveal.text)  # they appear with it

@@ -30,6 +30,7 @@ from coursepack.layouts import LayoutNotFound, LayoutSearch
 from coursepack.model import (
     Block,
     BulletList,
+    Callout,
     Cloze,
     CodeBlock,
     Div,
@@ -400,7 +401,7 @@ def block_paragraphs(blocks: tuple[Block, ...]) -> list[str]:
                 texts.append(plain_text(block.inlines))
             case BulletList():
                 texts += [plain_text(item.inlines) for item in block.items]
-            case Quote() | Div():
+            case Quote() | Div() | Callout():
                 texts += block_paragraphs(block.blocks)
             case Table() | Image() | CodeBlock() | Question() | Match() | Order():
                 pass  # a model answer is measured by its paragraphs and list items

@@ -24,6 +24,7 @@ from coursepack import formulas
 from coursepack.model import (
     Block,
     BulletList,
+    Callout,
     Cloze,
     Code,
     CodeBlock,
@@ -179,6 +180,9 @@ def _block(block: Block, target: Dialect, view: View) -> str:
             return f"<pre><code>{target.text(block.text)}</code></pre>"
         case Div():
             return render_blocks(block.blocks, target, view) if shows(block, view) else ""
+        case Callout():
+            label = f"<p><strong>{target.text(block.label)}</strong></p>"
+            return f"<blockquote>{label}{render_blocks(block.blocks, target, view)}</blockquote>"
         case Question() | Match() | Order():
             return ""
         case _:
@@ -304,7 +308,7 @@ def _handout_blanks(blocks: Iterable[Block]) -> Iterable[Cloze]:
                 for row in block.rows:
                     for cell in row:
                         yield from _inline_blanks(cell.inlines)
-            case Quote():
+            case Quote() | Callout():
                 yield from _handout_blanks(block.blocks)
             case Div():
                 if shows(block, "handout"):

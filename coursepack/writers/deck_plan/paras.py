@@ -14,6 +14,7 @@ from coursepack import code, formulas
 from coursepack.model import (
     Block,
     BulletList,
+    Callout,
     Cloze,
     Code,
     CodeBlock,
@@ -136,6 +137,8 @@ def notes_lines(blocks: Sequence[Block], prefix: str = "") -> list[str]:
             case Quote() | Div():
                 # a note's own audience divs are all read out: notes are for the teacher
                 lines.extend(notes_lines(block.blocks))
+            case Callout():
+                lines.extend(notes_lines(block.blocks, f"{clean(block.label)}: "))
             case Table():
                 lines.extend(_table_lines(block))
             case Image():
@@ -209,6 +212,9 @@ def quote_paras(blocks: Sequence[Block], level: int = 0) -> list[Para]:
             case Div():
                 if shows(block, "slide"):
                     out.extend(quote_paras(block.blocks, level))
+            case Callout():
+                out.append(Para((Run(clean(block.label), bold=True, italic=True),), level, "quote"))
+                out.extend(quote_paras(block.blocks, level))
             case Question() | Match() | Order():
                 out.extend(quote_paras(block.prompt, level))
             case _:
@@ -259,6 +265,10 @@ def _prompt_paras(blocks: Sequence[Block]) -> tuple[list[Para], list[str]]:
                     notes.extend(more)
                 elif shows(block, "notes"):
                     notes.extend(div_notes(block))
+            case Callout():
+                inner, more = callout_paras(block)
+                paras.extend(inner)
+                notes.extend(more)
             case Question() | Match() | Order():
                 # check forbids a graded block inside another: show its prompt at least
                 inner, more = _prompt_paras(block.prompt)
@@ -267,6 +277,12 @@ def _prompt_paras(blocks: Sequence[Block]) -> tuple[list[Para], list[str]]:
             case _:
                 assert_never(block)
     return paras, notes
+
+
+def callout_paras(block: Callout) -> tuple[list[Para], list[str]]:
+    """A callout's face: its label in bold, then its text; and the notes its divs carry."""
+    inner, notes = _prompt_paras(block.blocks)
+    return [Para((Run(clean(block.label), bold=True),), 0, "plain"), *inner], notes
 
 
 def graded_answer(block: Question | Match | Order, compact: bool = False) -> list[Para]:

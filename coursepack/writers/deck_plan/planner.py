@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from coursepack.model import (
     Block,
     BulletList,
+    Callout,
     CodeBlock,
     Div,
     Image,
@@ -32,6 +33,7 @@ from coursepack.model import (
     shows,
 )
 from coursepack.writers.deck_plan.paras import (
+    callout_paras,
     code_paras,
     div_notes,
     graded_answer,
@@ -47,10 +49,12 @@ from coursepack.writers.deck_plan.slides import (
     EMU_PER_INCH,
     EMU_PER_PT,
     Box,
+    CalloutSlide,
     CoverSlide,
     DeckPlan,
     FitRules,
     LayoutRole,
+    Panel,
     Para,
     PictureSlide,
     QuestionSlide,
@@ -88,7 +92,7 @@ class _Chunk:
     """A run of a topic's face content: text paragraphs (``block`` None), or one table,
     picture or graded block; with the speaker notes that came with it."""
 
-    block: Table | Image | Graded | None = None
+    block: Table | Image | Callout | Graded | None = None
     paras: list[Para] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     line: int = 0
@@ -150,7 +154,7 @@ class _Walker:
                     self.text(block.line).paras.extend(quote_paras(block.blocks))
                 case CodeBlock():
                     self.text(block.line).paras.extend(code_paras(block))
-                case Table() | Image():
+                case Table() | Image() | Callout():
                     self.add(_Chunk(block, line=block.line))
                 case Question() | Match() | Order():
                     self._drop_lead_in()
@@ -317,6 +321,28 @@ class _Planner:
         while chunks:
             chunk = chunks.pop(0)
             pair = self._side_by_side(chunk, chunks[0], title) if chunks else None
+            if isinstance(chunk.block, Callout) and chunks and isinstance(chunks[0].block, Callout):
+                run = [chunk]
+                while chunks and isinstance(chunks[0].block, Callout):
+                    run.append(chunks.pop(0))
+                stacked = self._stacked_callouts([c.block for c in run], title)  # type: ignore[misc]
+                if stacked is None:
+                    chunks[:0] = run[1:]
+                else:
+                    slide, counts = stacked[0]
+                    notes = tuple(n for c in run for n in c.notes)
+                    planned.append((replace(slide, notes=notes), counts))
+                    planned.extend(stacked[1:])
+                    continue
+            if chunks and chunk.block is None and isinstance(chunks[0].block, Callout):
+                # short text and the callout after it share a slide when both fit
+                together = self._callout(chunks[0].block, title, chunk.paras)
+                if together is not None:
+                    other = chunks.pop(0)
+                    slide, counts = together[0]
+                    notes = tuple(chunk.notes + other.notes)
+                    planned.append((replace(slide, notes=notes), counts))
+                    continue
             if pair is not None:
                 other = chunks.pop(0)
                 notes = tuple(chunk.notes + other.notes)
@@ -474,6 +500,8 @@ class _Planner:
                     title=title, title_size=size, picture=pic, title_box=tbox, line=chunk.line
                 )
                 return [(slide, True)]
+            case Callout():
+                return self._callout(block, title, []) or []
             case Question() | Match() | Order():
                 return self._graded(block, lead)
             case _:
@@ -536,20 +564,80 @@ class _Planner:
 
     def _reveal(self, answer: list[Para], body: Box, share: float) -> tuple[Reveal, Box]:
         """The answer's box at the bottom of ``body`` (at most ``share`` of its height, as
-        tall as the answer needs) and the box left above it for the question."""
+        tall as the answer needs) and the box left above it for the question; an answer
+        longer than the box is cut (the speaker notes have all of it)."""
+        text, box, above, _ = self._bottom_box(answer, body, share)
+        return Reveal(text, box), above
+
+    def _bottom_box(
+        self, paras: list[Para], body: Box, share: float
+    ) -> tuple[TextBlock, Box, Box, bool]:
+        """(text, its box at the bottom of ``body``, the box above it, whether all the text
+        fits): the box is at most ``share`` of ``body``'s height, as tall as the text needs."""
         ins = self.g.insets
         most = int(body.height * share)
         blocks = fit_text(
-            answer, Box(body.left, 0, body.width, most), ins, self.m, self.r, self.r.reveal_max
+            paras, Box(body.left, 0, body.width, most), ins, self.m, self.r, self.r.reveal_max
         )
-        text = blocks[0]  # an answer longer than the box: the rest is in the speaker notes
+        text = blocks[0]
         width = text_width_pt(body, ins)
         used = frame_height(text.paras, text.size, width, self.m, self.r) * EMU_PER_PT
         need = min(most, int(math.ceil(used + ins.top + ins.bottom)) + EMU_PER_PT * 6)
         box = Box(body.left, body.bottom - need, body.width, need)
         gap = EMU_PER_INCH // 8
         above = Box(body.left, body.top, body.width, max(body.height - need - gap, 1))
-        return Reveal(text, box), above
+        return text, box, above, len(blocks) == 1
+
+    def _callout(self, block: Callout, title: str, above: list[Para]) -> list[_Planned] | None:
+        """A callout's slides. With ``above`` (the text before it), one slide with the text
+        over the box, or None when the two do not fit together."""
+        paras, _ = callout_paras(block)
+        size, tbox, body = self._body_box(self._longest_title(title))
+        base = {"title": title, "title_size": size, "title_box": tbox, "line": block.line}
+        if above:
+            text, box, rest, whole = self._bottom_box(paras, body, 0.6)
+            upper = fit_text(above, rest, self.g.insets, self.m, self.r)
+            if not whole or len(upper) != 1 or upper[0].size < self.r.body_floor + 2:
+                return None
+            panel = Panel(text, box, block.style)
+            slide = CalloutSlide(body=upper[0], body_box=rest, callouts=(panel,), **base)
+            return [(slide, True)]
+        out: list[_Planned] = []
+        for text in fit_text(paras, body, self.g.insets, self.m, self.r):
+            panel = Panel(text, self._snug(text, body), block.style)
+            out.append((CalloutSlide(callouts=(panel,), **base), True))
+        return out
+
+    def _snug(self, text: TextBlock, box: Box) -> Box:
+        """``box`` from its top, only as tall as ``text`` needs (and a little air)."""
+        width = text_width_pt(box, self.g.insets)
+        used = frame_height(text.paras, text.size, width, self.m, self.r) * EMU_PER_PT
+        pad = self.g.insets.top + self.g.insets.bottom + EMU_PER_PT * 6
+        return Box(box.left, box.top, box.width, min(box.height, int(math.ceil(used)) + pad))
+
+    def _stacked_callouts(self, blocks: list[Callout], title: str) -> list[_Planned] | None:
+        """Callouts in a row stacked on as few slides as hold them whole (None when one alone
+        is taller than a slide: it gets slides of its own)."""
+        size, tbox, body = self._body_box(self._longest_title(title))
+        gap = EMU_PER_INCH // 8
+        slides: list[list[Panel]] = [[]]
+        top = body.top
+        for block in blocks:
+            paras, _ = callout_paras(block)
+            for attempt in range(2):
+                room = Box(body.left, top, body.width, body.bottom - top)
+                fitted = fit_text(paras, room, self.g.insets, self.m, self.r)
+                if len(fitted) == 1:
+                    break
+                if attempt or not slides[-1]:
+                    return None
+                slides.append([])  # start a new slide and try there
+                top = body.top
+            box = self._snug(fitted[0], room)
+            slides[-1].append(Panel(fitted[0], box, block.style))
+            top = box.bottom + gap
+        base = {"title": title, "title_size": size, "title_box": tbox, "line": blocks[0].line}
+        return [(CalloutSlide(callouts=tuple(panels), **base), True) for panels in slides]
 
     def _match_slide(
         self,

@@ -258,6 +258,16 @@ class Reveal:
     box: Box
 
 
+@dataclass(frozen=True)
+class Panel:
+    """A callout on a slide: its text in a box tinted by its style (note, tip, warning,
+    important)."""
+
+    text: TextBlock
+    box: Box
+    style: str
+
+
 # --------------------------------------------------------------------------- slides
 
 
@@ -364,6 +374,16 @@ class TwoColumnSlide(_SlideBase):
     reveal: Reveal | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class CalloutSlide(_SlideBase):
+    """A callout's box, under the text before it when both fit (else the box alone)."""
+
+    layout: ClassVar[LayoutRole] = "content"
+    body: TextBlock | None = None
+    body_box: Box | None = None
+    callouts: tuple[Panel, ...]
+
+
 Slide = (
     CoverSlide
     | SectionSlide
@@ -374,6 +394,7 @@ Slide = (
     | TableSlide
     | QuestionSlide
     | TwoColumnSlide
+    | CalloutSlide
 )
 
 
