@@ -280,7 +280,7 @@ def _student_graded(blocks: Iterable[Block]) -> Iterable[Question | Match | Orde
             case Div():
                 if shows(block, "handout") or shows(block, "slide"):
                     yield from _student_graded(block.blocks)
-            case Quote():
+            case Quote() | Callout():
                 yield from _student_graded(block.blocks)
             case Paragraph() | BulletList() | Table() | Image() | CodeBlock():
                 continue
