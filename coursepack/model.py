@@ -367,6 +367,41 @@ class Callout:
 
 
 @dataclass(frozen=True)
+class Column:
+    """One column of a ``:::: columns`` block: ``width`` is its share of the row (0.4 for
+    ``width=40%``), None for an equal share of what the others leave."""
+
+    kind: ClassVar[str] = "column"
+    width: float | None
+    blocks: tuple[Block, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Pandoc's ``:::: columns`` with ``::: column`` blocks inside: side by side in the
+    handout and the key, and on a two-content slide."""
+
+    kind: ClassVar[str] = "columns"
+    columns: tuple[Column, ...]
+    line: int
+
+    @property
+    def blocks(self) -> tuple[Block, ...]:
+        """Every column's blocks, left to right (for walkers that only read content)."""
+        return tuple(b for column in self.columns for b in column.blocks)
+
+    def shares(self) -> tuple[float, ...]:
+        """Each column's share of the row; columns without a width split what is left."""
+        given = sum(c.width for c in self.columns if c.width is not None)
+        free = [c for c in self.columns if c.width is None]
+        rest = max(0.0, 1.0 - given) / len(free) if free else 0.0
+        shares = [c.width if c.width is not None else rest for c in self.columns]
+        total = sum(shares) or 1.0
+        return tuple(s / total for s in shares)
+
+
+@dataclass(frozen=True)
 class Option:
     """A multiple-choice option written as a task-list item (``- [x]`` is correct)."""
 
@@ -481,6 +516,7 @@ Block = (
     | CodeBlock
     | Div
     | Callout
+    | Columns
     | Question
     | Match
     | Order
@@ -492,7 +528,9 @@ AUDIENCE_KINDS = ("notes", "teacher", "handout", "slides")
 BUILD_KINDS = ("incremental", "nonincremental")
 #: Quarto's callout kinds, as ``::: callout-note`` (or ``{.callout-note}``).
 CALLOUT_KINDS = ("callout-note", "callout-tip", "callout-warning", "callout-important")
-DIV_KINDS = GRADED_KINDS + AUDIENCE_KINDS + BUILD_KINDS + CALLOUT_KINDS
+#: Pandoc's columns: ``:::: columns`` holding ``::: column`` blocks.
+COLUMN_KINDS = ("columns", "column")
+DIV_KINDS = GRADED_KINDS + AUDIENCE_KINDS + BUILD_KINDS + CALLOUT_KINDS + COLUMN_KINDS
 
 # --------------------------------------------------------------------------- structure
 
@@ -598,7 +636,7 @@ def child_blocks(block: Block) -> tuple[Block, ...]:
     """The blocks nested inside ``block``: a div's or quote's content, a question's prompt and
     model answer, a match's or order's prompt."""
     match block:
-        case Div() | Quote() | Callout():
+        case Div() | Quote() | Callout() | Columns():
             return block.blocks
         case Question():
             return block.prompt + block.answer
@@ -638,7 +676,7 @@ def block_inlines(block: Block) -> Iterator[Inlines]:
         case Order():
             for item in block.items:
                 yield item.inlines
-        case Div() | Quote() | Callout() | Image() | CodeBlock():
+        case Div() | Quote() | Callout() | Columns() | Image() | CodeBlock():
             return
         case _:
             assert_never(block)

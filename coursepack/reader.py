@@ -49,6 +49,8 @@ from .model import (
     Cloze,
     Code,
     CodeBlock,
+    Column,
+    Columns,
     Div,
     Emph,
     Image,
@@ -123,6 +125,8 @@ DIV_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "incremental": (),
     "nonincremental": (),
     **dict.fromkeys(CALLOUT_KINDS, ("title",)),
+    "columns": (),
+    "column": ("width",),
 }
 #: ``:::`` blocks nest at most this deep.
 MAX_DIV_DEPTH = 8
@@ -1003,6 +1007,17 @@ class _Builder:
         if spec is None:  # unknown kind: keep its content in place
             return self.blocks_only(region, parent_div=parent_div)
         kind = spec.kind
+        if kind == "columns":
+            return [self.columns(region, parent_div)]
+        if kind == "column":
+            self.diagnostics.append(
+                error(
+                    self.path,
+                    region.line,
+                    "a '::: column' goes inside a ':::: columns' block (its text is kept here)",
+                )
+            )
+            return self.blocks_only(region, parent_div=parent_div)
         if kind in CALLOUT_KINDS:
             blocks = self.blocks_only(region, parent_div=parent_div)
             style = kind.removeprefix("callout-")
@@ -1056,6 +1071,69 @@ class _Builder:
         else:
             graded = self.order(blocks, number, points, region.line)
         return [graded if shuffle else replace(graded, shuffle=False)]
+
+    def columns(self, region: _DivRegion, parent_div: str) -> Columns:
+        """``:::: columns``: each ``::: column`` inside is a column (``width=40%``); text
+        between them goes into the column before it, with a warning."""
+        columns: list[Column] = []
+        for node in region.children:
+            if isinstance(node, _DivRegion):
+                spec, diagnostics = _parse_div_spec(node, self.path)
+                if spec is not None and spec.kind == "column":
+                    self.diagnostics.extend(diagnostics)
+                    width = self.column_width(spec.attrs.get("width"), node.line)
+                    blocks = self.blocks_only(node, parent_div=parent_div)
+                    columns.append(Column(width, tuple(blocks), node.line))
+                    continue
+                stray = self.div(node, parent_div=parent_div)
+            else:
+                stray = self.chunk(node, top=False, parent_div=parent_div)
+            blocks = [b for b in stray if not isinstance(b, _Heading)]
+            if not blocks:
+                continue
+            self.diagnostics.append(
+                warning(
+                    self.path,
+                    blocks[0].line,
+                    "text inside ':::: columns' but outside a '::: column' goes into the column "
+                    "before it (put it inside a '::: column')",
+                )
+            )
+            if columns:
+                last = columns[-1]
+                columns[-1] = replace(last, blocks=(*last.blocks, *blocks))
+            else:
+                columns.append(Column(None, tuple(blocks), blocks[0].line))
+        if len(columns) > 2:
+            self.diagnostics.append(
+                warning(
+                    self.path,
+                    region.line,
+                    f"{len(columns)} columns: slides show two side by side (the others go "
+                    "under the second); the handout shows them all",
+                )
+            )
+        if not columns:
+            self.diagnostics.append(
+                warning(self.path, region.line, "':::: columns' has no '::: column' inside")
+            )
+        return Columns(tuple(columns), region.line)
+
+    def column_width(self, raw: str | None, line: int) -> float | None:
+        """``width=40%`` → 0.4 (None when absent or not a percentage, with an error)."""
+        if raw is None:
+            return None
+        match = re.fullmatch(r"\s*(\d{1,3}(?:\.\d+)?)\s*%\s*", raw)
+        if match is None or not 0 < float(match[1]) <= 100:
+            self.diagnostics.append(
+                error(
+                    self.path,
+                    line,
+                    f"column width '{raw}' is not a percentage (write e.g. width=40%)",
+                )
+            )
+            return None
+        return float(match[1]) / 100
 
     def blocks_only(self, region: _DivRegion, *, parent_div: str) -> list[Block]:
         """The blocks of a region (headings inside divs are already bold paragraphs)."""

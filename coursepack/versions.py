@@ -32,6 +32,7 @@ from coursepack.model import (
     BulletList,
     Callout,
     CodeBlock,
+    Columns,
     Div,
     Graded,
     Image,
@@ -153,6 +154,9 @@ def _shuffle_runs(items: tuple[Block, ...], salt: str) -> list[Block]:
             case Div() | Quote() | Callout():
                 flush()
                 out.append(replace(block, blocks=tuple(_shuffle_runs(block.blocks, salt))))
+            case Columns():
+                flush()
+                out.append(_map_columns(block, lambda blocks: _shuffle_runs(blocks, salt)))
             case Paragraph() | BulletList() | Table() | Image() | CodeBlock():
                 flush()
                 out.append(block)
@@ -160,6 +164,13 @@ def _shuffle_runs(items: tuple[Block, ...], salt: str) -> list[Block]:
                 assert_never(block)
     flush()
     return out
+
+
+def _map_columns(block: Columns, change) -> Columns:
+    """``block`` with ``change`` applied to each column's blocks (in order, left to right)."""
+    return replace(
+        block, columns=tuple(replace(c, blocks=tuple(change(c.blocks))) for c in block.columns)
+    )
 
 
 class _Counter:
@@ -179,6 +190,8 @@ def _renumber(block: Block, counter: _Counter) -> Block:
             return replace(block, number=counter.next())
         case Div() | Quote() | Callout():
             return replace(block, blocks=tuple(_renumber(b, counter) for b in block.blocks))
+        case Columns():
+            return _map_columns(block, lambda blocks: [_renumber(b, counter) for b in blocks])
         case Paragraph() | BulletList() | Table() | Image() | CodeBlock():
             return block
         case _:
@@ -197,6 +210,10 @@ def _shuffle_block(block: Block, seed: int, index: int, salt: str) -> Block:
         case Div() | Quote() | Callout():
             return replace(
                 block, blocks=tuple(_shuffle_block(b, seed, index, salt) for b in block.blocks)
+            )
+        case Columns():
+            return _map_columns(
+                block, lambda blocks: [_shuffle_block(b, seed, index, salt) for b in blocks]
             )
         case (
             QuestionBlock()

@@ -402,3 +402,18 @@ def test_a_lesson_with_nothing_after_its_front_matter_is_a_warning(tmp_path: Pat
         f"{display_path(empty)}:1: warning: the lesson has nothing after its front matter: its "
         "handout, key and slides show only the title (start a section with '# Heading')"
     ]
+
+
+def test_column_mistakes_are_reported_at_their_lines(tmp_path: Path) -> None:
+    path = tmp_path / "x.md"
+    text = (
+        "---\ntitle: T\n---\n# S\n\n## A\n\n"  # lines 1-7
+        ":::: columns\n::: {.column width=wide}\nleft\n:::\n::: column\nright\n:::\n::: column\n"
+        "third\n:::\n::::\n\n::: column\nalone\n:::\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    _, diagnostics = check_lesson(path)
+    found = [(d.line, d.severity, d.message.split(" (")[0]) for d in diagnostics]
+    assert (9, "error", "column width 'wide' is not a percentage") in found
+    assert (8, "warning", "3 columns: slides show two side by side") in found
+    assert (20, "error", "a '::: column' goes inside a ':::: columns' block") in found

@@ -737,3 +737,30 @@ def test_callouts_are_boxes_on_the_slides_in_their_styles_colours(tmp_path: Path
     for upper, lower in zip(safety, safety[1:], strict=False):
         assert upper.top + upper.height <= lower.top  # stacked, not overlapping
     assert safety[-1].top + safety[-1].height <= prs.slide_height
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def test_columns_are_a_two_content_slide_with_shapes_side_by_side() -> None:
+    prs = open_deck(DeckWriter().render(read(FIXTURES / "columns.md")))
+    sides = slide_titled(prs, "Two sides")
+    assert sides.slide_layout.name == "Two Content"  # the template's own two-content layout
+    left, right = sorted(
+        (s for s in sides.placeholders if s.placeholder_format.idx in (1, 2)),
+        key=lambda s: s.left,
+    )
+    assert left.text_frame.text.startswith("Chapter VI: consent")
+    assert right.text_frame.text.startswith("UNAMIR was a Chapter VI mission")
+    assert left.left + left.width < right.left  # side by side
+    assert abs(left.top - right.top) < Pt(1)
+    # width=40%: the left column takes 40% of the row, the right one the rest
+    assert 0.38 < left.width / (left.width + right.width) < 0.42
+    sizes = {r.font.size for s in (left, right) for p in s.text_frame.paragraphs for r in p.runs}
+    assert len(sizes) == 1  # one text size across the columns
+    picture = slide_titled(prs, "Map and notes")
+    pics = [s for s in picture.shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE]
+    texts = [s for s in picture.placeholders if s.placeholder_format.idx in (1, 2)]
+    assert len(pics) == 1 and len(texts) == 1
+    assert pics[0].left + pics[0].width <= texts[0].left  # the picture beside the bullets
+    assert texts[0].text_frame.text.startswith("Kigali is the capital")

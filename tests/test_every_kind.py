@@ -41,6 +41,8 @@ SHOWN: dict[str, set[str]] = {
     "KINDCODEBLOCK": {"handout", "key", "deck"},
     "KINDTEACHER": {"key", "deck"},  # the deck's speaker notes
     "KINDCALLOUT": {"handout", "key", "deck"},
+    "KINDLEFTCOLUMN": {"handout", "key", "deck"},
+    "KINDRIGHTCOLUMN": {"handout", "key", "deck"},
     "KINDCALLOUTTITLE": {"handout", "key", "deck"},
     "KINDQUESTION": {"handout", "key", "deck", "moodle", "qti"},
     "KINDRIGHT": {"handout", "key", "deck", "moodle", "qti"},

@@ -651,3 +651,23 @@ def test_callouts_print_as_boxes_with_their_labels_in_handout_and_key(tmp_path: 
         ):
             assert label in text and body in text, (name, label)
             assert text.index(label) < text.index(body)
+
+
+def test_columns_print_side_by_side(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    source = Path(__file__).parent / "fixtures" / "reader" / "columns.md"
+    result = run_cli("build", str(source), "-o", str(tmp_path), "-j", "1", "--only", "handout")
+    assert result.exit_code == 0, result.output
+    xhtml = subprocess.run(
+        ["pdftotext", "-bbox", str(tmp_path / "columns-handout.pdf"), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    words: dict[str, tuple[float, float]] = {}
+    for m in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', xhtml):
+        words.setdefault(m[3], (float(m[1]), float(m[2])))  # the first time a word prints
+    consent, unamir = words["consent"], words["UNAMIR"]
+    assert consent[0] < unamir[0]  # the left column is left of the right one
+    assert abs(consent[1] - unamir[1]) < 30  # and they start on the same band of the page

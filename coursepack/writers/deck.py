@@ -30,6 +30,7 @@ from coursepack.writers import pptx_xml as X
 from coursepack.writers.deck_plan import (
     Box,
     CalloutSlide,
+    ColumnsSlide,
     CoverSlide,
     DeckPlan,
     FitRules,
@@ -78,6 +79,7 @@ class _Layouts:
     section: object
     content: object
     title_only: object
+    two_content: object  # two body placeholders side by side (else the content layout)
 
 
 def _ph_types(layout) -> list[tuple[str, object]]:
@@ -114,6 +116,7 @@ def find_layouts(prs, name: str) -> tuple[_Layouts | None, str]:
     """Pick layouts by placeholder types; returns (layouts, what is missing)."""
     layouts = list(prs.slide_layouts)
     content_candidates = []
+    two_candidates = []
     title_only = None
     cover = None
     cover_title_only = None
@@ -128,6 +131,8 @@ def find_layouts(prs, name: str) -> tuple[_Layouts | None, str]:
         others = [ph for t, ph in main if t not in _CONTENT_TYPES | {"title", "ctrTitle"}]
         if kind in ("vertTx", "vertTitleAndTx") or any(_is_vertical(ph) for _, ph in main):
             continue
+        if titles and len(bodies) == 2 and not others and _side_by_side(*bodies):
+            two_candidates.append((kind == "twoObj", layout))
         if titles and len(bodies) == 1 and not others:
             # prefer the layout declared as title-and-content, then the biggest body
             content_candidates.append(((kind in ("obj", "tx")), _area(bodies[0]), layout))
@@ -154,7 +159,8 @@ def find_layouts(prs, name: str) -> tuple[_Layouts | None, str]:
         cover = by_name.get("title slide") or cover_title_only or content
     if section is None:
         section = by_name.get("section header") or cover_title_only or title_only
-    return _Layouts(cover, section, content, title_only), ""
+    two = max(two_candidates, key=lambda c: c[0])[1] if two_candidates else content
+    return _Layouts(cover, section, content, title_only, two), ""
 
 
 def template_problem(path: Path) -> str | None:
@@ -199,6 +205,12 @@ def template_notes(path: Path) -> list[str]:
         f"layout '{name}' reaches past the edge of the slide; the deck uses it cut to the slide"
         for name in overhanging_layouts(prs, roles)
     ]
+
+
+def _side_by_side(a, b) -> bool:
+    """Two placeholders next to each other (one's right edge left of the other's left)."""
+    first, second = sorted((a, b), key=lambda ph: int(ph.left))
+    return int(first.left) + int(first.width) <= int(second.left)
 
 
 def _placeholder(layout, types: set[str]):
@@ -536,6 +548,29 @@ class _Emitter:
                     self._builds(frame, block)
                 if sp.reveal is not None:
                     self.reveal(slide, sp.reveal)
+            case ColumnsSlide():
+                # the layout's content placeholders, left to right, hold the text columns
+                holders = sorted(
+                    (
+                        ph
+                        for ph in slide.placeholders
+                        if ph._element.ph.get("type", "obj") in _CONTENT_TYPES
+                    ),
+                    key=lambda ph: int(ph.left or 0),
+                )
+                for i, (cell, box) in enumerate(zip(sp.cells, sp.boxes, strict=True)):
+                    if isinstance(cell, PicturePlan):
+                        self.picture(slide, cell, sp.line, lesson)
+                        continue
+                    if i < len(holders):
+                        shape = holders[i]
+                        self._place(shape, box)
+                        used.append(shape._element)
+                    else:  # a layout with one body: the second column is a text box
+                        shape = self._textbox(slide, box)
+                    self.text(shape.text_frame, cell, anchor="t")
+                    self._formula_pictures(slide, shape, cell)
+                    self._builds(shape, cell)
             case CalloutSlide():
                 if sp.body is not None:
                     self._body(slide, sp.body, sp.body_box, used)

@@ -33,6 +33,7 @@ from coursepack.model import (
     Callout,
     Cloze,
     CodeBlock,
+    Columns,
     Div,
     Graded,
     Image,
@@ -401,7 +402,7 @@ def block_paragraphs(blocks: tuple[Block, ...]) -> list[str]:
                 texts.append(plain_text(block.inlines))
             case BulletList():
                 texts += [plain_text(item.inlines) for item in block.items]
-            case Quote() | Div() | Callout():
+            case Quote() | Div() | Callout() | Columns():
                 texts += block_paragraphs(block.blocks)
             case Table() | Image() | CodeBlock() | Question() | Match() | Order():
                 pass  # a model answer is measured by its paragraphs and list items

@@ -28,6 +28,7 @@ from coursepack.model import (
     Cloze,
     Code,
     CodeBlock,
+    Columns,
     Div,
     Emph,
     Image,
@@ -180,6 +181,8 @@ def _block(block: Block, target: Dialect, view: View) -> str:
             return f"<pre><code>{target.text(block.text)}</code></pre>"
         case Div():
             return render_blocks(block.blocks, target, view) if shows(block, view) else ""
+        case Columns():
+            return render_blocks(block.blocks, target, view)
         case Callout():
             label = f"<p><strong>{target.text(block.label)}</strong></p>"
             return f"<blockquote>{label}{render_blocks(block.blocks, target, view)}</blockquote>"
@@ -280,7 +283,7 @@ def _student_graded(blocks: Iterable[Block]) -> Iterable[Question | Match | Orde
             case Div():
                 if shows(block, "handout") or shows(block, "slide"):
                     yield from _student_graded(block.blocks)
-            case Quote() | Callout():
+            case Quote() | Callout() | Columns():
                 yield from _student_graded(block.blocks)
             case Paragraph() | BulletList() | Table() | Image() | CodeBlock():
                 continue
@@ -308,7 +311,7 @@ def _handout_blanks(blocks: Iterable[Block]) -> Iterable[Cloze]:
                 for row in block.rows:
                     for cell in row:
                         yield from _inline_blanks(cell.inlines)
-            case Quote() | Callout():
+            case Quote() | Callout() | Columns():
                 yield from _handout_blanks(block.blocks)
             case Div():
                 if shows(block, "handout"):

@@ -18,6 +18,7 @@ from coursepack.model import (
     Cloze,
     Code,
     CodeBlock,
+    Columns,
     Div,
     Emph,
     Image,
@@ -139,6 +140,8 @@ def notes_lines(blocks: Sequence[Block], prefix: str = "") -> list[str]:
                 lines.extend(notes_lines(block.blocks))
             case Callout():
                 lines.extend(notes_lines(block.blocks, f"{clean(block.label)}: "))
+            case Columns():
+                lines.extend(notes_lines(block.blocks))
             case Table():
                 lines.extend(_table_lines(block))
             case Image():
@@ -215,6 +218,8 @@ def quote_paras(blocks: Sequence[Block], level: int = 0) -> list[Para]:
             case Callout():
                 out.append(Para((Run(clean(block.label), bold=True, italic=True),), level, "quote"))
                 out.extend(quote_paras(block.blocks, level))
+            case Columns():
+                out.extend(quote_paras(block.blocks, level))
             case Question() | Match() | Order():
                 out.extend(quote_paras(block.prompt, level))
             case _:
@@ -267,6 +272,10 @@ def _prompt_paras(blocks: Sequence[Block]) -> tuple[list[Para], list[str]]:
                     notes.extend(div_notes(block))
             case Callout():
                 inner, more = callout_paras(block)
+                paras.extend(inner)
+                notes.extend(more)
+            case Columns():  # one text frame: the columns one after the other
+                inner, more = _prompt_paras(block.blocks)
                 paras.extend(inner)
                 notes.extend(more)
             case Question() | Match() | Order():

@@ -19,6 +19,7 @@ from coursepack.model import (
     BulletList,
     Callout,
     CodeBlock,
+    Columns,
     Div,
     Image,
     Lesson,
@@ -50,12 +51,14 @@ from coursepack.writers.deck_plan.slides import (
     EMU_PER_PT,
     Box,
     CalloutSlide,
+    ColumnsSlide,
     CoverSlide,
     DeckPlan,
     FitRules,
     LayoutRole,
     Panel,
     Para,
+    PicturePlan,
     PictureSlide,
     QuestionSlide,
     Reveal,
@@ -99,6 +102,8 @@ class _Chunk:
 
 
 _LEAD_INS = {"check for understanding", "check your understanding"}
+# a picture wider than this (width / height) gets a slide of its own, not half of one
+_WIDE_PICTURE = 2.0
 # text beside a picture must fit its half of the slide at this size or more
 _SIDE_BY_SIDE_MIN = 22
 
@@ -154,7 +159,7 @@ class _Walker:
                     self.text(block.line).paras.extend(quote_paras(block.blocks))
                 case CodeBlock():
                     self.text(block.line).paras.extend(code_paras(block))
-                case Table() | Image() | Callout():
+                case Table() | Image() | Callout() | Columns():
                     self.add(_Chunk(block, line=block.line))
                 case Question() | Match() | Order():
                     self._drop_lead_in()
@@ -435,6 +440,9 @@ class _Planner:
             return None
         if not text.paras:
             return None
+        px_w, px_h = self.pixel_size(image)
+        if px_w > _WIDE_PICTURE * max(px_h, 1):  # a wide picture reads better full width
+            return None
         size, tbox, body = self._body_box(self._longest_title(title))
         gap = EMU_PER_INCH // 3
         half = (body.width - gap) // 2
@@ -502,10 +510,68 @@ class _Planner:
                 return [(slide, True)]
             case Callout():
                 return self._callout(block, title, []) or []
+            case Columns():
+                made = self._columns(block, title)
+                if made is not None:
+                    return made
+                # columns that cannot stand side by side: one after the other
+                walker = _Walker(self.lesson.meta.incremental)
+                walker.walk(block.blocks)
+                return [s for inner in walker.chunks for s in self._chunk(inner, title)]
             case Question() | Match() | Order():
                 return self._graded(block, lead)
             case _:
                 assert_never(block)
+
+    def _columns(self, block: Columns, title: str) -> list[_Planned] | None:
+        """Two columns side by side, each text (fitted at one size with the other) or one
+        picture; None when a column holds anything else or the text does not fit."""
+        if len(block.columns) < 2:
+            return None
+        shares = block.shares()
+        first, rest = block.columns[0], block.columns[1:]
+        contents: list[list[Para] | Image] = []
+        for blocks in (first.blocks, tuple(b for c in rest for b in c.blocks)):
+            walker = _Walker(self.lesson.meta.incremental)
+            walker.walk(blocks)
+            chunks = [c for c in walker.chunks if c.paras or c.block is not None]
+            if len(chunks) == 1 and isinstance(chunks[0].block, Image):
+                contents.append(chunks[0].block)
+            elif chunks and all(c.block is None for c in chunks):
+                contents.append([p for c in chunks for p in c.paras])
+            else:
+                return None
+        size, tbox, body = self._body_box(self._longest_title(title))
+        gap = EMU_PER_INCH // 3
+        left_w = int((body.width - gap) * shares[0])
+        boxes = (
+            Box(body.left, body.top, left_w, body.height),
+            Box(body.left + left_w + gap, body.top, body.width - left_w - gap, body.height),
+        )
+        texts = [
+            fit_text(c, box, self.g.insets, self.m, self.r)
+            for c, box in zip(contents, boxes, strict=True)
+            if not isinstance(c, Image)
+        ]
+        if any(len(t) != 1 for t in texts):
+            return None
+        common = min((t[0].size for t in texts), default=self.r.body_max)
+        cells: list[TextBlock | PicturePlan] = []
+        for content, box in zip(contents, boxes, strict=True):
+            if isinstance(content, Image):
+                pixels = self.pixel_size(content)
+                cells.append(fit_picture(content, box, self.g.insets, self.m, self.r, pixels))
+            else:
+                cells.append(fit_text(content, box, self.g.insets, self.m, self.r, common)[0])
+        slide = ColumnsSlide(
+            title=title,
+            title_size=size,
+            title_box=tbox,
+            cells=(cells[0], cells[1]),
+            boxes=boxes,
+            line=block.line,
+        )
+        return [(slide, True)]
 
     def _graded(self, block: Graded, lead: str = "") -> list[_Planned]:
         """A graded block's slides, titled "Check for understanding: Question n (…)" (or

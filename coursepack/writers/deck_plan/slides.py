@@ -30,7 +30,7 @@ def clean(text: str) -> str:
 
 # --------------------------------------------------------------------------- geometry
 
-LayoutRole = Literal["title", "section", "content", "title_only"]
+LayoutRole = Literal["title", "section", "content", "title_only", "two_content"]
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,8 @@ class SlideGeometry:
                 int(0.8 * inch), int(2.2 * inch), int(11.733 * inch), int(2.3 * inch)
             ),
             footer_widths=tuple(
-                (role, int(8.4 * inch)) for role in ("title", "section", "content", "title_only")
+                (role, int(8.4 * inch))
+                for role in ("title", "section", "content", "title_only", "two_content")
             ),
         )
 
@@ -375,6 +376,16 @@ class TwoColumnSlide(_SlideBase):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ColumnsSlide(_SlideBase):
+    """Pandoc's ``:::: columns``: two columns side by side, each text or a picture, on the
+    template's two-content layout when it has one."""
+
+    layout: ClassVar[LayoutRole] = "two_content"
+    cells: tuple[TextBlock | PicturePlan, TextBlock | PicturePlan]
+    boxes: tuple[Box, Box]
+
+
+@dataclass(frozen=True, kw_only=True)
 class CalloutSlide(_SlideBase):
     """A callout's box, under the text before it when both fit (else the box alone)."""
 
@@ -395,6 +406,7 @@ Slide = (
     | QuestionSlide
     | TwoColumnSlide
     | CalloutSlide
+    | ColumnsSlide
 )
 
 
