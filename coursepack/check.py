@@ -6,13 +6,16 @@ is no error, so writers never see an invalid lesson. Every diagnostic carries ``
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from . import formulas
 from .course import lesson_files
-from .diagnostics import Diagnostic, InternalError, display_path, error, warning
+from .diagnostics import Diagnostic, InternalError, LessonError, display_path, error, warning
+from .layouts import LayoutNotFound
+from .messages import CatalogueError, answer_words, catalogue
 from .model import (
     LINK_SCHEMES,
     Image,
@@ -138,6 +141,8 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
         found.extend(
             unknown_export_problems(path, lesson.meta.line_of("exports"), lesson.meta.exports)
         )
+    found.extend(_check_language(lesson))
+    words = answer_words(lesson.meta.lang)
     if not lesson.intro and not lesson.sections:
         found.append(
             warning(
@@ -149,7 +154,7 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
         )
     for block in iter_all_blocks(lesson):
         if isinstance(block, Question):
-            found.extend(_check_question(path, block))
+            found.extend(_check_question(path, block, words))
         elif isinstance(block, Match):
             found.extend(_check_match(path, block))
         elif isinstance(block, Order) and len(block.items) < 2:
@@ -169,6 +174,7 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
             mark = "$$" if formula.display else "$"
             written = f"{mark}{_short(formula.tex.strip())}{mark}"
             found.append(error(path, formula.line, f"formula {written}: {reason}"))
+    found.extend(_check_glyphs(lesson))
     for link in _links(lesson):
         href = link.href.strip()
         if is_remote(href) and not link_allowed(href):
@@ -268,7 +274,35 @@ def _check_template(lesson: Lesson) -> list[Diagnostic]:
     return [warning(lesson.path, line, f"pptx-template '{name}': {note}") for note in notes]
 
 
-def _check_question(path: Path, question: Question) -> list[Diagnostic]:
+def _check_language(lesson: Lesson) -> list[Diagnostic]:
+    """One warning when the lesson's language has no message catalogue (English is used)."""
+    try:
+        messages = catalogue(lesson.meta.lang)
+    except (LayoutNotFound, CatalogueError) as exc:
+        return [error(lesson.path, lesson.meta.line_of("lang"), str(exc))]
+    except LessonError as exc:  # a catalogue that is a link to outside its layouts folder
+        return list(exc.diagnostics)
+    if not messages.is_fallback:
+        return []
+    return [
+        warning(
+            lesson.path,
+            lesson.meta.line_of("lang"),
+            f"no messages in language '{lesson.meta.lang}' (no layouts/messages/"
+            f"{lesson.meta.lang}.yaml): the handout's own words (Name, Total, Page...) are "
+            "printed in English",
+        )
+    ]
+
+
+def _answer_label(words: tuple[str, ...]) -> str:
+    """'Answer:' or, for a lesson in another language, "'Respuesta:' (or 'Answer:')"."""
+    if words[0] == "Answer":
+        return "'Answer:'"
+    return f"'{words[0]}:' (or 'Answer:')"
+
+
+def _check_question(path: Path, question: Question, words: tuple[str, ...]) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     number = question.number
     if not question.prompt:
@@ -303,8 +337,8 @@ def _check_question(path: Path, question: Question) -> list[Diagnostic]:
                 warning(
                     path,
                     question.answer[0].line,
-                    f"the 'Answer:' paragraph of multiple-choice question {number} is not "
-                    "printed (the [x] options are its answer); put an explanation for the "
+                    f"the {_answer_label(words)} paragraph of multiple-choice question {number} "
+                    "is not printed (the [x] options are its answer); put an explanation for the "
                     "teacher in a '::: teacher' block",
                 )
             )
@@ -323,8 +357,8 @@ def _check_question(path: Path, question: Question) -> list[Diagnostic]:
             error(
                 path,
                 question.line,
-                f"open question {number} has no 'Answer:' paragraph (add one with the model "
-                "answer for the key, or options written '- [ ]' / '- [x]')",
+                f"open question {number} has no {_answer_label(words)} paragraph (add one "
+                "with the model answer for the key, or options written '- [ ]' / '- [x]')",
             )
         )
     return found
@@ -462,7 +496,72 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _check_glyphs(lesson: Lesson) -> list[Diagnostic]:
+    """A warning at each line with characters that no font of the theme has (they would
+    print as empty boxes), naming the install command that brings a font for them."""
+    from .fonts import font_stack, missing_glyphs
+    from .layouts import LayoutSearch, ThemeError
+
+    try:
+        stack = font_stack(LayoutSearch().theme)
+    except (ThemeError, LayoutNotFound, LessonError):
+        return []  # the build reports the broken (or refused) theme.yaml
+    found = missing_glyphs(_texts(lesson), stack)
+    if not found:
+        return []
+    try:
+        source = lesson.path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        source = []
+    return [
+        warning(lesson.path, _line_with(source, missing.line, missing.words), missing.message())
+        for missing in found
+    ]
+
+
+def _line_with(source: list[str], line: int, words: tuple[str, ...]) -> int:
+    """The first line from ``line`` on that holds one of ``words`` (a paragraph's node knows
+    only the line it starts on), else ``line``."""
+    for number in range(max(line, 1), min(len(source), line + 200) + 1):
+        if any(word in source[number - 1] for word in words):
+            return number
+    return line
+
+
 # --------------------------------------------------------------------------- walking the model
+
+#: Fields of model nodes that hold no printed text.
+_NOT_TEXT = frozenset({"kind", "src", "href", "info", "audience", "source_hash", "pptx_template"})
+
+
+def _texts(lesson: Lesson) -> Iterator[tuple[int, str]]:
+    """(line, text) for every piece of text the outputs can print: the front matter's values
+    and every string of every node (walked by field, so a new node kind is covered too)."""
+    meta = lesson.meta
+    for key in ("title", "subtitle", "course", "author", "date"):
+        value = getattr(meta, key)
+        if value:
+            yield meta.line_of(key), value
+    yield from _node_texts((lesson.intro, lesson.sections), 1)
+
+
+def _node_texts(node: object, line: int) -> Iterator[tuple[int, str]]:
+    if isinstance(node, (tuple, list)):
+        for child in node:
+            yield from _node_texts(child, line)
+        return
+    if not dataclasses.is_dataclass(node) or isinstance(node, type):
+        return
+    line = getattr(node, "line", 0) or line
+    for field in dataclasses.fields(node):
+        if field.name in _NOT_TEXT:
+            continue
+        value = getattr(node, field.name)
+        if isinstance(value, str):
+            if value:
+                yield line, value
+        else:
+            yield from _node_texts(value, line)
 
 
 def _images(lesson: Lesson) -> Iterator[Image]:

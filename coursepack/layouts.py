@@ -76,7 +76,7 @@ class LayoutSearch:
             path
             for folder in self.folders
             if folder != builtin
-            for path in sorted(folder.iterdir())
+            for path in [*sorted(folder.iterdir()), *sorted((folder / "messages").glob("*"))]
             if not path.name.startswith(".") and (path.is_file() or path.is_symlink())
         ]
 
@@ -122,6 +122,15 @@ class LayoutSearch:
         """Warnings about the theme files (unknown keys), for the build to print."""
         return self._theme_and_warnings[1]
 
+    def message_files(self) -> list[Path]:
+        """Every message catalogue on the search path (``messages/*.yaml``, for build stamps)."""
+        return [
+            path
+            for folder in self.folders
+            for path in sorted((folder / "messages").glob("*.yaml"))
+            if path.is_file()
+        ]
+
     def theme_files(self) -> list[Path]:
         """Every ``theme.yaml`` that :attr:`theme` merges (for build stamps)."""
         return [
@@ -151,6 +160,8 @@ THEME_COLOURS = ("ink", "accent", "accent_light", "muted", "answer", "paper")
 THEME_FONTS: dict[str, type] = {
     "handout": str,
     "handout_fallbacks": list,
+    "code": str,  # the handout's code font (docs/fonts.md)
+    "system": list,  # fonts of this machine the handout may use (only these)
     "slides": str,
     "slides_metrics": str,
 }
@@ -367,10 +378,13 @@ def copy_builtin_layouts(folder: Path, overwrite: bool = False) -> tuple[list[Pa
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     skipped: list[Path] = []
-    for path in sorted(source.iterdir()):
-        if not path.is_file() or path.name.startswith("."):
+    files = [p for p in sorted(source.iterdir()) if p.is_file()]
+    files += sorted((source / "messages").glob("*.yaml"))  # the message catalogues
+    for path in files:
+        if path.name.startswith("."):
             continue
-        target = folder / path.name
+        target = folder / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
         if os.path.lexists(target) and not overwrite:  # a dangling link is there too
             skipped.append(target)
             continue

@@ -137,7 +137,7 @@ def plain_text(inlines: Inlines, *, answers: bool = True) -> str:
             case Math():
                 parts.append(node.tex)
             case Cloze():
-                parts.append(node.answer if answers else "_" * max(4, len(node.answer)))
+                parts.append(node.answer if answers else "______")  # never the answer's length
             case LineBreak():
                 parts.append(" ")
             case Strong() | Emph() | Link():
@@ -219,22 +219,57 @@ def impossible_date(text: str) -> bool:
     return _ISO_DATE.fullmatch(text) is not None and iso_date(text) is None
 
 
-def shuffled_order(texts: Sequence[str]) -> tuple[int, ...]:
+Shuffle = Literal["derangement", "no-rotation"]
+
+#: How many salted orders are tried before a constructed one is used (a handful suffice:
+#: about 37% of random orders are derangements, and rotations are n of n! orders).
+_SHUFFLE_TRIES = 64
+
+
+def shuffled_order(texts: Sequence[str], rule: Shuffle = "derangement") -> tuple[int, ...]:
     """A shuffled order of ``range(len(texts))`` that is the same on every build and output.
 
-    Items are sorted by the SHA-256 of their text salted with the whole block, never by
-    ``random``. With two or more items the result always differs from the written order: a
-    "shuffle" that gives the answer away is rotated by one. The handout, the key and the
-    slides all letter matching and ordering blocks from this one order.
+    Items are sorted by the SHA-256 of their text salted with the whole block (and, when that
+    order gives the answer away, with a try number), never by ``random``. The handout, the
+    key, the slides and the exports all letter matching and ordering blocks from this one
+    order. ``rule`` says what gives the answer away:
+
+    - ``"derangement"`` (matching): no item keeps its place, so no definition is printed
+      opposite its own term;
+    - ``"no-rotation"`` (ordering): neither the right order nor the right order started
+      further on (2, 3, 4, 1), which students would read off. With 2 items the only other
+      order is a rotation, and is used.
     """
+    count = len(texts)
+    if count < 2:
+        return tuple(range(count))
     salt = "\x1e".join(texts)
-    order = sorted(
-        range(len(texts)),
-        key=lambda i: (hashlib.sha256(f"{salt}\x1f{texts[i]}".encode()).hexdigest(), i),
-    )
-    if len(order) >= 2 and order == sorted(order):
-        order = order[1:] + order[:1]
-    return tuple(order)
+    for attempt in range(_SHUFFLE_TRIES):
+        # Try 0 is the order of earlier versions, so a shuffle that was fine stays as it was.
+        tag = "" if attempt == 0 else f"{attempt}\x1f"
+        order = tuple(
+            sorted(
+                range(count),
+                key=lambda i: (
+                    hashlib.sha256(f"{salt}\x1f{tag}{texts[i]}".encode()).hexdigest(),
+                    i,
+                ),
+            )
+        )
+        if _gives_nothing_away(order, rule):
+            return order
+    # Not reached in practice; a constructed order that meets the rule.
+    if rule == "derangement" or count == 2:
+        return tuple(range(1, count)) + (0,)
+    return (1, 0, *range(2, count))
+
+
+def _gives_nothing_away(order: tuple[int, ...], rule: Shuffle) -> bool:
+    count = len(order)
+    if rule == "derangement":
+        return all(shown != place for place, shown in enumerate(order))
+    rotation = all(order[i] == (order[0] + i) % count for i in range(count))
+    return not rotation or count == 2 and order != (0, 1)
 
 
 # --------------------------------------------------------------------------- blocks
@@ -472,7 +507,7 @@ class Match:
         """The order the definitions are shown in (indices into ``pairs``), in every output."""
         if self.shown is not None:
             return self.shown
-        return shuffled_order([plain_text(pair.definition) for pair in self.pairs])
+        return shuffled_order([plain_text(pair.definition) for pair in self.pairs], "derangement")
 
 
 @dataclass(frozen=True)
@@ -503,7 +538,7 @@ class Order:
         """The order the items are shown in (indices into ``items``), in every output."""
         if self.shown is not None:
             return self.shown
-        return shuffled_order([plain_text(item.inlines) for item in self.items])
+        return shuffled_order([plain_text(item.inlines) for item in self.items], "no-rotation")
 
 
 Graded = Question | Match | Order
@@ -570,6 +605,7 @@ Paper = Literal["letter", "a4"]
 #: How the deck shows formulas: editable PowerPoint equations, or pictures (for LibreOffice
 #: and Google Slides, which do not draw PowerPoint equations); "" means the theme's choice.
 SlideMath = Literal["", "equations", "pictures"]
+Blanks = Literal["fixed", "answer"]
 
 
 @dataclass(frozen=True)
@@ -594,6 +630,9 @@ class Meta:
     exports: tuple[str, ...] = ()
     #: ``versions: 3``: test versions A, B, C besides the ordinary handout and key (0: none).
     versions: int = 0
+    #: How wide the handout's blanks are: "fixed" (a few set widths, so a gap does not tell
+    #: how long its answer is) or "answer" (each as wide as its own answer).
+    blanks: Blanks = "fixed"
     key_lines: tuple[tuple[str, int], ...] = ()
 
     def line_of(self, key: str, default: int = 1) -> int:

@@ -37,6 +37,7 @@ from mdit_py_plugins.subscript import sub_plugin
 from mdit_py_plugins.superscript import superscript_plugin
 
 from .diagnostics import Diagnostic, error, warning
+from .messages import answer_words
 from .model import (
     AUDIENCE_KINDS,
     BUILD_KINDS,
@@ -108,6 +109,7 @@ FRONT_MATTER_KEYS = (
     "reveal-answers",
     "exports",
     "versions",
+    "blanks",
 )
 #: Front-matter keys that take a list of words (``exports: [moodle, qti]`` or ``moodle, qti``).
 LIST_KEYS = ("exports",)
@@ -152,7 +154,46 @@ _CODE_FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")
 _ATTR_TOKEN_RE = re.compile(
     r"""\s*(?:([A-Za-z_][\w.-]*)\s*=\s*("[^"]*"|'[^']*'|[^\s"'}]+)|(\.[^\s{}=]+)|(\#[^\s{}=]+)|(\S+))"""
 )
-_ANSWER_RE = re.compile(r"^\s*answer\s*:\s*", re.IGNORECASE)
+
+
+_CURLY_QUOTES = ("“", "”", "‘", "’", "„")
+# A bullet pasted from a word processor: "•", "–" (en dash) or "—" (em dash), then a space.
+_PASTED_BULLET_RE = re.compile(r"^( {0,3})([•–—])[ \t]+(\S.*)$")
+# Option lines that are no option: what is wrong with each (checked on a question's lines).
+_OPTION_MISTAKES = (
+    (
+        re.compile(r"^\s*[-*+]\[[ xX]?\]"),
+        "this option needs a space after the '-': write '- [ ] …' (or '- [x] …')",
+    ),
+    (
+        re.compile(r"^\s*[-*+]\s+\[\](\s|$)"),
+        "this option's box is '[]': write '[ ]' with a space inside (or '[x]' for a right one)",
+    ),
+    (
+        re.compile(r"^\s*[-*+]\s+\[(\s+[xX]\s*|\s*[xX]\s+|[✓✔√✗])\](\s|$)"),
+        "this option's box is not '[ ]' or '[x]': write '[x]' for a right option, '[ ]' for "
+        "a wrong one",
+    ),
+    (
+        re.compile(r"^\t+\s*[-*+]\s*\[[ xX]?\]"),
+        "this option is indented with a tab, so it is not read as an option: start it at the "
+        "beginning of the line",
+    ),
+)
+# ![alt](a file.png): no image for Markdown (a destination cannot hold a space), so plain text.
+_SPACED_IMAGE_RE = re.compile(r"!\[([^\]\n]*)\]\(\s*([^)<>\s\"]+(?:\s+[^)<>\s\"]+)+)\s*\)")
+# Markdown formatting that a blank's answer would print literally: **bold**, *italic*, `code`.
+_FORMATTING_RE = re.compile(r"(\*\*|__)(.+?)\1|(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])|`(.+?)`")
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _answer_re(words: tuple[str, ...]) -> re.Pattern[str]:
+    """``Answer:`` (or a word of the lesson's language: ``Respuesta:``) at the start of text."""
+    alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+    return re.compile(rf"^\s*(?:{alternatives})\s*:\s*", re.IGNORECASE)
 
 
 def is_remote(src: str) -> bool:
@@ -232,13 +273,15 @@ def _decode(data: bytes, path: Path) -> tuple[str | None, list[Diagnostic]]:
         return data.decode("utf-8"), []
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         byte = data[exc.start]
         return None, [
             error(
                 path,
-                1,
-                f"the file is not UTF-8 (save it as UTF-8): the first byte that cannot be read "
-                f"(0x{byte:02x}) is on line {line}",
+                line,
+                f"the file is not UTF-8 (save it as UTF-8): byte 0x{byte:02x} at column "
+                f"{column} of this line cannot be read (a file saved as Latin-1 or "
+                "Windows-1252?)",
             )
         ]
 
@@ -344,11 +387,18 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
         context = getattr(exc, "context_mark", None)
         if context is not None and mark is not None and context.line != mark.line:
             problem += f" (in the value that starts on line {context.line + 2})"
-        hint = (
-            "use spaces, not tabs, at the start of a line"
-            if "'\\t'" in problem
-            else "write one 'key: value' per line; put quotes around a value that contains ': '"
+        bad_line = (
+            fm_lines[min(line, len(fm_lines) + 1) - 2] if 2 <= line <= len(fm_lines) + 1 else ""
         )
+        if "'\\t'" in problem:
+            hint = "use spaces, not tabs, at the start of a line"
+        elif any(quote in bad_line for quote in _CURLY_QUOTES):
+            hint = (
+                "the value is in curly quotes (“ ” or ‘ ’), which YAML does not read as quotes: "
+                'type straight quotes, "like this"'
+            )
+        else:
+            hint = "write one 'key: value' per line; put quotes around a value that contains ': '"
         message = f"the front matter is not valid YAML: {problem} ({hint})"
         return None, [error(path, min(line, len(fm_lines) + 1), message)]
     except RecursionError:
@@ -405,6 +455,20 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
             if value_node.tag == "tag:yaml.org,2002:null" and value_node.style is None:
                 raw = ""
             values[key] = raw.strip()
+            if (
+                value_node.style is None
+                and len(values[key]) >= 2
+                and values[key][0] in "“‘„«"
+                and values[key][-1] in "”’“»"
+            ):
+                diagnostics.append(
+                    warning(
+                        path,
+                        line,
+                        f"'{key}' is written in curly quotes (“…”), which are printed as part of "
+                        'it: type straight quotes, "like this", or none',
+                    )
+                )
         else:
             kind = "a list" if isinstance(value_node, yaml.SequenceNode) else "a group of keys"
             diagnostics.append(
@@ -472,6 +536,17 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
                     f"{key} '{values[key]}' is not known (use 'true' or 'false')",
                 )
             )
+    blanks = values.get("blanks", "fixed").lower() or "fixed"
+    if blanks not in ("fixed", "answer"):
+        diagnostics.append(
+            error(
+                path,
+                dict(key_lines)["blanks"],
+                f"blanks '{values['blanks']}' is not known (use 'fixed': a few set widths that "
+                "do not tell the answer's length, or 'answer': each blank as wide as its answer)",
+            )
+        )
+        blanks = "fixed"
     meta = Meta(
         title=values.get("title", ""),
         subtitle=values.get("subtitle", ""),
@@ -487,6 +562,7 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
         reveal_answers=flags["reveal-answers"],
         exports=lists.get("exports", ()),
         versions=version_count(values.get("versions", ""), path, dict(key_lines), diagnostics),
+        blanks=blanks,  # type: ignore[arg-type]
         key_lines=tuple(key_lines),
     )
     return meta, diagnostics
@@ -941,8 +1017,12 @@ _Item = Block | _Heading
 class _Builder:
     """Turns the region tree into model blocks, collecting diagnostics as it goes."""
 
-    def __init__(self, path: Path, env: dict) -> None:
+    def __init__(self, path: Path, env: dict, answer_words: tuple[str, ...] = ("Answer",)) -> None:
         self.path = path
+        self.answer_words = answer_words
+        self.answer_re = _answer_re(answer_words)
+        # Option lines with a mistake, by the line of their question (see _option_mistakes).
+        self.option_mistakes: dict[int, list[Option]] = {}
         self.folder = path.parent
         self.env = env
         self.diagnostics: list[Diagnostic] = []
@@ -1065,6 +1145,7 @@ class _Builder:
             if region.closed:
                 self.graded_open.pop()
         if kind == "question":
+            self._option_mistakes(region)
             graded: Block = self.question(blocks, number, points, lines, region.line)
         elif kind == "match":
             graded = self.match(blocks, number, points, region.line)
@@ -1145,6 +1226,27 @@ class _Builder:
 
     # ---------------------------------------------------------------- graded blocks
 
+    def _option_mistakes(self, region: _DivRegion) -> None:
+        """An error at each line of a question that was meant as an option but is none
+        ('-[x]', '- []', '- [ x ]', a tab before it): without it the question would read as
+        an open question with no answer, which says nothing about the real mistake."""
+        for chunk in region.children:
+            if not isinstance(chunk, _Chunk):
+                continue
+            for offset, text in enumerate(chunk.lines):
+                for pattern, message in _OPTION_MISTAKES:
+                    found = pattern.match(text)
+                    if found:
+                        number = chunk.start + offset
+                        self.diagnostics.append(error(self.path, number, message))
+                        # Kept as an option, so the question is not also called an open
+                        # question without an answer.
+                        rest = text[found.end() :].strip() or "?"
+                        correct = "x" in found.group(0).lower() or "✓" in found.group(0)
+                        recovered = Option((Text(rest, number),), correct, number)
+                        self.option_mistakes.setdefault(region.line, []).append(recovered)
+                        break
+
     def question(
         self, blocks: list[Block], number: int, points: int, lines: int | None, line: int
     ) -> Question:
@@ -1152,7 +1254,7 @@ class _Builder:
         answer_at = len(blocks)
         answer: list[Block] = []
         for index, block in enumerate(blocks):
-            stripped = _strip_answer_prefix(block)
+            stripped = _strip_answer_prefix(block, self.answer_re, self.answer_words)
             if stripped is not None:
                 answer_at = index
                 answer = ([stripped] if stripped.inlines else []) + blocks[index + 1 :]
@@ -1166,6 +1268,9 @@ class _Builder:
                     options = found
                     continue
             prompt.append(block)
+        if not options and line in self.option_mistakes:
+            options = self.option_mistakes[line]
+            prompt = [b for b in prompt if b.line not in {o.line for o in options}]
         if options and lines is not None:
             self.diagnostics.append(
                 warning(
@@ -1185,6 +1290,11 @@ class _Builder:
         options: list[Option] = []
         for item, mark in zip(block.items, marked, strict=True):
             if mark is None:
+                if any(
+                    o.line == item.line for found in self.option_mistakes.values() for o in found
+                ):
+                    options.append(Option(item.inlines, False, item.line))
+                    continue  # already said what is wrong with this option line
                 self.diagnostics.append(
                     error(
                         self.path,
@@ -1452,6 +1562,21 @@ class _Builder:
 
     # ---------------------------------------------------------------- inlines
 
+    def _spaced_image_path(self, text: str, line: int) -> None:
+        """A picture whose file name has a space is no picture in Markdown (it would print
+        as typed): say how to write it."""
+        for match in _SPACED_IMAGE_RE.finditer(text):
+            alt, target = match.group(1), match.group(2).strip()
+            self.diagnostics.append(
+                error(
+                    self.path,
+                    line,
+                    f"the picture '{_short(target)}' has a space in its file name, so it would "
+                    "print as typed: put the name in angle brackets, "
+                    f"![{_short(alt)}](<{_short(target)}>) (or rename the file without spaces)",
+                )
+            )
+
     def inlines(self, inline: Token, line: int) -> Inlines:
         """The inline children of an ``inline`` token, with lines and cloze diagnostics."""
         return self.inline_children(inline.children or [], line, inline.content)
@@ -1482,6 +1607,8 @@ class _Builder:
             elif kind == "text" and script == "sup_open":
                 current.append(Superscript(token.content, line))
             elif kind == "text":
+                if "](" in token.content:
+                    self._spaced_image_path(token.content, line)
                 current.append(Text(token.content, line))
             elif kind == "softbreak":
                 current.append(Text(" ", line))
@@ -1499,7 +1626,22 @@ class _Builder:
             elif kind in ("sub_close", "sup_close"):
                 script = None
             elif kind == "cloze":
-                current.append(self.cloze(token.content.strip(), line))
+                answer = token.content.strip()
+                if _FORMATTING_RE.search(answer):
+                    plain = _FORMATTING_RE.sub(
+                        lambda m: next(g for g in m.groups()[1:] if g), answer
+                    )
+                    self.diagnostics.append(
+                        error(
+                            self.path,
+                            line,
+                            f"formatting inside the blank [[{_short(answer)}]] would be printed "
+                            f"as typed: write the answer as plain text, [[{_short(plain)}]] (the "
+                            "key prints answers in bold)",
+                        )
+                    )
+                    answer = plain
+                current.append(self.cloze(answer, line))
             elif kind == "cloze_error":
                 where = line
                 if content is not None and token.meta:
@@ -1709,26 +1851,27 @@ def _task_marker(inlines: Inlines) -> tuple[bool, Inlines] | None:
     return text[1] in "xX", _strip_leading(inlines, 3)
 
 
-def _strip_answer_prefix(block: Block) -> Paragraph | None:
-    """The paragraph without its ``Answer:`` prefix, or None when it has none."""
+def _strip_answer_prefix(
+    block: Block, answer_re: re.Pattern[str], words: tuple[str, ...]
+) -> Paragraph | None:
+    """The paragraph without its ``Answer:`` prefix (or the lesson language's word for it:
+    ``Respuesta:``), or None when it has none."""
     if not isinstance(block, Paragraph) or not block.inlines:
         return None
     first = block.inlines[0]
+    lowered = {word.casefold() for word in words}
     if isinstance(first, Text):
-        match = _ANSWER_RE.match(first.text)
+        match = answer_re.match(first.text)
         if match:
             return Paragraph(_strip_leading(block.inlines, match.end()), block.line)
         return None
     if isinstance(first, (Strong, Emph)):
-        label = plain_text(first.children).strip().lower()
+        label = plain_text(first.children).strip().casefold()
         rest = block.inlines[1:]
-        if label == "answer:":
+        if label.endswith(":") and label[:-1].strip() in lowered:
             pass
         elif (
-            label == "answer"
-            and rest
-            and isinstance(rest[0], Text)
-            and rest[0].text.startswith(":")
+            label in lowered and rest and isinstance(rest[0], Text) and rest[0].text.startswith(":")
         ):
             rest = _strip_leading(rest, 1)
         else:
@@ -1794,13 +1937,16 @@ def _read(text: str, path: Path, digest: str) -> tuple[Lesson | None, list[Diagn
     diagnostics += more
     if meta is None:
         return None, diagnostics
-    tree, more = _prescan(lines[body_start:], body_start + 1, path)
+    body, more = _pasted_bullets(lines[body_start:], body_start + 1, path)
     diagnostics += more
-    builder = _Builder(path, {})
+    tree, more = _prescan(body, body_start + 1, path)
+    diagnostics += more
+    answers = answer_words(meta.lang)
+    builder = _Builder(path, {}, answers)
     items = builder.regions(tree, top=True)
     if builder.env.get("references") and _count_chunks(tree) > 1:
         # A reference link may be defined in another region: parse again now all are known.
-        builder = _Builder(path, builder.env)
+        builder = _Builder(path, builder.env, answers)
         items = builder.regions(tree, top=True)
     intro, sections = builder.structure(items)
     diagnostics += builder.diagnostics
@@ -1813,6 +1959,47 @@ def _read(text: str, path: Path, digest: str) -> tuple[Lesson | None, list[Diagn
         images=tuple(builder.images),
     )
     return lesson, diagnostics
+
+
+def _pasted_bullets(
+    lines: list[str], first_line: int, path: Path
+) -> tuple[list[str], list[Diagnostic]]:
+    """Lines that start with '•', '–' or '—' and a space (a list pasted from a word processor)
+    become '- ' bullets, with a warning at each run of them; code fences are left alone."""
+    out: list[str] = []
+    diagnostics: list[Diagnostic] = []
+    fence = ""
+    previous = False
+    for index, line in enumerate(lines):
+        opened = _CODE_FENCE_RE.match(line)
+        if fence:
+            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+                fence = ""
+            out.append(line)
+            continue
+        if opened:
+            fence = opened.group(1)
+            out.append(line)
+            previous = False
+            continue
+        match = _PASTED_BULLET_RE.match(line)
+        if match is None:
+            out.append(line)
+            previous = False
+            continue
+        indent, marker, rest = match.groups()
+        out.append(f"{indent}- {rest}")
+        if not previous:
+            diagnostics.append(
+                warning(
+                    path,
+                    first_line + index,
+                    f"a line starting with '{marker}' (pasted from a word processor?) is read as "
+                    f"a bullet, like '- '; write '\\{marker}' to keep the '{marker}' as text",
+                )
+            )
+        previous = True
+    return out, diagnostics
 
 
 def _count_chunks(nodes: list[_Chunk | _DivRegion]) -> int:

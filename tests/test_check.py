@@ -80,7 +80,7 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
     ],
     "bad-link": [(5, "error", "a link to a 'javascript:' address cannot work")],
     "graded-in-graded": [(8, "error", "a '::: question' cannot go inside a '::: question'")],
-    "not-utf8": [(1, "error", "the file is not UTF-8 (save it as UTF-8): the first byte")],
+    "not-utf8": [(5, "error", "the file is not UTF-8 (save it as UTF-8): byte 0xe9 at column")],
     "utf16": [(1, "error", 'the file is UTF-16 ("Unicode"), not UTF-8 (save it as UTF-8)')],
     "control-chars": [
         (5, "warning", "removed 1 invisible control character(s) (U+0007)"),
@@ -115,9 +115,10 @@ def test_error_fixture(name: str) -> None:
         assert diagnostic.format().startswith(f"{display_path(path)}:")
 
 
-def test_not_utf8_names_the_line() -> None:
+def test_not_utf8_is_reported_at_the_line_of_the_first_bad_byte() -> None:
     _, diagnostics = check_lesson(ERRORS / "not-utf8.md")
-    assert diagnostics[0].message.endswith("(0xe9) is on line 5")
+    assert diagnostics[0].line == 5
+    assert "byte 0xe9 at column 4 of this line cannot be read" in diagnostics[0].message
 
 
 def test_format_is_path_colon_line(monkeypatch: pytest.MonkeyPatch) -> None:

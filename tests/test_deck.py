@@ -235,9 +235,10 @@ def test_byte_identical_and_fixed_properties(small) -> None:
         assert zf.testzip() is None
 
 
-def test_layout_files_are_the_template_and_theme() -> None:
+def test_layout_files_are_the_template_theme_and_messages() -> None:
     names = [p.name for p in DeckWriter().layout_files()]
-    assert names == ["deck.pptx", "theme.yaml"]
+    assert names[:2] == ["deck.pptx", "theme.yaml"]
+    assert "en.yaml" in names and "es.yaml" in names  # the deck's words (messages/)
 
 
 def test_default_template_is_regenerated_identically() -> None:

@@ -35,7 +35,7 @@ subtitle: Trade, towns and monsoon winds
 course: World History 9
 author: Test Teacher
 date: 2026-11-20
-lang: fr
+lang: en-GB
 paper: letter
 ---
 
@@ -391,7 +391,7 @@ def test_tagged_with_lang_and_title(full, literal):
         root = reader.trailer["/Root"]
         assert root["/MarkInfo"]["/Marked"] in (True, "true")
         assert "/StructTreeRoot" in root
-        assert root["/Lang"] == "fr"
+        assert root["/Lang"] == "en-GB"
         assert reader.metadata.title.startswith("Harbours of the Indian Ocean")
         assert reader.metadata.author == "Test Teacher"
     assert PdfReader(io.BytesIO(full["key"])).metadata.title.endswith("Answer key")

@@ -475,8 +475,8 @@ def test_surrogate_bytes_in_a_file_are_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("check", "bad.md", cwd=tmp_path)
     assert result.exit_code == 1
     (message,) = lines_of(result.stderr)
-    assert message.startswith("bad.md:1: error: the file is not UTF-8")
-    assert message.endswith("is on line 6")
+    assert message.startswith("bad.md:6: error: the file is not UTF-8")
+    assert "byte 0xed at column 5" in message
 
 
 def test_deep_formatting_is_flattened_not_a_crash(tmp_path: Path) -> None:

@@ -22,7 +22,9 @@ from typing import Any
 
 from coursepack import code, formulas
 from coursepack.diagnostics import BuildFailed, LessonError, error
+from coursepack.fonts import FontStack, deck_typefaces, font_stack
 from coursepack.layouts import LayoutSearch
+from coursepack.messages import catalogue
 from coursepack.model import Lesson, assert_never, iso_date
 from coursepack.outputs import Output, PlanContext, Target
 from coursepack.writers import pptx_math
@@ -349,7 +351,11 @@ class DeckWriter:
 
     def layout_files(self) -> list[Path]:
         """The layout files a default deck depends on (for incremental-build stamps)."""
-        return [self.layouts.find("deck.pptx"), *self.layouts.theme_files()]
+        return [
+            self.layouts.find("deck.pptx"),
+            *self.layouts.theme_files(),
+            *self.layouts.message_files(),
+        ]
 
     def layout_problems(self) -> list:
         """None to find early: the deck template is opened (and reported) per lesson."""
@@ -370,7 +376,12 @@ class DeckWriter:
         """
         prs, roles, plan, (metrics, title_font, body_font) = self._prepare(lesson, template)
         theme = self.layouts.theme
-        _Emitter(prs, roles, plan, title_font, body_font, metrics, self.rules, theme).emit(lesson)
+        emitter = _Emitter(prs, roles, plan, title_font, body_font, metrics, self.rules, theme)
+        # The slides name the fonts the handout prints CJK, Arabic, Hebrew... in, and a
+        # right-to-left lesson's paragraphs read from the right.
+        emitter.fonts = font_stack(theme)
+        emitter.rtl = catalogue(lesson.meta.lang, self.layouts).rtl
+        emitter.emit(lesson)
         _core_properties(prs, plan)
         buf = io.BytesIO()
         prs.save(buf)
@@ -405,6 +416,7 @@ class DeckWriter:
             self.rules,
             pixel_size=lambda image: self._pixels(lesson, image),
             math_pictures=self.slide_math(lesson) == "pictures",
+            messages=catalogue(lesson.meta.lang, self.layouts),
         )
         return prs, roles, plan, fonts
 
@@ -496,6 +508,8 @@ class _Emitter:
         self.lang = (
             plan.lang if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", plan.lang) else ""
         )
+        self.fonts: FontStack | None = None  # the handout's fonts, named for CJK/complex text
+        self.rtl = False
 
     def emit(self, lesson: Lesson) -> None:
         for number, slide_plan in enumerate(self.plan.slides, 1):
@@ -702,6 +716,9 @@ class _Emitter:
         if self.title_font:
             run.font.name = self.title_font
         X.set_lang(run, self.lang)
+        self._script_fonts(run)
+        if self.rtl:
+            X.set_rtl(p)
 
     def text(self, tf, block: TextBlock, anchor: str | None, align: str | None = "l") -> None:
 
@@ -726,6 +743,8 @@ class _Emitter:
                 bullet=bullet,
                 align=align,
             )
+            if self.rtl and para.style not in ("code", "formula"):
+                X.set_rtl(p)
             if para.prefix:
                 r = p.add_run()
                 r.text = para.prefix + "\t"
@@ -838,6 +857,12 @@ class _Emitter:
         elif self.body_font:
             font.name = self.body_font
         X.set_lang(run, self.lang)
+        self._script_fonts(run)
+
+    def _script_fonts(self, run) -> None:
+        """The East Asian and complex-script typefaces of a run with such characters."""
+        if self.fonts is not None and any(ord(char) >= 0x370 for char in run.text):
+            X.set_typefaces(run, *deck_typefaces(run.text, self.fonts, self.lang))
 
     def table(self, slide, tp: TablePlan) -> None:
         from pptx.enum.text import PP_ALIGN

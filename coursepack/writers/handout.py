@@ -26,7 +26,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from coursepack import code, formulas
 from coursepack.diagnostics import Diagnostic, LessonError, error, warning
+from coursepack.fonts import (
+    FontStack,
+    font_stack,
+    language_css,
+    private_fontconfig,
+    reproducible_fonts,
+)
 from coursepack.layouts import LayoutNotFound, LayoutSearch
+from coursepack.messages import catalogue, css_string
 from coursepack.model import (
     Block,
     BulletList,
@@ -82,6 +90,9 @@ DEFAULT_LINES = 4
 # Cloze gaps: measured answer width plus this much room (em), never narrower than the minimum.
 GAP_PADDING_EM = 1.2
 GAP_MIN_EM = 3.0
+# The set widths of blanks (em): each blank takes the first that fits its answer, so "gusta"
+# and "gustan" get the same gap. Longer answers than the last get their own width.
+GAP_WIDTHS_EM = (6.0, 10.0, 15.0, 21.0, 28.0)
 
 _LOG = logging.getLogger(__name__)
 
@@ -118,9 +129,46 @@ def formula_image(node: Math, colour: str, lang: str) -> FormulaImage:
     )
 
 
-def points_label(points: int) -> str:
-    """``(1 point)`` or ``(N points)``."""
-    return f"({points} point{'s' if points != 1 else ''})"
+class LanguageSwitch:
+    """The templates' ``t``: the message catalogue of the lesson being printed, and its
+    other print settings (``blanks``).
+
+    ``t("points", n=2)`` is a message; ``t.rtl`` tells the direction. A course pack prints
+    each lesson with its own words and settings: its template calls ``t.use(lang, blanks)``
+    before a lesson (it prints nothing) and ``t.use(course_lang)`` after it.
+    """
+
+    def __init__(self, layouts: LayoutSearch, lang: str, blanks: str = "fixed") -> None:
+        self._layouts = layouts
+        self.catalogue = catalogue(lang, layouts)
+        self.blanks = blanks
+
+    def __call__(self, key: str, n: int | None = None, **values: Any) -> str:
+        return self.catalogue(key, n, **values)
+
+    @property
+    def rtl(self) -> bool:
+        """True when the language is written right to left."""
+        return self.catalogue.rtl
+
+    @property
+    def dir(self) -> str:
+        """The HTML ``dir`` value."""
+        return "rtl" if self.catalogue.rtl else "ltr"
+
+    def use(self, lang: str, blanks: str = "fixed") -> str:
+        """Switch to ``lang``'s catalogue and a lesson's blanks; returns "" so a template can
+        call it inline."""
+        self.catalogue = catalogue(lang, self._layouts)
+        self.blanks = blanks
+        return ""
+
+
+def points_label(points: int, t: Any = None) -> str:
+    """``(1 point)`` or ``(N points)``, in the language of ``t`` (English without one)."""
+    if t is None:
+        return f"({points} point{'s' if points != 1 else ''})"
+    return t("points", n=points)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,53 +307,13 @@ def lesson_clozes(lesson: Lesson, view: str) -> list[Cloze]:
 # --------------------------------------------------------------------------- fonts
 
 
-@dataclasses.dataclass(frozen=True)
-class FontFace:
-    """One ``@font-face`` rule: a family, a style, a weight (range) and the file."""
-
-    family: str
-    style: str
-    weight: str
-    path: Path
-
-    def css(self) -> str:
-        """The rule as CSS text."""
-        family = self.family.replace('"', "")
-        return (
-            f'@font-face {{ font-family: "{family}"; font-style: {self.style}; '
-            f'font-weight: {self.weight}; src: url("{self.path.as_uri()}"); }}'
-        )
-
-
-def font_faces(families: list[str]) -> list[FontFace]:
-    """The ``@font-face`` rules for the installed fontpkg families (static or variable)."""
-    import fontpkg
-
-    faces: list[FontFace] = []
-    for name in families:
-        try:
-            family = fontpkg.family(name)
-        except fontpkg.FontpkgError as exc:
-            _LOG.warning("font %s is not installed as a fontpkg package: %s", name, exc)
-            continue
-        for file in family.files:
-            if file.variable:
-                # WeasyPrint 70 takes no weight range in @font-face: declare the variable file
-                # for the two weights the layout uses.
-                for weight in (400, 700):
-                    if (file.wght_min or 100) <= weight <= (file.wght_max or 900):
-                        faces.append(FontFace(family.name, file.style, str(weight), file.path))
-            else:
-                faces.append(FontFace(family.name, file.style, str(file.weight or 400), file.path))
-    return faces
-
-
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=32)
 def _advances(path: Path) -> tuple[dict[int, float], float]:
-    """Advance widths (in em) per code point of a font file, and the file's average width."""
+    """Advance widths (in em) per code point of a font file (the first face of a collection),
+    and the file's average width."""
     from fontTools.ttLib import TTFont
 
-    with TTFont(path, lazy=True) as font:
+    with TTFont(path, lazy=True, fontNumber=0) as font:
         upm = font["head"].unitsPerEm
         metrics = font["hmtx"].metrics
         widths = {cp: metrics[name][0] / upm for cp, name in font.getBestCmap().items()}
@@ -314,11 +322,12 @@ def _advances(path: Path) -> tuple[dict[int, float], float]:
 
 
 def text_width_em(text: str, fonts: list[Path]) -> float:
-    """The width of ``text`` in em, using the first font that has each character."""
-    tables = [_advances(path) for path in fonts]
+    """The width of ``text`` in em, using the first font that has each character (a font's
+    widths are read only when an earlier font lacks a character: the CJK font is large)."""
     total = 0.0
     for char in text:
-        for widths, _ in tables:
+        for path in fonts:
+            widths = _advances(path)[0]
             if ord(char) in widths:
                 total += widths[ord(char)]
                 break
@@ -421,11 +430,11 @@ class HandoutWriter:
         """Prepare a writer; nothing heavy happens until the first render."""
         self.layouts = layouts or LayoutSearch()
         self._env: jinja2.Environment | None = None
-        self._faces: list[FontFace] | None = None
         self._font_config: Any = None
         self._font_pid = 0  # the process that loaded the fonts (see close)
         self._stylesheets: list[Any] | None = None
         self._paper_css: dict[str, Any] = {}
+        self._language_css: dict[str, Any] = {}
         self._fetcher: SafeURLFetcher | None = None
         self._css_places: dict[str, tuple[Path, int]] | None = None
         self._gap_fonts: list[Path] | None = None
@@ -455,6 +464,7 @@ class HandoutWriter:
             self._font_config = None
             self._stylesheets = None
             self._paper_css.clear()
+            self._language_css.clear()
             gc.collect()  # FontConfiguration removes its folder when it is collected
 
     def render(
@@ -473,14 +483,15 @@ class HandoutWriter:
         the table of every version's answers.
         """
         html = self.render_html(lesson, audience, paper, version=version, versions=versions)
-        return self._pdf(html, self._paper(lesson, paper), [lesson], lesson.path)
+        return self._pdf(html, self._paper(lesson, paper), [lesson], lesson.path, lesson.meta.lang)
 
     def render_answer_sheet(self, lesson: Lesson, paper: str | None, version: str = "") -> bytes:
         """One page to answer the choice questions on: a row of lettered boxes each."""
-        context = self._shared_context("handout", self._paper(lesson, paper))
+        chosen = self._paper(lesson, paper)
+        context = self._shared_context("handout", chosen, lesson.meta.lang, lesson.meta.blanks)
         context.update(lesson=lesson, meta=lesson.meta, version=version, created="")
         html = self._render_template(ANSWER_SHEET_TEMPLATE, context, lesson.path)
-        return self._pdf(html, self._paper(lesson, paper), [lesson], lesson.path)
+        return self._pdf(html, chosen, [lesson], lesson.path, lesson.meta.lang)
 
     def render_pack(
         self,
@@ -491,7 +502,8 @@ class HandoutWriter:
     ) -> bytes:
         """A course pack: a cover, the contents, then every lesson (handouts or answer keys)."""
         html = self.render_pack_html(course, lessons, audience, paper)
-        return self._pdf(html, self._pack_paper(course, lessons, paper), lessons, course.path)
+        paper = self._pack_paper(course, lessons, paper)
+        return self._pdf(html, paper, lessons, course.path, course.lang)
 
     def render_pack_html(
         self,
@@ -502,17 +514,23 @@ class HandoutWriter:
     ) -> str:
         """The HTML of a course pack (see :meth:`render_pack`)."""
         chosen = self._pack_paper(course, lessons, paper)
-        context = self._shared_context(audience, chosen)
+        context = self._shared_context(audience, chosen, course.lang)
         context.update(course=course, lessons=tuple(lessons))
         context["formula"] = lambda node: self._formula(node, course.lang or "en")
         return self._render_template(PACK_TEMPLATE, context, course.path)
 
-    def _pdf(self, html: str, paper: str, lessons: Sequence[Lesson], where: Path) -> bytes:
-        """Print ``html``: shared fonts and CSS, the paper size, only allowed files fetched."""
+    def _pdf(
+        self, html: str, paper: str, lessons: Sequence[Lesson], where: Path, lang: str
+    ) -> bytes:
+        """Print ``html``: shared fonts and CSS, the paper size and the page labels in
+        ``lang``, only allowed files fetched."""
         weasyprint = load_weasyprint()
         HTML = weasyprint.HTML  # noqa: N806 (the class)
         svg_paths.install(weasyprint)  # formulas' glyph outlines drawn fast, same bytes
-        stylesheets = self._weasy_stylesheets() + [self._paper_stylesheet(paper)]
+        stylesheets = self._weasy_stylesheets() + [
+            self._paper_stylesheet(paper),
+            self._language_stylesheet(lang),
+        ]
         fetcher = self._require_fetcher()
         folders = sorted({lesson.folder for lesson in lessons} | {where.parent})
         with fetcher.allowing(folders) as refused, _quiet_refusals():
@@ -525,7 +543,8 @@ class HandoutWriter:
             # cycles: collect it now, before writing adds its own peak on top (a 300-page
             # course pack peaks about 90 MB lower).
             gc.collect()
-            pdf = document.write_pdf(pdf_tags=True, uncompressed_pdf=False)
+            with reproducible_fonts():
+                pdf = document.write_pdf(pdf_tags=True, uncompressed_pdf=False)
             problems = list(refused)
         if problems:
             self._raise_refused(lessons, where, problems)
@@ -543,7 +562,9 @@ class HandoutWriter:
         """The HTML that :meth:`render` prints (for tests and debugging)."""
         if audience not in ("handout", "key"):
             raise ValueError(f"audience must be 'handout' or 'key', not {audience!r}")
-        context = self._shared_context(audience, self._paper(lesson, paper))
+        context = self._shared_context(
+            audience, self._paper(lesson, paper), lesson.meta.lang, lesson.meta.blanks
+        )
         meta = lesson.meta
         context.update(
             lesson=lesson,
@@ -599,16 +620,20 @@ class HandoutWriter:
         """Every template, stylesheet, theme and font file a render uses (for build stamps)."""
         files = [self.layouts.find(name) for name in (TEMPLATE, *PARTIALS, *STYLESHEETS)]
         files += self.layouts.theme_files()  # every theme.yaml merged, not only the first
-        files += [face.path for face in self._font_faces()]
+        files += self.layouts.message_files()
+        files += [face.path for face in self._fonts().faces]
         return files
 
     # ----------------------------------------------------------------- template context
 
-    def _shared_context(self, audience: HandoutAudience, paper: str) -> dict[str, Any]:
-        """What every template gets: the audience switch and the helpers."""
+    def _shared_context(
+        self, audience: HandoutAudience, paper: str, lang: str, blanks: str = "fixed"
+    ) -> dict[str, Any]:
+        """What every template gets: the audience switch, the messages and the helpers."""
         if audience not in ("handout", "key"):
             raise ValueError(f"audience must be 'handout' or 'key', not {audience!r}")
         is_key = audience == "key"
+        switch = LanguageSwitch(self.layouts, lang, blanks)
         return {
             "audience": audience,
             "view": audience,
@@ -619,10 +644,11 @@ class HandoutWriter:
             "shows": shows,
             "letter": option_letter,
             "points_label": points_label,
+            "t": switch,
             "link_allowed": link_allowed,
             "match_rows": match_rows,
             "order_rows": order_rows,
-            "gap_width": self._gap_width,
+            "gap_width": lambda answer: self._gap_width(answer, switch.blanks),
             "answer_fit": lambda question: self._answer_fit(question, paper),
             "bold_fits": lambda option: self._bold_fits(option, paper),
             "image_url": self._image_url,
@@ -639,12 +665,16 @@ class HandoutWriter:
         ink = str((self.layouts.theme.get("colours") or {}).get("ink", "#000000"))
         return formula_image(node, ink, lang)
 
-    def _gap_width(self, answer: str) -> str:
-        """The CSS width of a cloze gap: the answer in bold, plus room; same in both audiences."""
+    def _gap_width(self, answer: str, blanks: str = "fixed") -> str:
+        """The CSS width of a cloze gap, the same in both audiences: the answer in bold plus
+        room, rounded up to the next of a few set widths (``GAP_WIDTHS_EM``) so that a gap
+        does not tell how long its answer is; with ``blanks: answer``, the answer's width."""
         if self._gap_fonts is None:
             self._gap_fonts = self._theme_font_files(700, "normal")
-        width = text_width_em(answer, self._gap_fonts) + GAP_PADDING_EM
-        return f"{max(width, GAP_MIN_EM):.2f}em"
+        width = max(text_width_em(answer, self._gap_fonts) + GAP_PADDING_EM, GAP_MIN_EM)
+        if blanks != "answer":
+            width = next((w for w in GAP_WIDTHS_EM if w >= width), width)
+        return f"{width:.2f}em"
 
     def _answer_fit(self, question: Question, paper: str) -> dict[str, Any]:
         """Writing lines and the key's answer size: the model answer fits the ruled lines.
@@ -685,19 +715,8 @@ class HandoutWriter:
 
     def _theme_font_files(self, weight: int, style: str) -> list[Path]:
         """The files of the theme's text font and fallbacks for one weight and style."""
-        import fontpkg
-
-        theme_fonts = self.layouts.theme.get("fonts", {})
-        files: list[Path] = []
-        for name in [theme_fonts.get("handout", ""), *theme_fonts.get("handout_fallbacks", [])]:
-            try:
-                files.append(fontpkg.path(name, weight, style, nearest=True))
-            except (fontpkg.FontpkgError, LookupError):
-                try:
-                    files.append(fontpkg.path(name, weight, "normal", nearest=True))
-                except (fontpkg.FontpkgError, LookupError):
-                    continue
-        return files
+        stack = self._fonts()
+        return stack.files(stack.text, weight, style)
 
     @staticmethod
     def _pack_paper(course: Course, lessons: Sequence[Lesson], paper: str | None) -> str:
@@ -739,33 +758,32 @@ class HandoutWriter:
             )
         return self._env
 
-    def _font_faces(self) -> list[FontFace]:
-        if self._faces is None:
-            theme_fonts = self.layouts.theme.get("fonts", {})
-            names = [theme_fonts.get("handout", ""), *theme_fonts.get("handout_fallbacks", [])]
-            self._faces = font_faces([name for name in names if name])
-        return self._faces
+    def _fonts(self) -> FontStack:
+        """The theme's fonts, resolved once (see :mod:`coursepack.fonts`)."""
+        return font_stack(self.layouts.theme)
 
     def generated_css(self) -> str:
         """Theme colours as CSS variables, the font stack, and the ``@font-face`` rules."""
         theme = self.layouts.theme
         lines = ["/* generated by coursepack from theme.yaml: do not edit */"]
-        lines += [face.css() for face in self._font_faces()]
+        lines += [face.css() for face in self._fonts().faces]
         variables = []
         # Every colour is #rrggbb: coursepack.layouts.load_theme refused anything else.
         for name, value in (theme.get("colours") or {}).items():
             variables.append(f"  --{name.replace('_', '-')}: {value};")
         tile = ruled_line_tile(str((theme.get("colours") or {}).get("muted", "#5b6675")))
         variables.append(f'  --ruled-line: url("{tile}");')
-        theme_fonts = theme.get("fonts") or {}
-        stack = [theme_fonts.get("handout", ""), *theme_fonts.get("handout_fallbacks", [])]
-        quoted = ", ".join(f'"{name}"' for name in stack if name)
-        variables.append(f"  --font-text: {quoted}, sans-serif;")
+        stack = self._fonts()
+        text = ", ".join(f'"{name}"' for name in stack.text)
+        code = ", ".join(f'"{name}"' for name in (*stack.code, *stack.text))
+        variables.append(f"  --font-text: {text}, sans-serif;")
+        variables.append(f"  --font-code: {code}, monospace;")
         body = "\n".join(variables)
         lines += self._code_css()
         # Page margin boxes do not inherit from :root, so the page context gets the same variables.
         lines.append(":root {\n" + body + "\n}")
         lines.append("@page {\n" + body + "\n}")
+        lines += language_css(stack)
         # Safety, not presentation: a teacher note's space is kept in the handout, its text never
         # drawn, whatever a layout override says.
         lines.append(
@@ -800,7 +818,7 @@ class HandoutWriter:
             from coursepack.writers.pdf_fetch import SafeURLFetcher
 
             roots = list(self.layouts.folders)
-            roots += sorted({face.path.parent for face in self._font_faces()})
+            roots += sorted({face.path.parent for face in self._fonts().faces})
             self._fetcher = SafeURLFetcher(roots)
         return self._fetcher
 
@@ -810,7 +828,8 @@ class HandoutWriter:
             CSS = load_weasyprint().CSS  # noqa: N806 (the class)
             from weasyprint.text.fonts import FontConfiguration
 
-            font_config = FontConfiguration()
+            with private_fontconfig(self._fonts()):
+                font_config = FontConfiguration()
             fetcher = self._require_fetcher()
             sheets: list[Any] = []
             with fetcher.allowing([]) as refused, _quiet_refusals():
@@ -847,6 +866,29 @@ class HandoutWriter:
                 url_fetcher=self._require_fetcher(),
             )
         return self._paper_css[paper]
+
+    def _language_stylesheet(self, lang: str) -> Any:
+        """The words of the page margins in ``lang`` (CSS variables of the page context:
+        ``--t-page-before`` "Page ", ``--t-page-between`` " of ", ``--t-page-after``,
+        ``--t-answer-key``, ``--t-answer-key-banner``), parsed once per catalogue."""
+        messages = catalogue(lang, self.layouts)
+        before, between, after = messages.parts("page_of", "page", "pages")
+        values = {
+            "page-before": before,
+            "page-between": between,
+            "page-after": after,
+            "answer-key": messages("answer_key"),
+            "answer-key-banner": messages("answer_key_banner"),
+        }
+        body = " ".join(f"--t-{name}: {css_string(text)};" for name, text in values.items())
+        key = body  # by content: an edited catalogue (coursepack watch) gets its own
+        if key not in self._language_css:
+            self._language_css[key] = load_weasyprint().CSS(
+                string=f"@page {{ {body} }}",
+                font_config=self._font_config,
+                url_fetcher=self._require_fetcher(),
+            )
+        return self._language_css[key]
 
     def _layout_places(self) -> dict[str, tuple[Path, int]]:
         """Where the layout stylesheets ask for each URL they load: url → (file, line)."""
@@ -967,6 +1009,10 @@ PDF_PACKAGES = (
     "fontpkg-atkinson-hyperlegible",
     "fontpkg-noto-sans",
     "fontpkg-noto-sans-arabic",
+    "fontpkg-jetbrains-mono",
+    "manimgx-fonts",
+    "justmytype-intl-cjk",  # the cjk extra ("none" when it is not installed)
+    "fonttools",  # instances the variable fonts
 )
 
 

@@ -197,6 +197,25 @@ def paragraph_format(
         p_pr.insert(i, el)
 
 
+def set_typefaces(run, east_asian: str, complex_script: str) -> None:
+    """Name the run's East Asian (``a:ea``) and complex-script (``a:cs``) typefaces, after
+    its Latin one (schema order: latin, ea, cs; a hyperlink is inserted after them later)."""
+    r_pr = run._r.get_or_add_rPr()
+    for tag, face in (("a:ea", east_asian), ("a:cs", complex_script)):
+        if face:
+            for old in r_pr.findall(qn(tag)):
+                r_pr.remove(old)
+            r_pr.append(r_pr.makeelement(qn(tag), {"typeface": face}))
+
+
+def set_rtl(paragraph) -> None:
+    """A right-to-left paragraph, aligned to the right."""
+    p_pr = paragraph._p.get_or_add_pPr()
+    p_pr.set("rtl", "1")
+    if p_pr.get("algn") in (None, "l"):
+        p_pr.set("algn", "r")
+
+
 def set_lang(run, lang: str) -> None:
     """Mark a run's language (spell checking, screen readers)."""
     if lang:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from coursepack import code, formulas
+from coursepack.messages import Catalogue, catalogue
 from coursepack.model import (
     Block,
     BulletList,
@@ -94,6 +95,11 @@ def _merge(runs: Iterable[Run]) -> tuple[Run, ...]:
     return tuple(merged)
 
 
+def _words(t: Catalogue | None) -> Catalogue:
+    """The lesson's message catalogue, English when none is given (tests, old callers)."""
+    return t if t is not None else catalogue("en")
+
+
 def readable(inlines: Inlines) -> str:
     """Inlines as the notes show them: formulas as one-line text (``x² + 3x − 4 = 0``)."""
     return "".join(run.text for run in runs_of(inlines))
@@ -117,8 +123,9 @@ def _table_lines(table: Table) -> list[str]:
     ]
 
 
-def notes_lines(blocks: Sequence[Block], prefix: str = "") -> list[str]:
+def notes_lines(blocks: Sequence[Block], prefix: str = "", t: Catalogue | None = None) -> list[str]:
     """Speaker-notes paragraphs for blocks (plain text; lists as "- " lines)."""
+    t = _words(t)
     lines: list[str] = []
 
     def item_lines(item: ListItem, depth: int) -> None:
@@ -137,15 +144,15 @@ def notes_lines(blocks: Sequence[Block], prefix: str = "") -> list[str]:
                 lines.extend(clean(block.text).splitlines())
             case Quote() | Div():
                 # a note's own audience divs are all read out: notes are for the teacher
-                lines.extend(notes_lines(block.blocks))
+                lines.extend(notes_lines(block.blocks, t=t))
             case Callout():
-                lines.extend(notes_lines(block.blocks, f"{clean(block.label)}: "))
+                lines.extend(notes_lines(block.blocks, f"{clean(block.label)}: ", t))
             case Columns():
-                lines.extend(notes_lines(block.blocks))
+                lines.extend(notes_lines(block.blocks, t=t))
             case Table():
                 lines.extend(_table_lines(block))
             case Image():
-                lines.append(f"[Image: {clean(block.alt)}]")
+                lines.append(t("image_notes", alt=clean(block.alt)))
             case Question() | Match() | Order():
                 # a graded block in a notes or teacher div is the answer key's, not the
                 # speaker's: the notes leave it out
@@ -157,10 +164,11 @@ def notes_lines(blocks: Sequence[Block], prefix: str = "") -> list[str]:
     return [line for line in lines if line.strip()]
 
 
-def div_notes(div: Div) -> list[str]:
+def div_notes(div: Div, t: Catalogue | None = None) -> list[str]:
     """The notes a notes or teacher div gives ("Teacher note: " before a teacher's)."""
-    prefix = "Teacher note: " if div.audience == "teacher" else ""
-    return notes_lines(div.blocks, prefix)
+    t = _words(t)
+    prefix = t("teacher_note_notes") if div.audience == "teacher" else ""
+    return notes_lines(div.blocks, prefix, t)
 
 
 # --------------------------------------------------------------------------- blocks → paras
@@ -244,8 +252,11 @@ def code_paras(block: CodeBlock) -> list[Para]:
 _letter = option_letter  # the one lettering of every output
 
 
-def _prompt_paras(blocks: Sequence[Block]) -> tuple[list[Para], list[str]]:
+def _prompt_paras(
+    blocks: Sequence[Block], t: Catalogue | None = None
+) -> tuple[list[Para], list[str]]:
     """Face paragraphs of a graded block's prompt, and the notes its divs carry."""
+    t = _words(t)
     paras: list[Para] = []
     notes: list[str] = []
     for block in blocks:
@@ -262,25 +273,26 @@ def _prompt_paras(blocks: Sequence[Block]) -> tuple[list[Para], list[str]]:
                 # the question's slide is one text frame: the table's rows as lines
                 paras.extend(Para((Run(line),), 0, "plain") for line in _table_lines(block))
             case Image():
-                paras.append(Para((Run(f"[Image: {clean(block.alt)}]", italic=True),), 0, "plain"))
+                text = t("image_notes", alt=clean(block.alt))
+                paras.append(Para((Run(text, italic=True),), 0, "plain"))
             case Div():
                 if shows(block, "slide"):
-                    inner, more = _prompt_paras(block.blocks)
+                    inner, more = _prompt_paras(block.blocks, t)
                     paras.extend(inner)
                     notes.extend(more)
                 elif shows(block, "notes"):
-                    notes.extend(div_notes(block))
+                    notes.extend(div_notes(block, t))
             case Callout():
-                inner, more = callout_paras(block)
+                inner, more = callout_paras(block, t)
                 paras.extend(inner)
                 notes.extend(more)
             case Columns():  # one text frame: the columns one after the other
-                inner, more = _prompt_paras(block.blocks)
+                inner, more = _prompt_paras(block.blocks, t)
                 paras.extend(inner)
                 notes.extend(more)
             case Question() | Match() | Order():
                 # check forbids a graded block inside another: show its prompt at least
-                inner, more = _prompt_paras(block.prompt)
+                inner, more = _prompt_paras(block.prompt, t)
                 paras.extend(inner)
                 notes.extend(more)
             case _:
@@ -288,21 +300,25 @@ def _prompt_paras(blocks: Sequence[Block]) -> tuple[list[Para], list[str]]:
     return paras, notes
 
 
-def callout_paras(block: Callout) -> tuple[list[Para], list[str]]:
+def callout_paras(block: Callout, t: Catalogue | None = None) -> tuple[list[Para], list[str]]:
     """A callout's face: its label in bold, then its text; and the notes its divs carry."""
-    inner, notes = _prompt_paras(block.blocks)
+    inner, notes = _prompt_paras(block.blocks, t)
     return [Para((Run(clean(block.label), bold=True),), 0, "plain"), *inner], notes
 
 
-def graded_answer(block: Question | Match | Order, compact: bool = False) -> list[Para]:
+def graded_answer(
+    block: Question | Match | Order, compact: bool = False, t: Catalogue | None = None
+) -> list[Para]:
     """The answer a graded block's slide reveals: the correct options, the matching letters,
-    the right order, or the model answer. ``compact``: the correct options' letters only, on
-    one line (when their texts would push the question onto a second slide)."""
+    the right order, or the model answer, in the lesson's language. ``compact``: the correct
+    options' letters only, on one line (when their texts would push the question onto a second
+    slide)."""
+    t = _words(t)
     match block:
         case Question():
             if block.options:
                 right = [i for i, option in enumerate(block.options) if option.correct]
-                label = "Answers: " if len(right) > 1 else "Answer: "
+                label = t("notes_answer", n=len(right))
                 if compact:
                     letters = ", ".join(_letter(i) for i in right)
                     return [Para((Run(label, bold=True), Run(letters)), 0, "plain")]
@@ -317,70 +333,79 @@ def graded_answer(block: Question | Match | Order, compact: bool = False) -> lis
                     )
                     for n, i in enumerate(right)
                 ]
-            paras, _ = _prompt_paras(block.answer)
+            paras, _ = _prompt_paras(block.answer, t)
             if not paras:
                 return []
             first = paras[0]
-            labelled = replace(first, runs=(Run("Model answer: ", bold=True), *first.runs))
+            label = t("model_answer")
+            labelled = replace(first, runs=(Run(label, bold=True), *first.runs))
             if first.style != "plain":  # a list or quote: the label on a line of its own
-                return [Para((Run("Model answer:", bold=True),), 0, "plain"), *paras]
+                return [Para((Run(label.rstrip(), bold=True),), 0, "plain"), *paras]
             return [labelled, *paras[1:]]
         case Match():
             letter_of = {pair: _letter(pos) for pos, pair in enumerate(block.definition_order)}
             pairs = ", ".join(f"{i + 1} — {letter_of[i]}" for i in range(len(block.pairs)))
-            return [Para((Run("Answers: ", bold=True), Run(pairs)), 0, "plain")]
+            label = t("notes_answer", n=len(block.pairs))
+            return [Para((Run(label, bold=True), Run(pairs)), 0, "plain")]
         case Order():
             letter_of = {item: _letter(pos) for pos, item in enumerate(block.shown_order)}
             order = ", ".join(letter_of[i] for i in range(len(block.items)))
-            return [Para((Run("Correct order: ", bold=True), Run(order)), 0, "plain")]
+            return [Para((Run(t("correct_order"), bold=True), Run(order)), 0, "plain")]
         case _:
             assert_never(block)
 
 
-def graded_title(block: Question | Match | Order, topic: str = "") -> str:
-    """ "Check for understanding: Question 3 (2 points)"; with ``topic``, the topic's name
-    instead of "Check for understanding" (a topic that opens with a question has no slide of
-    its own to show its name)."""
-    unit = "point" if block.points == 1 else "points"
+def graded_title(
+    block: Question | Match | Order, t: Catalogue | None = None, topic: str = ""
+) -> str:
+    """ "Check for understanding: Question 3 (2 points)", in the lesson's language; with
+    ``topic``, the topic's name instead of "Check for understanding" (a topic that opens with
+    a question has no slide of its own to show its name)."""
+    t = _words(t)
     # no-break spaces keep "Question 3" and "(2 points)" on one line when the title wraps
-    lead = topic or "Check for understanding"
-    return f"{lead}: Question\u00a0{block.number} ({block.points}\u00a0{unit})"
+    question = t("question_number", n=block.number).replace(" ", "\u00a0")
+    points = t("points", n=block.points).replace(" ", "\u00a0")
+    if topic:
+        return t("topic_question_title", topic=topic, question=question, points=points)
+    return t("check_title", question=question, points=points)
 
 
-def graded_face_and_notes(block: Question | Match | Order) -> tuple[list[Para], list[str]]:
+def graded_face_and_notes(
+    block: Question | Match | Order, t: Catalogue | None = None
+) -> tuple[list[Para], list[str]]:
     """What a graded block shows on its slide, and the answers for the speaker notes."""
-    paras, extra = _prompt_paras(block.prompt)
+    t = _words(t)
+    paras, extra = _prompt_paras(block.prompt, t)
     notes: list[str] = []
     match block:
         case Question():
             if block.options:
                 if block.select_all:
-                    paras.append(Para((Run("Select all that apply.", italic=True),), 0, "plain"))
+                    paras.append(Para((Run(t("select_all"), italic=True),), 0, "plain"))
                 correct = []
                 for i, option in enumerate(block.options):
                     paras.append(Para(runs_of(option.inlines), 0, "option", f"{_letter(i)}."))
                     if option.correct:
                         correct.append(f"{_letter(i)} — {clean(readable(option.inlines))}")
-                label = "Answers: " if len(correct) > 1 else "Answer: "
-                notes.append(label + "; ".join(correct))
+                notes.append(t("notes_answer", n=len(correct)) + "; ".join(correct))
             else:
-                answer = notes_lines(block.answer)
+                answer = notes_lines(block.answer, t=t)
                 if answer:
-                    notes.append("Model answer: " + answer[0])
+                    notes.append(t("model_answer") + answer[0])
                     notes.extend(answer[1:])
         case Match():
             texts = [clean(readable(p.definition)) for p in block.pairs]
             order = block.definition_order
             letter_of = {pair_index: _letter(pos) for pos, pair_index in enumerate(order)}
-            paras.append(Para((Run("Terms", bold=True),), 0, "label"))
+            paras.append(Para((Run(t("terms"), bold=True),), 0, "label"))
             for i, pair in enumerate(block.pairs):
                 paras.append(Para(runs_of(pair.term), 0, "option", f"{i + 1}."))
-            paras.append(Para((Run("Definitions", bold=True),), 0, "label"))
+            paras.append(Para((Run(t("definitions"), bold=True),), 0, "label"))
             for pos, pair_index in enumerate(order):
                 pair = block.pairs[pair_index]
                 paras.append(Para(runs_of(pair.definition), 0, "option", f"{_letter(pos)}."))
             notes.append(
-                "Answers: "
+                t("notes_answer", n=len(block.pairs))
                 + ", ".join(f"{i + 1} — {letter_of[i]}" for i in range(len(block.pairs)))
             )
             for i, pair in enumerate(block.pairs):
@@ -393,7 +418,7 @@ def graded_face_and_notes(block: Question | Match | Order) -> tuple[list[Para], 
                 paras.append(
                     Para(runs_of(block.items[item_index].inlines), 0, "option", f"{_letter(pos)}.")
                 )
-            notes.append("Correct order: " + ", ".join(letter_of[i] for i in range(len(texts))))
+            notes.append(t("correct_order") + ", ".join(letter_of[i] for i in range(len(texts))))
             notes.extend(f"{i + 1}. {letter_of[i]} — {t}" for i, t in enumerate(texts))
         case _:
             assert_never(block)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from coursepack.messages import Catalogue, catalogue
 from coursepack.model import (
     Block,
     BulletList,
@@ -111,7 +112,8 @@ _SIDE_BY_SIDE_MIN = 22
 class _Walker:
     """Collects a topic's face content in chunks (text, table, image, graded) and its notes."""
 
-    def __init__(self, incremental: bool = False) -> None:
+    def __init__(self, t: Catalogue, incremental: bool = False) -> None:
+        self.t = t  # the lesson's words (notes)
         self.chunks: list[_Chunk] = []
         self.pending_notes: list[str] = []
         self.incremental = incremental  # lists not marked either way build one item a click
@@ -168,7 +170,7 @@ class _Walker:
                     if shows(block, "slide"):
                         self.walk(block.blocks)
                     elif shows(block, "notes"):
-                        self.note(div_notes(block))
+                        self.note(div_notes(block, self.t))
                 case _:
                     assert_never(block)
 
@@ -188,9 +190,11 @@ class _Planner:
         rules: FitRules,
         pixel_size: Callable[[Image], tuple[int, int]],
         math_pictures: bool = False,
+        t: Catalogue | None = None,
     ) -> None:
         self.lesson = lesson
         self.math_pictures = math_pictures
+        self.t = t if t is not None else catalogue(lesson.meta.lang)  # titles, labels, notes
         self.g = geometry
         self.m = metrics
         self.r = rules
@@ -289,7 +293,7 @@ class _Planner:
         header = SectionSlide(
             title=shown, title_size=size, notes=self._full_title(title, shown), line=section.line
         )
-        walker = _Walker(self.lesson.meta.incremental)
+        walker = _Walker(self.t, self.lesson.meta.incremental)
         walker.walk(section.blocks)
         notes = [n for chunk in walker.chunks for n in chunk.notes] + walker.pending_notes
         body = self._section_body(walker.chunks)
@@ -319,7 +323,7 @@ class _Planner:
     ) -> list[str]:
         """Slides for a topic; returns notes left over when the topic made no slide."""
         full, title = title, self._topic_title(title)
-        walker = _Walker(self.lesson.meta.incremental)
+        walker = _Walker(self.t, self.lesson.meta.incremental)
         walker.walk(blocks)
         planned: list[_Planned] = []
         chunks = list(walker.chunks)
@@ -422,10 +426,9 @@ class _Planner:
             suffix=_LONGEST_SUFFIX,
         )
 
-    @staticmethod
-    def _full_title(full: str, shown: str) -> tuple[str, ...]:
+    def _full_title(self, full: str, shown: str) -> tuple[str, ...]:
         """Speaker notes giving the whole title when the slide shows it shortened."""
-        return (f"Full title: {full}",) if shown != full else ()
+        return (self.t("full_title", title=full),) if shown != full else ()
 
     def _side_by_side(
         self, first: _Chunk, second: _Chunk, title: str
@@ -581,8 +584,8 @@ class _Planner:
         unless the lesson says ``reveal-answers: false``. An open question's prompt is set
         large (up to ``open_max``) in the top part, over room for the class's answers.
         """
-        gtitle = graded_title(block, lead)
-        paras, notes = graded_face_and_notes(block)
+        gtitle = graded_title(block, self.t, lead)
+        paras, notes = graded_face_and_notes(block, self.t)
         size, tbox, body = self._body_box(self._longest_title(gtitle))
         open_question = isinstance(block, Question) and not block.options
         high = self.r.open_max if open_question else None
@@ -595,7 +598,7 @@ class _Planner:
         if self.lesson.meta.reveal_answers:
             # the answers in full, else (if they cost a slide more) the letters only
             for compact in (False, True):
-                answer = graded_answer(block, compact)
+                answer = graded_answer(block, compact, self.t)
                 if not answer:
                     break
                 reveal, body = self._reveal(answer, full, 0.55 if open_question else 0.45)
@@ -657,7 +660,7 @@ class _Planner:
     def _callout(self, block: Callout, title: str, above: list[Para]) -> list[_Planned] | None:
         """A callout's slides. With ``above`` (the text before it), one slide with the text
         over the box, or None when the two do not fit together."""
-        paras, _ = callout_paras(block)
+        paras, _ = callout_paras(block, self.t)
         size, tbox, body = self._body_box(self._longest_title(title))
         base = {"title": title, "title_size": size, "title_box": tbox, "line": block.line}
         if above:
@@ -689,7 +692,7 @@ class _Planner:
         slides: list[list[Panel]] = [[]]
         top = body.top
         for block in blocks:
-            paras, _ = callout_paras(block)
+            paras, _ = callout_paras(block, self.t)
             for attempt in range(2):
                 room = Box(body.left, top, body.width, body.bottom - top)
                 fitted = fit_text(paras, room, self.g.insets, self.m, self.r)
@@ -757,7 +760,7 @@ class _Planner:
         lesson = self.lesson
         meta = lesson.meta
         self.cover()
-        leftover = self.topic("Overview", lesson.intro, 1, empty_slide=False)
+        leftover = self.topic(self.t("overview"), lesson.intro, 1, empty_slide=False)
         if leftover:
             self.slides[0] = replace(self.slides[0], notes=self.slides[0].notes + tuple(leftover))
         for section in lesson.sections:
@@ -782,15 +785,19 @@ def plan_deck(
     rules: FitRules | None = None,
     pixel_size: Callable[[Image], tuple[int, int]] | None = None,
     math_pictures: bool = False,
+    messages: Catalogue | None = None,
 ) -> DeckPlan:
     """Plan the deck for a lesson: pure data, no python-pptx.
 
     ``pixel_size(image)`` gives an image's (width, height) in pixels; the default reads the file
     header with Pillow (tests may pass a stub). ``math_pictures``: formulas are to be drawn as
-    pictures (slide-math: pictures), not written as equations.
+    pictures (slide-math: pictures), not written as equations. ``messages`` is the lesson's
+    catalogue (default: the one for its ``lang`` on the default layout search path).
     """
 
     def sizer(image: Image) -> tuple[int, int]:
         return image_size(image.path) if pixel_size is None else pixel_size(image)
 
-    return _Planner(lesson, geometry, metrics, rules or FitRules(), sizer, math_pictures).plan()
+    return _Planner(
+        lesson, geometry, metrics, rules or FitRules(), sizer, math_pictures, messages
+    ).plan()
