@@ -226,7 +226,9 @@ Shuffle = Literal["derangement", "no-rotation"]
 _SHUFFLE_TRIES = 64
 
 
-def shuffled_order(texts: Sequence[str], rule: Shuffle = "derangement") -> tuple[int, ...]:
+def shuffled_order(
+    texts: Sequence[str], rule: Shuffle = "derangement", salt: str = ""
+) -> tuple[int, ...]:
     """A shuffled order of ``range(len(texts))`` that is the same on every build and output.
 
     Items are sorted by the SHA-256 of their text salted with the whole block (and, when that
@@ -239,11 +241,13 @@ def shuffled_order(texts: Sequence[str], rule: Shuffle = "derangement") -> tuple
     - ``"no-rotation"`` (ordering): neither the right order nor the right order started
       further on (2, 3, 4, 1), which students would read off. With 2 items the only other
       order is a rotation, and is used.
+
+    ``salt`` gives another order for the same texts, as stable (a test version's own shuffle).
     """
     count = len(texts)
     if count < 2:
         return tuple(range(count))
-    salt = "\x1e".join(texts)
+    salt = "\x1e".join(texts) if not salt else salt + "\x1d" + "\x1e".join(texts)
     for attempt in range(_SHUFFLE_TRIES):
         # Try 0 is the order of earlier versions, so a shuffle that was fine stays as it was.
         tag = "" if attempt == 0 else f"{attempt}\x1f"

@@ -47,6 +47,7 @@ from coursepack.model import (
     iter_blocks,
     option_letter,
     plain_text,
+    shuffled_order,
 )
 from coursepack.model import Question as QuestionBlock
 
@@ -246,24 +247,14 @@ def _options(question: QuestionBlock, seed: int, index: int) -> tuple:
 
 
 def _deranged(key: str, block: Match) -> tuple[int, ...]:
-    """A shown order of the definitions with none opposite its own term."""
-    count = len(block.pairs)
-    for attempt in range(64):
-        order = _order(f"{key}\x1c{attempt}", count)
-        if all(position != pair for position, pair in enumerate(order)):
-            return tuple(order)
-    return tuple(range(1, count)) + (0,)  # a rotation is always a derangement
+    """A shown order of the definitions with none opposite its own term (the handout's rule,
+    :func:`~coursepack.model.shuffled_order`, with the version's salt)."""
+    return shuffled_order([plain_text(p.definition) for p in block.pairs], "derangement", key)
 
 
 def _scrambled(key: str, block: Order) -> tuple[int, ...]:
     """A shown order of the items that is neither the right order nor a rotation of it."""
-    count = len(block.items)
-    rotations = {tuple((i + k) % count for i in range(count)) for k in range(count)}
-    for attempt in range(64):
-        order = tuple(_order(f"{key}\x1c{attempt}", count))
-        if order != tuple(range(count)) and (count < 3 or order not in rotations):
-            return order
-    return tuple(reversed(range(count)))
+    return shuffled_order([plain_text(i.inlines) for i in block.items], "no-rotation", key)
 
 
 def versions_of(lesson: Lesson, count: int, seed: int = 0) -> dict[str, Lesson]:
