@@ -717,3 +717,19 @@ def test_a_course_pack_speaks_the_courses_language_and_each_lessons(tmp_path: Pa
     html = HandoutWriter().render_pack_html(course_model, lessons, "handout")
     assert '<html lang="es" dir="ltr"' in html
     assert 'lang="he" dir="rtl"' in html
+
+
+def test_a_callouts_default_heading_is_in_the_lessons_language(tmp_path: Path) -> None:
+    lesson = tmp_path / "callout.md"
+    lesson.write_text(
+        "---\ntitle: Prueba\nlang: es\n---\n\n# A\n\n::: {.callout-tip}\nBebe agua.\n:::\n\n"
+        '::: {.callout-note title="Recuerda"}\nHola.\n:::\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    assert run_cli("build", str(lesson), "-o", str(out), "--only", "handout").exit_code == 0
+    assert run_cli("build", str(lesson), "-o", str(out), "--only", "slides").exit_code == 0
+    text = pdf_text(out / "callout-handout.pdf")
+    assert "Consejo" in text and "Recuerda" in text and "Tip" not in text
+    faces = _deck_xml(out / "callout-slides.pptx", "ppt/slides/")
+    assert "<a:t>Consejo</a:t>" in faces and "<a:t>Tip</a:t>" not in faces

@@ -146,7 +146,7 @@ def notes_lines(blocks: Sequence[Block], prefix: str = "", t: Catalogue | None =
                 # a note's own audience divs are all read out: notes are for the teacher
                 lines.extend(notes_lines(block.blocks, t=t))
             case Callout():
-                lines.extend(notes_lines(block.blocks, f"{clean(block.label)}: ", t))
+                lines.extend(notes_lines(block.blocks, f"{callout_label(block, t)}: ", t))
             case Columns():
                 lines.extend(notes_lines(block.blocks, t=t))
             case Table():
@@ -303,7 +303,13 @@ def _prompt_paras(
 def callout_paras(block: Callout, t: Catalogue | None = None) -> tuple[list[Para], list[str]]:
     """A callout's face: its label in bold, then its text; and the notes its divs carry."""
     inner, notes = _prompt_paras(block.blocks, t)
-    return [Para((Run(clean(block.label), bold=True),), 0, "plain"), *inner], notes
+    label = callout_label(block, t)
+    return [Para((Run(label, bold=True),), 0, "plain"), *inner], notes
+
+
+def callout_label(block: Callout, t: Catalogue | None = None) -> str:
+    """A callout's heading: its title, else its style in the lesson's language ("Nota")."""
+    return clean(block.title or _words(t)(f"callout_{block.style}"))
 
 
 def graded_answer(
