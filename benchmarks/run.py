@@ -3,16 +3,25 @@
 Run from the project root after ``pip install -e '.[bench]'``::
 
     python benchmarks/run.py            # prints a table; --markdown for docs/benchmarks.md
+    python benchmarks/run.py --root DIR # measure another checkout (e.g. main, for "before")
 
-Measures (each a median of several runs, each run a fresh process, as a teacher runs it):
+Every timing is a fresh process, as a teacher runs it, and gives two figures: wall-clock
+seconds and CPU seconds (user + system of the process and every child it waited for, from
+``getrusage(RUSAGE_CHILDREN)``). CPU time is the steadier figure on a shared machine: other
+programs' load slows the wall clock, not our CPU seconds. Runs of the things compared are
+interleaved (ours, baseline, ours, baseline…) so drifting load hits both alike, and each
+figure is a median. Measures:
 
 1. a full build of ``source/unamir.md`` (handout, key, deck) against the baseline: pandoc
    Markdown → PPTX, Markdown → HTML, then WeasyPrint HTML → PDF twice (handout and key);
-   target: ours ≤ 0.6 × baseline;
-2. a no-op rebuild against a full build (target ≤ 0.3);
+   targets: CPU ≤ 1.0 × the baseline's, wall ≤ 0.6 ×;
+2. a no-op rebuild against a full build (target ≤ 0.15);
 3. watch latency: from saving the lesson to a new handout PDF (target ≤ 1 s);
 4. a course of 30 generated lessons with ``--jobs 1`` and ``--jobs 2``: time and peak memory
-   (targets: linear in lessons, ``--jobs 2`` ≥ 1.6× faster, peak memory < 600 MB).
+   (targets: linear in lessons, ``--jobs 2`` ≥ 1.6× faster, peak memory < 600 MB), and the
+   time to write its two packs alone (``course.yaml`` edited, so only the packs are stale);
+5. with ``--edit-lessons N`` (N > 0): one word of one lesson edited in a course of N lessons,
+   the rebuild's wall time (target for N = 100: ≤ 20 s).
 
 Not a test: CI times nothing. The figures live in ``docs/benchmarks.md``.
 """
@@ -22,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -32,7 +42,7 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(os.environ.get("COURSEPACK_BENCH_ROOT") or Path(__file__).resolve().parent.parent)
 LESSON = ROOT / "source" / "unamir.md"
 COURSEPACK = [sys.executable, "-c", "from cli import main; main()"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -51,16 +61,53 @@ BASELINE_SCRIPT = textwrap.dedent(
 )
 
 
-def timed(command: list[str], cwd: Path) -> float:
-    """Wall-clock seconds of one command (which must succeed)."""
+class Timing(tuple):
+    """``(wall, cpu)`` seconds of one command."""
+
+    @property
+    def wall(self) -> float:
+        return self[0]
+
+    @property
+    def cpu(self) -> float:
+        return self[1]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], cwd: Path) -> Timing:
+    """Wall-clock and CPU seconds of one command (which must succeed). CPU counts the
+    command and every descendant it waited for (forked workers, pandoc)."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     subprocess.run(command, cwd=cwd, env=ENV, check=True, capture_output=True)
-    return time.perf_counter() - start
+    return Timing((time.perf_counter() - start, _children_cpu() - cpu))
 
 
-def median_of(runs: int, action) -> float:
-    """The median of ``runs`` timings of ``action()``."""
-    return statistics.median(action() for _ in range(runs))
+def interleaved(runs: int, *actions) -> list[list[Timing]]:
+    """``runs`` timings of each action, taken in turn (a, b, a, b…) so load drifts alike."""
+    results: list[list[Timing]] = [[] for _ in actions]
+    for _ in range(runs):
+        for timings, action in zip(results, actions, strict=True):
+            timings.append(action())
+    return results
+
+
+def median(timings: list[Timing]) -> Timing:
+    """The median wall and the median CPU (each on its own)."""
+    return Timing(
+        (statistics.median(t.wall for t in timings), statistics.median(t.cpu for t in timings))
+    )
+
+
+def spread(ours: list[Timing], theirs: list[Timing], field: str) -> str:
+    """The lowest and highest ratio of paired runs: how noisy the ratio is."""
+    pairs = zip(ours, theirs, strict=True)
+    ratios = sorted(getattr(a, field) / getattr(b, field) for a, b in pairs)
+    return f"{ratios[0]:.2f}–{ratios[-1]:.2f}"
 
 
 class PeakMemory:
@@ -116,10 +163,10 @@ class PeakMemory:
             time.sleep(0.02)
 
 
-def course_build(folder: Path, out: Path, jobs: int, memory: bool = True) -> tuple[float, str]:
-    """Seconds of a forced build with ``jobs`` workers, then (``memory``) the peak memory (RSS
-    and PSS sums) of a second one. Two runs: sampling /proc (smaps_rollup walks the page tables of a
-    big process every 20 ms) slows the build it watches by up to a third."""
+def course_build(folder: Path, out: Path, jobs: int, memory: bool = True) -> tuple[Timing, str]:
+    """Wall and CPU seconds of a forced build with ``jobs`` workers, then (``memory``) the peak
+    memory (RSS and PSS sums) of a second one. Two runs: sampling /proc (smaps_rollup walks the
+    page tables of a big process every 20 ms) slows the build it watches by up to a third."""
     command = [*COURSEPACK, "build", str(folder), "-o", str(out), "--force", "--jobs", str(jobs)]
     elapsed = timed([*command, "-q"], ROOT)
     if not memory:
@@ -132,6 +179,31 @@ def course_build(folder: Path, out: Path, jobs: int, memory: bool = True) -> tup
     if process.returncode != 0:
         raise SystemExit(f"course build failed:\n{stderr.decode()}")
     return elapsed, f"{memory.peak_kib / 1024:.0f} MB RSS ({memory.peak_pss_kib / 1024:.0f} PSS)"
+
+
+def rebuild_after(edit, folder: Path, out: Path, jobs: int) -> Timing:
+    """Wall and CPU seconds of an ordinary (not forced) rebuild after ``edit()``."""
+    edit()
+    command = [*COURSEPACK, "build", str(folder), "-o", str(out), "--jobs", str(jobs), "-q"]
+    return timed(command, ROOT)
+
+
+def append_to(path: Path, text: str):
+    """An edit: ``text`` added at the end of ``path``."""
+    return lambda: path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def one_word_edit(path: Path):
+    """An edit: one word of the lesson's first bullet changed (a new word each time)."""
+    count = [0]
+
+    def edit() -> None:
+        count[0] += 1
+        text = path.read_text(encoding="utf-8")
+        at = text.index("\n- ") + 3
+        path.write_text(text[:at] + f"Edit{count[0]} " + text[at:], encoding="utf-8")
+
+    return edit
 
 
 def make_course(folder: Path, count: int) -> None:
@@ -182,92 +254,164 @@ def watch_latency(work: Path, runs: int) -> float:
         process.wait(timeout=30)
 
 
+def ratio(ours: Timing, theirs: Timing) -> str:
+    """``cpu / wall`` ratios of two timings."""
+    return f"{ours.cpu / theirs.cpu:.2f} / {ours.wall / theirs.wall:.2f}"
+
+
+def figures(ours: Timing, theirs: Timing | None = None) -> str:
+    """``cpu / wall`` seconds (and the other side's)."""
+    text = f"{ours.cpu:.2f} / {ours.wall:.2f} s"
+    if theirs is not None:
+        text += f" vs {theirs.cpu:.2f} / {theirs.wall:.2f} s"
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="runs per timing (median)")
+    parser.add_argument("--runs", type=int, default=7, help="runs per timing (median)")
     parser.add_argument("--lessons", type=int, default=30, help="lessons in the course")
+    parser.add_argument(
+        "--edit-lessons",
+        type=int,
+        default=100,
+        help="lessons in the course for the one-word-edit rebuild (0: skip)",
+    )
+    parser.add_argument("--no-watch", action="store_true", help="skip the watch latency")
+    parser.add_argument("--no-jobs", action="store_true", help="skip the course --jobs runs")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args()
 
     rows: list[tuple[str, str, str, str]] = []
+    notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         baseline_script = work / "baseline.py"
         baseline_script.write_text(BASELINE_SCRIPT, encoding="utf-8")
         (work / "base").mkdir()
 
-        def ours_full() -> float:
+        def ours_full() -> Timing:
             cmd = [*COURSEPACK, "build", str(LESSON), "-o", str(work / "ours"), "--force", "-q"]
             return timed(cmd, ROOT)
 
-        def baseline() -> float:
+        def baseline() -> Timing:
             cmd = [sys.executable, str(baseline_script), str(LESSON), str(work / "base")]
             return timed(cmd, ROOT)
 
-        def ours_noop() -> float:
+        def ours_noop() -> Timing:
             return timed([*COURSEPACK, "build", str(LESSON), "-o", str(work / "ours"), "-q"], ROOT)
 
         ours_full()  # warm the disk cache and write the stamps
         baseline()
-        full = median_of(args.runs, ours_full)
-        base = median_of(args.runs, baseline)
-        noop = median_of(args.runs, ours_noop)
+        fulls, bases, noops = interleaved(args.runs, ours_full, baseline, ours_noop)
+        full, base, noop = median(fulls), median(bases), median(noops)
         rows.append(
             (
                 "full build of unamir.md vs Pandoc baseline",
-                f"{full:.2f} s vs {base:.2f} s",
-                f"{full / base:.2f}",
-                "≤ 0.6",
+                figures(full, base),
+                ratio(full, base),
+                "CPU ≤ 1.0, wall ≤ 0.6",
             )
         )
-        rows.append(("no-op rebuild vs full build", f"{noop:.2f} s", f"{noop / full:.2f}", "≤ 0.3"))
+        notes.append(
+            f"full build / baseline, paired runs: CPU {spread(fulls, bases, 'cpu')}, "
+            f"wall {spread(fulls, bases, 'wall')}"
+        )
+        rows.append(("no-op rebuild vs full build", figures(noop), ratio(noop, full), "≤ 0.15"))
 
-        latency = watch_latency(work, max(3, args.runs))
-        rows.append(("watch: save → new handout PDF", f"{latency:.2f} s", "", "≤ 1 s"))
+        if not args.no_watch:
+            latency = watch_latency(work, max(3, args.runs))
+            rows.append(("watch: save → new handout PDF", f"{latency:.2f} s", "", "≤ 1 s"))
 
-        small = max(2, args.lessons // 3)
-        make_course(work / "course-small", small)
-        make_course(work / "course", args.lessons)
-        small_time, _ = course_build(work / "course-small", work / "out-small", 1, memory=False)
-        one_time, one_mem = course_build(work / "course", work / "out-1", 1)
-        two_time, two_mem = course_build(work / "course", work / "out-2", 2)
-        per_small = small_time / small
-        per_large = one_time / args.lessons
-        rows.append(
-            (
-                f"course: {small} vs {args.lessons} lessons, --jobs 1 (s per lesson)",
-                f"{per_small:.2f} vs {per_large:.2f}",
-                f"{per_large / per_small:.2f}",
-                "≈ 1 (linear)",
+        n = args.lessons
+        make_course(work / "course", n)
+        if not args.no_jobs:
+            small = max(2, n // 3)
+            make_course(work / "course-small", small)
+            small_time, _ = course_build(work / "course-small", work / "out-small", 1, False)
+            one_time, one_mem = course_build(work / "course", work / "out-1", 1)
+            two_time, two_mem = course_build(work / "course", work / "out-2", 2)
+            per_small = small_time.cpu / small
+            per_large = one_time.cpu / n
+            rows.append(
+                (
+                    f"course: {small} vs {n} lessons, --jobs 1 (CPU s per lesson)",
+                    f"{per_small:.2f} vs {per_large:.2f}",
+                    f"{per_large / per_small:.2f}",
+                    "≈ 1 (linear)",
+                )
             )
-        )
-        rows.append(
-            (
-                f"course of {args.lessons}: --jobs 1 vs --jobs 2",
-                f"{one_time:.1f} s vs {two_time:.1f} s",
-                f"{one_time / two_time:.2f}×",
-                "≥ 1.6×",
+            rows.append(
+                (
+                    f"course of {n}: --jobs 1 vs --jobs 2 (wall)",
+                    f"{one_time.wall:.1f} s vs {two_time.wall:.1f} s",
+                    f"{one_time.wall / two_time.wall:.2f}×",
+                    "≥ 1.6×",
+                )
             )
-        )
+            rows.append(
+                (
+                    f"course of {n}: peak memory, --jobs 1 / --jobs 2",
+                    f"{one_mem} / {two_mem}",
+                    "",
+                    "< 600 MB",
+                )
+            )
+        else:
+            course_build(work / "course", work / "out-1", 1, memory=False)
+        # Only the packs are stale when course.yaml changes (lessons do not read it).
+        packs = [
+            rebuild_after(
+                append_to(work / "course" / "course.yaml", f"subtitle: Run {index}\n"),
+                work / "course",
+                work / "out-1",
+                1,
+            )
+            for index in range(max(1, args.runs // 2))
+        ]
         rows.append(
             (
-                f"course of {args.lessons}: peak memory, --jobs 1 / --jobs 2",
-                f"{one_mem} / {two_mem}",
+                f"course of {n}: write both packs (course.yaml edited), --jobs 1",
+                figures(median(packs)),
                 "",
-                "< 600 MB",
+                "−30% vs before",
             )
         )
+
+        if args.edit_lessons:
+            make_course(work / "edit-course", args.edit_lessons)
+            course_build(work / "edit-course", work / "edit-out", 2, memory=False)
+            edit = one_word_edit(work / "edit-course" / "lesson-01.md")
+            edits = [
+                rebuild_after(edit, work / "edit-course", work / "edit-out", 2)
+                for _ in range(max(1, args.runs // 3))
+            ]
+            rows.append(
+                (
+                    f"course of {args.edit_lessons}: one word of one lesson edited, rebuild",
+                    figures(median(edits)),
+                    "",
+                    "wall ≤ 20 s",
+                )
+            )
 
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    load = "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+    header = f"Machine: {machine}; median of {args.runs} runs; {load} at the end"
     if args.markdown:
-        print(f"Machine: {machine}; median of {args.runs} runs.\n")
-        print("| measure | figures | ratio | target |\n|---|---|---|---|")
+        print(header + ".\n")
+        print("| measure | CPU / wall | ratio (CPU / wall) | target |\n|---|---|---|---|")
         for row in rows:
             print("| " + " | ".join(row) + " |")
+        print()
+        for note in notes:
+            print(f"- {note}")
     else:
-        print(f"Machine: {machine}; median of {args.runs} runs")
-        for measure, figures, ratio, target in rows:
-            print(f"{measure:<58} {figures:<24} {ratio:>7}  target {target}")
+        print(header)
+        for measure, figs, rat, target in rows:
+            print(f"{measure:<62} {figs:<34} {rat:>12}  target {target}")
+        for note in notes:
+            print(note)
 
 
 if __name__ == "__main__":

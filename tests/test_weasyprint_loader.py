@@ -63,3 +63,59 @@ def test_loader_falls_back_when_the_fast_import_fails() -> None:
         """
     )
     assert out == "weasyprint b'%PDF-'"
+
+
+def test_page_references_are_cached_and_the_same() -> None:
+    # pydyf rebuilt every page's reference on each lookup (one per tagged box: quadratic in
+    # pages); the cached property gives the same tuple, rebuilt only when a page is added.
+    out = run_python(
+        """
+        import pydyf
+        original = pydyf.PDF.page_references.fget
+        from coursepack.writers.weasyprint_loader import load_weasyprint
+        from coursepack.writers.pydyf_pages import cache_page_references
+        load_weasyprint()
+        assert pydyf.PDF.page_references.fget is not original
+        assert cache_page_references()  # a second install keeps the first
+        pdf = pydyf.PDF()
+        same = []
+        for count in range(1, 5):
+            pdf.add_page(pydyf.Dictionary({"Type": "/Page"}))
+            first = pdf.page_references
+            same.append(first == original(pdf) and len(first) == count)
+            same.append(pdf.page_references is first)  # built once per page count
+        print(all(same))
+        """
+    )
+    assert out == "True"
+
+
+def test_cached_page_references_write_the_same_pdf() -> None:
+    out = run_python(
+        """
+        import hashlib, pydyf
+        from coursepack.writers.weasyprint_loader import load_weasyprint
+        weasyprint = load_weasyprint()
+        cached = pydyf.PDF.page_references
+        html = "<html lang=en><body>" + "".join(
+            f"<h2>Part {i}</h2><ul><li>one</li><li><a href='#p{i}'>link</a></li></ul>"
+            f"<p id='p{i}' style='break-after: page'>Text {i}</p>" for i in range(6)
+        ) + "</body></html>"
+
+        def digest():
+            document = weasyprint.HTML(string=html).render(pdf_tags=True)
+            pdf = document.write_pdf(pdf_tags=True)
+            return len(document.pages), hashlib.sha256(pdf).hexdigest()
+
+        with_cache = digest()
+        pydyf.PDF.page_references = property(
+            lambda self: tuple(
+                f"{n} 0 R".encode("ascii") for n in self.pages["Kids"][::3]
+            )
+        )
+        without = digest()
+        pydyf.PDF.page_references = cached
+        print(with_cache[0] >= 6, with_cache == without)
+        """
+    )
+    assert out == "True True"

@@ -26,9 +26,19 @@ _ABI = {"x86_64": "libc6,x86-64"}
 
 
 def load_weasyprint() -> ModuleType:
-    """The ``weasyprint`` module, imported once per process."""
+    """The ``weasyprint`` module, imported once per process, with pydyf's page references
+    cached (:mod:`coursepack.writers.pydyf_pages`: the same bytes, faster long PDFs)."""
     if "weasyprint" in sys.modules:
         return sys.modules["weasyprint"]
+    module = _import_weasyprint()
+    from coursepack.writers.pydyf_pages import cache_page_references
+
+    cache_page_references()
+    return module
+
+
+def _import_weasyprint() -> ModuleType:
+    """Import WeasyPrint, its library lookups answered from ``ldconfig -p`` where possible."""
     listing = _ldconfig_listing() if sys.platform.startswith("linux") else None
     if listing:
         try:
