@@ -8,6 +8,7 @@ placeholder falls outside it). Every body run in the pptx is at least the 18 pt 
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import uuid
@@ -218,3 +219,47 @@ def test_overflow_deck_really_was_split(rendered) -> None:
     titles = [s.shapes.title.text_frame.text for s in prs.slides]
     assert any(t.startswith("Fourteen Long Bullets (2/") for t in titles)
     assert any(t.startswith("A Table Of Thirty Rows (2/") for t in titles)
+
+
+def test_libreoffice_impress_plays_the_builds_and_the_answer_reveal(tmp_path: Path) -> None:
+    """LibreOffice reads the p:timing trees as its own animations: one on-click step per
+    bullet of an incremental list (a sub-bullet with its bullet) and one for the answer."""
+    source = tmp_path / "builds.md"
+    source.write_text(
+        "---\ntitle: Builds\nincremental: true\n---\n# S\n\n## List\n\n- one\n  - detail\n"
+        "- two\n- three\n\n## Quiz\n\n::: question\nWhich?\n\n- [ ] no\n- [x] yes\n:::\n",
+        encoding="utf-8",
+    )
+    lesson, diags = read_lesson(source)
+    assert lesson is not None, diags
+    deck = tmp_path / "builds.pptx"
+    deck.write_bytes(DeckWriter().render(lesson))
+    profile = Path("/tmp") / f"coursepack-lo-{uuid.uuid4().hex}"
+    try:
+        subprocess.run(
+            [
+                "soffice",
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--convert-to",
+                "odp",
+                "--outdir",
+                str(tmp_path),
+                str(deck),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "builds.odp") as odp:
+        content = odp.read("content.xml").decode("utf-8")
+    pages = content.split("<draw:page ")[1:]
+    steps = [re.findall(r'presentation:node-type="(on-click|with-previous)"', p) for p in pages]
+    # cover, section, the list (three clicks, the detail with its bullet), the question
+    assert steps[2] == ["on-click", "with-previous", "on-click", "on-click"]
+    assert steps[3] == ["on-click"]
+    assert steps[0] == steps[1] == []
