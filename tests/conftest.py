@@ -118,3 +118,30 @@ def deck_texts(path: Path) -> list[str]:
         if slide.has_notes_slide:
             texts.append(slide.notes_slide.notes_text_frame.text)
     return texts
+
+
+def pdf_link_targets(path: Path) -> list[str]:
+    """The URI of every link annotation of a PDF, page by page."""
+    from pypdf import PdfReader
+
+    return [
+        annotation.get_object()["/A"]["/URI"]
+        for page in PdfReader(path).pages
+        for annotation in page.get("/Annots") or []
+        if "/A" in annotation.get_object()
+    ]
+
+
+def deck_link_targets(path: Path) -> list[str]:
+    """The address of every hyperlinked text run of a deck's slides."""
+    from pptx import Presentation
+
+    return [
+        run.hyperlink.address
+        for slide in Presentation(path).slides
+        for shape in slide.shapes
+        if shape.has_text_frame
+        for paragraph in shape.text_frame.paragraphs
+        for run in paragraph.runs
+        if run.hyperlink.address
+    ]

@@ -4,36 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import deck_texts, pdf_text, run_cli, write_lesson
+from conftest import (
+    deck_link_targets,
+    deck_texts,
+    pdf_link_targets,
+    pdf_text,
+    run_cli,
+    write_lesson,
+)
 
 from coursepack.model import LINK_SCHEMES, iso_date, link_allowed, option_letter, paper_name
 
 
 def test_a_phone_link_is_a_link_in_the_handout_and_on_the_slides(tmp_path: Path) -> None:
-    from pptx import Presentation
-    from pypdf import PdfReader
 
     lesson = write_lesson(
         tmp_path, "tel.md", "# S\n\n## T\n\n- Call the [museum](tel:+15551234567) to book.\n"
     )
     result = run_cli("build", str(lesson), "-o", str(tmp_path / "out"), "-j", "1")
     assert result.exit_code == 0, result.output
-    uris = [
-        annotation.get_object()["/A"]["/URI"]
-        for page in PdfReader(tmp_path / "out" / "tel-handout.pdf").pages
-        for annotation in page.get("/Annots") or []
-    ]
-    assert uris == ["tel:+15551234567"]
-    deck = Presentation(tmp_path / "out" / "tel-slides.pptx")
-    addresses = [
-        run.hyperlink.address
-        for slide in deck.slides
-        for shape in slide.shapes
-        if shape.has_text_frame
-        for paragraph in shape.text_frame.paragraphs
-        for run in paragraph.runs
-        if run.hyperlink.address
-    ]
+    assert pdf_link_targets(tmp_path / "out" / "tel-handout.pdf") == ["tel:+15551234567"]
+    addresses = deck_link_targets(tmp_path / "out" / "tel-slides.pptx")
     assert addresses == ["tel:+15551234567"]
 
 
