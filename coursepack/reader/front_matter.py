@@ -178,27 +178,24 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
             )
         )
         paper = "letter"
-    moodle_ordering = values.get("moodle-ordering", "").lower()
-    if moodle_ordering not in ("", "ordering", "matching"):
-        diagnostics.append(
-            error(
-                path,
-                dict(key_lines)["moodle-ordering"],
-                f"moodle-ordering '{values['moodle-ordering']}' is not known (use 'ordering' "
-                "for Moodle 4.4 and later, or 'matching' for an older Moodle)",
-            )
-        )
-        moodle_ordering = ""
-    slide_math = values.get("slide-math", "").lower()
-    if slide_math not in ("", "equations", "pictures"):
-        diagnostics.append(
-            error(
-                path,
-                dict(key_lines)["slide-math"],
-                f"slide-math '{values['slide-math']}' is not known (use 'equations' or 'pictures')",
-            )
-        )
-        slide_math = ""
+    moodle_ordering = _one_of(
+        values,
+        "moodle-ordering",
+        ("ordering", "matching"),
+        "use 'ordering' for Moodle 4.4 and later, or 'matching' for an older Moodle",
+        key_lines,
+        path,
+        diagnostics,
+    )
+    slide_math = _one_of(
+        values,
+        "slide-math",
+        ("equations", "pictures"),
+        "use 'equations' or 'pictures'",
+        key_lines,
+        path,
+        diagnostics,
+    )
     flags = {}
     for key, default in (("incremental", False), ("reveal-answers", True)):
         raw = values.get(key, "").lower()
@@ -245,6 +242,26 @@ def _parse_meta(fm_lines: list[str] | None, path: Path) -> tuple[Meta | None, li
         key_lines=tuple(key_lines),
     )
     return meta, diagnostics
+
+
+def _one_of(
+    values: dict[str, str],
+    key: str,
+    words: tuple[str, ...],
+    hint: str,
+    key_lines: list[tuple[str, int]],
+    path: Path,
+    diagnostics: list[Diagnostic],
+) -> str:
+    """A front-matter key that takes one of ``words`` (any case): the word, ``""`` when the key
+    is absent, and an error at the key's line (and ``""``) for anything else."""
+    word = values.get(key, "").lower()
+    if word in ("", *words):
+        return word
+    diagnostics.append(
+        error(path, dict(key_lines)[key], f"{key} '{values[key]}' is not known ({hint})")
+    )
+    return ""
 
 
 def version_count(
