@@ -1,15 +1,16 @@
 """Print the SHA-256 of every output of the sample lessons, to prove a refactor byte-identical.
 
 Builds ``source/unamir.md``, every lesson under ``tests/fixtures/lessons`` and
-``tests/fixtures/deck``, and the course fixture (with its copy of ``unamir.md``) into one
-fixed folder, then prints ``digest  output`` lines. Run it before and after a change that must
+``tests/fixtures/deck``, and the course fixture (with its copy of ``unamir.md``) into a fresh
+temporary folder, then prints ``digest  output`` lines. Run it before and after a change that must
 not change any output, and compare::
 
     python scripts/output_digests.py > /tmp/before.txt
     # ... change the code ...
     python scripts/output_digests.py | diff /tmp/before.txt - && echo identical
 
-The work folder is fixed (not random) because a stamp or a PDF could name it.
+Outputs do not depend on the folder they are built in (tests/test_trust.py shows it), so each
+run takes its own temporary folder and two people can run the script at once.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = Path(tempfile.gettempdir()) / "coursepack-output-digests"
 
 
 def _build(paths: list[str], out: Path, cwd: Path) -> None:
@@ -36,22 +36,26 @@ def _build(paths: list[str], out: Path, cwd: Path) -> None:
 
 
 def main() -> None:
-    """Build the samples into WORK and print one digest line per output."""
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
+    """Build the samples into a temporary folder and print one digest line per output."""
+    with tempfile.TemporaryDirectory(prefix="coursepack-digests-") as work:
+        _print_digests(Path(work))
+
+
+def _print_digests(work: Path) -> None:
+    """Build every sample under ``work`` and print ``digest  output`` lines."""
     lessons = ["source/unamir.md"]
     for folder in ("tests/fixtures/lessons", "tests/fixtures/deck"):
         lessons += sorted(str(p.relative_to(ROOT)) for p in (ROOT / folder).glob("*.md"))
     for lesson in lessons:
-        _build([lesson], WORK / "out" / Path(lesson).parent, ROOT)
-    course = WORK / "course"
+        _build([lesson], work / "out" / Path(lesson).parent, ROOT)
+    course = work / "course"
     shutil.copytree(ROOT / "tests" / "fixtures" / "course", course)
     shutil.copyfile(ROOT / "source" / "unamir.md", course / "unamir.md")
-    _build(["."], WORK / "out" / "course", course)
-    for path in sorted((WORK / "out").rglob("*")):
+    _build(["."], work / "out" / "course", course)
+    for path in sorted((work / "out").rglob("*")):
         if path.is_file() and not path.name.startswith("."):
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            print(f"{digest}  {path.relative_to(WORK / 'out')}")
+            print(f"{digest}  {path.relative_to(work / 'out')}")
 
 
 if __name__ == "__main__":
