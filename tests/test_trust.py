@@ -600,7 +600,7 @@ def test_sigterm_and_sighup_remove_weasyprints_font_folder(tmp_path: Path, signa
     assert process.returncode == 128 + getattr(signal, signame), err
     assert "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == f"stopped ({signame})", err
-    assert list(temp.iterdir()) == []  # no font folder, no temporary left
+    assert list(temp.iterdir()) == [], err  # no font folder, no temporary left
 
 
 # --------------------------------------------------------------------------- all or nothing

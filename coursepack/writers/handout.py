@@ -18,6 +18,7 @@ import gc
 import logging
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path, PurePath
@@ -423,6 +424,23 @@ def block_paragraphs(blocks: tuple[Block, ...]) -> list[str]:
 # --------------------------------------------------------------------------- the writer
 
 
+def _give_font_folder(font_config: Any) -> None:
+    """Create the temporary folder WeasyPrint copies fonts into, with SIGTERM and SIGHUP held
+    back meanwhile: created lazily by WeasyPrint, a signal between its ``mkdtemp`` and the
+    assignment left an 11 MB folder that nobody knew of."""
+    import signal
+    import tempfile
+
+    held = {getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)}
+    block = hasattr(signal, "pthread_sigmask")
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held) if block else None
+    try:
+        font_config._folder = Path(tempfile.mkdtemp(prefix="weasyprint-"))
+    finally:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class HandoutWriter:
     """Renders the handout and the answer key: one template, an audience switch."""
 
@@ -461,11 +479,18 @@ class HandoutWriter:
         font files it copied to a temporary folder. A forked worker shares its parent's and
         leaves them alone (the parent cleans up)."""
         if self._font_config is not None and self._font_pid == os.getpid():
+            # Remove the folder now, as FontConfiguration.__del__ would: when a signal or an
+            # error is unwinding, its traceback still holds the configuration, and an object
+            # alive at exit is never collected, so waiting for the collector left it in /tmp.
+            folder = getattr(self._font_config, "_folder", None)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+                self._font_config._folder = None
             self._font_config = None
             self._stylesheets = None
             self._paper_css.clear()
             self._language_css.clear()
-            gc.collect()  # FontConfiguration removes its folder when it is collected
+            gc.collect()
 
     def render(
         self,
@@ -830,6 +855,11 @@ class HandoutWriter:
 
             with private_fontconfig(self._fonts()):
                 font_config = FontConfiguration()
+            # Owned from here on: the CSS below copies fonts into its temporary folder, and a
+            # SIGTERM during that must find it in close().
+            _give_font_folder(font_config)
+            self._font_config = font_config
+            self._font_pid = os.getpid()
             fetcher = self._require_fetcher()
             sheets: list[Any] = []
             with fetcher.allowing([]) as refused, _quiet_refusals():
@@ -852,8 +882,6 @@ class HandoutWriter:
                 places = self._layout_places()
                 where = (self.layouts.find(STYLESHEETS[0]), 0)
                 raise LessonError([error(*places.get(p.url, where), describe(p)) for p in problems])
-            self._font_config = font_config
-            self._font_pid = os.getpid()
             self._stylesheets = sheets
         return self._stylesheets
 
