@@ -298,6 +298,8 @@ def build(
         report = check_and_build(builder, paths or (DEFAULT_SOURCE,), options, progress)
     finally:
         builder.close()  # WeasyPrint's temporary font files
+    for notice in [] if quiet else report.notices:
+        click.echo(notice, err=True)
     _echo_diagnostics(report.diagnostics)
     if not quiet:
         _summary(report)

@@ -50,7 +50,13 @@ from coursepack.outputs import (
     sha256_file,
 )
 from coursepack.registry import OUTPUTS
-from coursepack.transaction import Staged, folder_lock, set_owner, write_temporary
+from coursepack.transaction import (
+    Staged,
+    folder_lock,
+    recover_interrupted,
+    set_owner,
+    write_temporary,
+)
 
 if TYPE_CHECKING:
     from coursepack.writers.deck import DeckWriter
@@ -154,6 +160,8 @@ class BuildReport:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     strict_failure: bool = False
     stamp_problem: bool = False  # the stamp file could not be written (said once)
+    # One line each for what the build did besides its outputs (a killed build's files put back).
+    notices: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -334,6 +342,9 @@ class Builder:
     ) -> BuildReport:
         """Write every outdated output; failures leave the previous files alone."""
         report = BuildReport()
+        if options.out_dir.is_dir():  # even when nothing is built: one version of each lesson
+            with folder_lock(options.out_dir):  # a build still moving its files finishes first
+                report.notices.extend(recover_interrupted(options.out_dir))
         if not lessons and not courses:
             return report  # nothing to write (e.g. every lesson has errors): not even the folder
         refuse_file_as_output_dir(options.out_dir)
@@ -396,7 +407,7 @@ class Builder:
         staged = Staged([(r.temporary, r.item.path) for r in results if r.temporary])
         with folder_lock(out_dir):  # another build of this folder waits for our moves
             try:
-                staged.commit()
+                staged.commit(out_dir)
             except OSError as exc:
                 failed = Path(exc.filename2 or exc.filename or results[0].item.path)
                 report.diagnostics.append(_cannot_write(failed, exc, kept=True))
@@ -719,6 +730,8 @@ def check_and_build(
     )
     report.outputs.extend(built.outputs)
     report.diagnostics.extend(built.diagnostics)
+    report.notices.extend(built.notices)
+    report.stamp_problem = built.stamp_problem
     return report
 
 
@@ -760,6 +773,7 @@ def prepare_output_dir(out_dir: Path) -> None:
         raise BuildFailed(f"cannot create output folder {out_dir}: {exc.strerror or exc}") from exc
     if not os.access(out_dir, os.W_OK | os.X_OK):
         raise BuildFailed(f"output folder {out_dir} is not writable")
+    # After recover_interrupted (in Builder.build): killed builds' previous files are among them.
     remove_stale_temporaries(out_dir, OUTPUTS.endings())
 
 

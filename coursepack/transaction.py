@@ -10,18 +10,26 @@ coursepack per lesson into one folder. So:
 - temporary names say whose they are (``.<output>.<host>-<pid>.<random>.tmp``), so a build
   deletes only its own and those of a process that is gone, never a running build's;
 - stamps are merged and the moves made under one lock per output folder, so two builds never
-  interleave one lesson's files or lose each other's stamps.
+  interleave one lesson's files or lose each other's stamps;
+- before the first move a journal (``.coursepack-moving.<host>-<pid>.<random>.json``) names
+  every target, its temporary and its previous file, and it is deleted after the last move. A
+  build killed outright (SIGKILL, a power cut) cannot put anything back itself: the next build
+  or watch of that folder finds the journal of a process that is gone and puts the previous
+  files back (:func:`recover_interrupted`), so the outputs still belong to one version.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import re
 import secrets
 import shutil
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +73,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _gone(host: str, pid: int, age: float) -> bool:
+    """True when the process ``pid`` of ``host`` has ended (another machine's, or any on
+    Windows, once its file is ``FOREIGN_TEMPORARY_SECONDS`` old)."""
+    if host != _HOST or sys.platform == "win32":
+        # Another machine's process cannot be asked; on Windows os.kill would end it.
+        return age > FOREIGN_TEMPORARY_SECONDS
+    return not _alive(pid)
+
+
 def is_abandoned(path: Path, unnamed: re.Pattern[str] | None = None) -> bool:
     """True for a temporary of ours that no running build owns (its process is gone).
 
@@ -77,10 +94,7 @@ def is_abandoned(path: Path, unnamed: re.Pattern[str] | None = None) -> bool:
         return False
     if match is None:
         return bool(unnamed and unnamed.match(path.name)) and age > UNNAMED_TEMPORARY_SECONDS
-    if match["host"] != _HOST or sys.platform == "win32":
-        # Another machine's process cannot be asked; on Windows os.kill would end it.
-        return age > FOREIGN_TEMPORARY_SECONDS
-    return not _alive(int(match["pid"]))
+    return _gone(match["host"], int(match["pid"]), age)
 
 
 def remove_abandoned_temporaries(folder: Path, unnamed: re.Pattern[str] | None = None) -> None:
@@ -109,17 +123,43 @@ def write_temporary(target: Path, data: bytes) -> Path:
     return path
 
 
+def lock_kind() -> str | None:
+    """Which advisory lock this system has: ``"fcntl"`` (Linux, macOS), ``"msvcrt"``
+    (Windows), or None (the moves and stamps of builds into one folder are then unguarded)."""
+    for name in ("fcntl", "msvcrt"):
+        try:
+            __import__(name)
+        except ImportError:
+            continue
+        return name
+    return None
+
+
+def windows_lock_file(folder: Path) -> Path:
+    """The file locked for ``folder`` on Windows, where a folder cannot be locked itself: one
+    per folder in the temporary folder, so nothing is left in the teacher's folder. It guards
+    the builds of one computer (as ``make -j`` runs them), not those of two on a shared drive."""
+    key = hashlib.sha256(os.path.normcase(os.path.abspath(folder)).encode("utf-8")).hexdigest()
+    return Path(tempfile.gettempdir()) / "coursepack-locks" / f"{key[:32]}.lock"
+
+
 @contextlib.contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
     """One build at a time in ``folder`` for what must not interleave (moves, stamps).
 
-    An advisory lock on the folder itself (no lock file is left in a teacher's folder);
-    where such locks do not exist it does nothing."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: builds into one folder at once are not guarded
+    An advisory lock on the folder itself (``fcntl.flock``: no lock file is left in a
+    teacher's folder), on Windows one byte of a lock file named after the folder
+    (``msvcrt.locking``); where neither works it does nothing."""
+    kind = lock_kind()
+    if kind == "msvcrt":
+        with _msvcrt_lock(folder):
+            yield
+        return
+    if kind is None:
         yield
         return
+    import fcntl
+
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -135,6 +175,38 @@ def folder_lock(folder: Path) -> Iterator[None]:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _msvcrt_lock(folder: Path) -> Iterator[None]:
+    """``folder_lock`` on Windows: byte 0 of :func:`windows_lock_file`, waited for as long as
+    it takes (``LK_LOCK`` gives up after ten seconds, so it is asked again)."""
+    import msvcrt
+
+    path = windows_lock_file(folder)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield  # no temporary folder to lock in: unguarded, as without locks
+        return
+    locked = False
+    try:
+        for _attempt in range(360):  # an hour: a build that holds it longer is stuck
+            try:
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
+            except OSError:
+                continue
+            locked = True
+            break
+        yield
+    finally:
+        if locked:
+            with contextlib.suppress(OSError):
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+        os.close(fd)
+
+
 class Staged:
     """Outputs written to temporaries, to be moved into place together or not at all."""
 
@@ -145,30 +217,39 @@ class Staged:
         """Write ``data`` for ``target`` to a temporary (nothing visible changes yet)."""
         self.files.append((write_temporary(target, data), target))
 
-    def commit(self) -> None:
+    def commit(self, folder: Path | None = None) -> None:
         """Move every staged file into place; if one move fails (or the build is stopped),
-        put the previous files back, delete the temporaries and raise."""
+        put the previous files back, delete the temporaries and raise.
+
+        With ``folder`` (where every target is), a journal there says what is being replaced
+        until the last move is made, so that :func:`recover_interrupted` can put the previous
+        files back after a kill that no handler sees."""
+        previous: list[Path | None] = []
         moved: list[tuple[Path, Path | None]] = []  # target, its previous file
+        journal = None
         try:
-            for temporary, target in self.files:
-                previous = _keep(target)
-                try:
-                    os.replace(temporary, target)
-                except BaseException:
-                    _drop(previous)
-                    raise
-                moved.append((target, previous))
+            for _temporary, target in self.files:
+                previous.append(_keep(target))
+            if folder is not None:
+                journal = _write_journal(folder, self.files, previous)
+            for (temporary, target), kept in zip(self.files, previous, strict=True):
+                os.replace(temporary, target)
+                moved.append((target, kept))
         except BaseException:
-            for target, previous in reversed(moved):
+            for target, kept in reversed(moved):
                 with contextlib.suppress(OSError):
-                    if previous is not None:
-                        os.replace(previous, target)
+                    if kept is not None:
+                        os.replace(kept, target)
                     else:
                         target.unlink()
+            for kept in previous[len(moved) :]:
+                _drop(kept)
             self.discard()
+            _drop(journal)
             raise
-        for _target, previous in moved:
-            _drop(previous)
+        _drop(journal)  # first: from now on the new set is the one to keep
+        for _target, kept in moved:
+            _drop(kept)
         self.files = []
 
     def discard(self) -> None:
@@ -195,3 +276,104 @@ def _drop(previous: Path | None) -> None:
     if previous is not None:
         with contextlib.suppress(OSError):
             previous.unlink()
+
+
+# --------------------------------------------------------------------------- the journal
+
+_JOURNAL = re.compile(
+    r"^\.coursepack-moving\.(?P<host>[A-Za-z0-9]+)-(?P<pid>\d+)\.[a-z0-9]{8}\.json$"
+)
+
+
+def _write_journal(
+    folder: Path, files: list[tuple[Path, Path]], previous: list[Path | None]
+) -> Path:
+    """Record, on disk, what the moves about to start replace: per target its temporary and
+    its previous file (None: there was none), all by name within ``folder``."""
+    entries = []
+    for (temporary, target), kept in zip(files, previous, strict=True):
+        if temporary.parent != folder or target.parent != folder:
+            raise ValueError(f"{target} is not in {folder}")  # a bug: the journal names names
+        entries.append(
+            {"target": target.name, "temporary": temporary.name, "previous": kept and kept.name}
+        )
+    owner = _owner or os.getpid()
+    token = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8))
+    path = folder / f".coursepack-moving.{_HOST}-{owner}.{token}.json"
+    data = json.dumps({"pid": owner, "host": _HOST, "files": entries}, indent=1).encode()
+    os.replace(write_temporary(path, data), path)
+    return path
+
+
+def recover_interrupted(folder: Path) -> list[str]:
+    """Put back the previous files of every build of ``folder`` that was killed while it was
+    moving its outputs into place (its journal is there and its process is gone), and delete
+    its journal: one line per such build saying which files are back. Call it under
+    :func:`folder_lock`, before abandoned temporaries are deleted (the previous files are
+    among them). A journal that is damaged or names anything outside ``folder`` is only
+    deleted: a shared folder cannot make a build move its files."""
+    said = []
+    for journal in sorted(folder.glob(".coursepack-moving.*.json")):
+        match = _JOURNAL.match(journal.name)
+        try:
+            age = time.time() - journal.lstat().st_mtime
+        except OSError:
+            continue
+        if match is None or not journal.is_file() or journal.is_symlink():
+            continue
+        if not _gone(match["host"], int(match["pid"]), age):
+            continue  # still moving (a folder without locks): its own to finish
+        entries = _journal_entries(journal)
+        restored = []
+        for target, temporary, kept in entries:
+            with contextlib.suppress(OSError):
+                if (folder / temporary).exists():  # never moved: the previous file is in place
+                    (folder / temporary).unlink()
+                    _drop(folder / kept if kept else None)
+                elif kept is None:  # moved, and there was no file before: none again
+                    (folder / target).unlink(missing_ok=True)
+                    restored.append(target)
+                elif os.path.lexists(folder / kept):
+                    os.replace(folder / kept, folder / target)
+                    restored.append(target)
+                # no temporary and no previous file: this one was already put back
+        with contextlib.suppress(OSError):
+            journal.unlink()
+        if restored:
+            said.append(
+                f"{folder}: a build (process {match['pid']}) was stopped while it put "
+                f"{', '.join(sorted(restored))} in place; the previous files are back"
+            )
+    return said
+
+
+def _journal_entries(journal: Path) -> list[tuple[str, str, str | None]]:
+    """(target, temporary, previous) names from a journal: only plain names of files in its
+    folder, each temporary and previous file named after its target; nothing when damaged."""
+    try:
+        if journal.stat().st_size > 1 << 20:
+            return []
+        loaded = json.loads(journal.read_text(encoding="utf-8"))
+        files = loaded["files"]
+        entries = []
+        for entry in files:
+            target, temporary, kept = entry["target"], entry["temporary"], entry["previous"]
+            for name in (target, temporary, kept):
+                if name is not None and (
+                    not isinstance(name, str) or name != Path(name).name or name in ("", ".", "..")
+                ):
+                    return []
+            if not _names_its(temporary, target, "tmp") or (
+                kept is not None and not _names_its(kept, target, "old")
+            ):
+                return []
+            entries.append((target, temporary, kept))
+        return entries
+    except (OSError, ValueError, RecursionError, KeyError, TypeError):
+        return []
+
+
+def _names_its(name: str, target: str, kind: str) -> bool:
+    """True when ``name`` is one of our temporaries (of ``kind``) for ``target``."""
+    match = _TEMPORARY.match(name)
+    return match is not None and match["output"] == target and name.endswith("." + kind)

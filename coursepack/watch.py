@@ -150,6 +150,8 @@ class _Session:
             self._show("", (result,))
             return
         self._show("", ())
+        for notice in result.notices:
+            self.echo(notice)
         by_file: dict[str, list[Diagnostic]] = {}
         for diagnostic in result.diagnostics:
             by_file.setdefault(display_path(diagnostic.path), []).append(diagnostic)

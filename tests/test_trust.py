@@ -10,11 +10,13 @@ import io
 import os
 import re
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli, start_coursepack, write_lesson
+from conftest import ROOT, run_cli, run_coursepack, start_coursepack, write_lesson
 
 DECK = ROOT / "layouts" / "deck.pptx"
 
@@ -624,19 +626,23 @@ def test_two_builds_into_one_folder_at_once_keep_each_others_stamps(tmp_path: Pa
     assert "6 up to date" in again.stdout and "0 written" in again.stdout, again.stdout
 
 
-KILL_ON_SECOND_MOVE = """
-import os, signal
-import coursepack.outputs as outputs
+ON_SECOND_MOVE = """
+import os, pathlib, signal, time
 _moves = []
 _real_replace = os.replace
 def _replace(source, target, *args, **kwargs):
     if str(target).endswith((".pdf", ".pptx")):
         _moves.append(target)
         if len(_moves) == 2:  # between the first output's move and the second's
-            os.kill(os.getpid(), signal.SIGTERM)
+            {action}
     return _real_replace(source, target, *args, **kwargs)
 os.replace = _replace
 """
+KILL_ON_SECOND_MOVE = ON_SECOND_MOVE.format(action="os.kill(os.getpid(), signal.SIGTERM)")
+# Waits to be killed from outside (SIGKILL), once the first output is in place.
+PAUSE_ON_SECOND_MOVE = ON_SECOND_MOVE.format(
+    action='pathlib.Path(os.environ["PAUSED"]).write_text("paused"); time.sleep(600)'
+)
 
 
 def test_a_build_killed_between_two_outputs_moves_keeps_the_previous_set(tmp_path: Path):
@@ -654,6 +660,140 @@ def test_a_build_killed_between_two_outputs_moves_keeps_the_previous_set(tmp_pat
     after = {p.name: p.read_bytes() for p in out.glob("l-*")}
     assert after == before  # every output of the previous version, none of the new one
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_build_sigkilled_between_two_moves_is_put_right_by_the_next_build(tmp_path: Path):
+    """SIGKILL runs no handler: the killed build leaves the new handout beside the old key.
+    The next build finds its journal, puts the previous files back before anything else (so
+    the previous version is "up to date" again) and says so in one line."""
+    import signal
+    import time
+
+    lesson = write_lesson(tmp_path, "l.md", LESSON_BODY + "- First version.\n")
+    first_text = lesson.read_text()
+    first = run_cli("build", "l.md", "-o", "out", "-j", "1", cwd=tmp_path)
+    assert first.exit_code == 0, first.output
+    out = tmp_path / "out"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    lesson.write_text(first_text + "- Second version.\n", encoding="utf-8")
+    paused = tmp_path / "paused"
+    process = start_coursepack(
+        "build",
+        "l.md",
+        "-o",
+        "out",
+        "-j",
+        "1",
+        cwd=tmp_path,
+        env={"PAUSED": str(paused)},
+        prelude=PAUSE_ON_SECOND_MOVE,
+    )
+    try:
+        while not paused.exists():
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+    mixed = {p.name: p.read_bytes() for p in out.glob("l-*")}
+    changed = sorted(name for name in mixed if mixed[name] != before[name])
+    assert len(changed) == 1, changed  # the new handout beside the old key and deck
+    # The lesson is put back as it was: the previous outputs are current again.
+    lesson.write_text(first_text, encoding="utf-8")
+    again = run_coursepack("build", "l.md", "-o", "out", "-j", "1", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    notice = [line for line in again.stderr.splitlines() if "was stopped while" in line]
+    assert notice == [
+        f"out: a build (process {process.pid}) was stopped while it put {changed[0]} in "
+        "place; the previous files are back"
+    ], again.stderr
+    assert "0 written" in again.stdout and "3 up to date" in again.stdout, again.stdout
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing left over
+
+
+def test_a_journal_naming_files_outside_its_folder_moves_nothing(tmp_path: Path) -> None:
+    """A journal is a file in a shared folder: one that names another folder's files (or is
+    damaged) is deleted, and nothing is moved."""
+    import json
+
+    from coursepack import transaction
+    from coursepack.transaction import recover_interrupted
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("mine")
+    out = tmp_path / "out"
+    out.mkdir()
+    host = transaction._HOST
+    bad = {
+        "files": [
+            {
+                "target": "../secret.txt",
+                "temporary": f".secret.txt.{host}-{gone.pid}.abcdefgh.tmp",
+                "previous": None,
+            }
+        ]
+    }
+    (out / f".coursepack-moving.{host}-{gone.pid}.abcdefgh.json").write_text(json.dumps(bad))
+    (out / f".coursepack-moving.{host}-{gone.pid}.ijklmnop.json").write_text("[[[")
+    assert recover_interrupted(out) == []
+    assert secret.read_text() == "mine"
+    assert list(out.iterdir()) == []
+
+
+def test_the_folder_lock_is_fcntl_else_msvcrt_else_none(monkeypatch) -> None:
+    """Windows has no fcntl: the lock falls back to msvcrt (before, nothing guarded two
+    builds into one folder there). Only the choice can run here, not Windows itself."""
+    import types
+
+    from coursepack import transaction
+
+    assert transaction.lock_kind() == "fcntl"
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl raises ImportError
+    monkeypatch.setitem(sys.modules, "msvcrt", types.ModuleType("msvcrt"))
+    assert transaction.lock_kind() == "msvcrt"
+    monkeypatch.setitem(sys.modules, "msvcrt", None)
+    assert transaction.lock_kind() is None
+
+
+def test_the_windows_lock_waits_for_its_byte_and_leaves_nothing_in_the_folder(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The msvcrt path, with a stand-in for msvcrt: one byte of a lock file in the temporary
+    folder (named after the output folder) is locked, asked again while another build holds
+    it (LK_LOCK gives up after ten seconds), and unlocked at the end."""
+    import tempfile
+    import types
+
+    from coursepack import transaction
+
+    calls: list[tuple[str, int, int]] = []
+    fake = types.ModuleType("msvcrt")
+    fake.LK_LOCK, fake.LK_UNLCK = 1, 0  # type: ignore[attr-defined]
+
+    def locking(fd: int, mode: int, nbytes: int) -> None:
+        calls.append((os.readlink(f"/proc/self/fd/{fd}"), mode, os.lseek(fd, 0, os.SEEK_CUR)))
+        if len(calls) <= 2:
+            raise OSError(36, "Resource deadlock avoided")  # held by another build
+
+    fake.locking = locking  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fcntl", None)
+    monkeypatch.setitem(sys.modules, "msvcrt", fake)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
+    out = tmp_path / "out"
+    out.mkdir()
+    with transaction.folder_lock(out):
+        assert [mode for _path, mode, _at in calls] == [1, 1, 1]
+    lock = transaction.windows_lock_file(out)
+    assert lock.parent == tmp_path / "temp" / "coursepack-locks"
+    assert calls == [(str(lock), 1, 0)] * 3 + [(str(lock), 0, 0)]
+    assert transaction.windows_lock_file(out / ".") == lock  # one file per folder
+    assert transaction.windows_lock_file(tmp_path) != lock
+    assert list(out.iterdir()) == []
 
 
 def test_a_stamp_file_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
