@@ -6,10 +6,11 @@ Run from the project root::
 
 Two lessons with the same text: one with 200 distinct formulas (``$…$`` and ``$$…$$``), one
 with each formula replaced by its TeX source as plain text of the same length. Each is built
-(handout, key and deck, ``--force``, the default jobs) in a fresh process several times: the
-formula lesson once with an empty formula cache (its first build) and once with the cache its
-first build left (every later build); the peak memory (RSS of the process tree) comes from a
-run of its own, as in benchmarks/run.py.
+(handout, key and deck, ``--force``, the default jobs) in a fresh process several times, in
+turn: the lesson without formulas, the formula lesson with an empty formula cache (its first
+build) and with the cache its first build left (every later build). CPU seconds (the build
+and its workers) and wall seconds, as in benchmarks/run.py (which reports the same rows);
+the peak memory (RSS of the process tree) comes from runs of its own.
 
 Not a test: CI times nothing. The figures live in ``docs/benchmarks.md``.
 """
@@ -26,7 +27,18 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import COURSEPACK, ENV, ROOT, PeakMemory, median_of, timed  # noqa: E402
+from run import (  # noqa: E402
+    COURSEPACK,
+    ENV,
+    ROOT,
+    PeakMemory,
+    Timing,
+    figures,
+    interleaved,
+    median,
+    ratio,
+    timed,
+)
 
 FORMULAS = [
     r"x^{{{i}}} + {i}x - {j} = 0",
@@ -52,64 +64,105 @@ def lesson(count: int, with_math: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build(path: Path, out: Path, runs: int, cache: Path, cold: bool) -> tuple[float, float]:
-    """(median seconds, peak MB RSS) of forced builds of one lesson; ``cold``: each with an
-    empty formula cache."""
-    command = [*COURSEPACK, "build", str(path), "-o", str(out), "--force", "-q"]
-    os.environ["COURSEPACK_CACHE"] = str(cache)  # ENV is os.environ's copy: set both
-    ENV["COURSEPACK_CACHE"] = str(cache)
+def measure(runs: int, count: int = 200) -> list[tuple[str, str, str]]:
+    """Rows (measure, CPU / wall figures, CPU / wall ratio) for ``count`` formulas: forced
+    builds of the lesson without formulas, with them and an empty formula cache (a first
+    build), and with them and the cache the first build left (every later build), run in
+    turn so that drifting load hits all three alike."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        cache = work / "cache"
+        paths = {}
+        for name, with_math in (("without", False), ("with", True)):
+            paths[name] = work / name / "lesson.md"
+            paths[name].parent.mkdir()
+            paths[name].write_text(lesson(count, with_math), encoding="utf-8")
 
-    def once() -> float:
-        if cold:
-            shutil.rmtree(cache, ignore_errors=True)
-        return timed(command, ROOT)
+        def build(name: str, cold: bool = False):
+            def once() -> Timing:
+                if cold:
+                    shutil.rmtree(cache, ignore_errors=True)
+                command = [*COURSEPACK, "build", str(paths[name]), "-o", str(work / f"out-{name}")]
+                return timed([*command, "--force", "-q"], ROOT)
 
-    seconds = median_of(runs, once)
-    if cold:
-        shutil.rmtree(cache, ignore_errors=True)
-    process = subprocess.Popen(command, cwd=ROOT, env=ENV, stderr=subprocess.PIPE)
-    with PeakMemory(process.pid) as memory:
-        _, stderr = process.communicate()
-    if process.returncode:
-        raise SystemExit(stderr.decode())
-    return seconds, memory.peak_kib / 1024
+            return once
+
+        previous = ENV.get("COURSEPACK_CACHE")
+        ENV["COURSEPACK_CACHE"] = str(cache)
+        try:
+            build("without")()  # warm the disk cache of the machine
+            build("with")()
+            without, first, later = (
+                median(timings)
+                for timings in interleaved(
+                    runs, build("without"), build("with", cold=True), build("with")
+                )
+            )
+        finally:
+            if previous is None:
+                ENV.pop("COURSEPACK_CACHE", None)
+            else:
+                ENV["COURSEPACK_CACHE"] = previous
+    return [
+        (
+            f"first build, {count} formulas vs the same text",
+            figures(first, without),
+            ratio(first, without),
+        ),
+        (
+            f"later builds, {count} formulas vs the same text",
+            figures(later, without),
+            ratio(later, without),
+        ),
+    ]
+
+
+def peak_memory(count: int = 200) -> tuple[float, float]:
+    """Peak RSS (MB) of a forced build of the lesson without and with the formulas."""
+    peaks = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for with_math in (False, True):
+            path = Path(tmp) / f"lesson-{with_math}.md"
+            path.write_text(lesson(count, with_math), encoding="utf-8")
+            command = [*COURSEPACK, "build", str(path), "-o", str(Path(tmp) / "out"), "--force"]
+            process = subprocess.Popen([*command, "-q"], cwd=ROOT, env=ENV, stderr=subprocess.PIPE)
+            with PeakMemory(process.pid) as memory:
+                _, stderr = process.communicate()
+            if process.returncode:
+                raise SystemExit(stderr.decode())
+            peaks.append(memory.peak_kib / 1024)
+    return peaks[0], peaks[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        results = {}
-        cache = work / "cache"
-        for name, with_math, cold in (
-            ("without", False, True),
-            ("first", True, True),
-            ("later", True, False),
-        ):
-            path = work / name / "lesson.md"
-            path.parent.mkdir()
-            path.write_text(lesson(args.count, with_math), encoding="utf-8")
-            results[name] = build(path, work / f"out-{name}", args.runs, cache, cold)
-    (t0, m0), (t1, _), (t2, m2) = results["without"], results["first"], results["later"]
-    n = args.count
-    rows = [
-        (f"first build, {n} formulas vs the same text", f"{t1:.2f} s vs {t0:.2f} s", t1 / t0),
-        (f"later builds, {n} formulas vs the same text", f"{t2:.2f} s vs {t0:.2f} s", t2 / t0),
-        ("peak memory, with vs without", f"{m2:.0f} MB vs {m0:.0f} MB RSS", m2 / m0),
-    ]
+    rows = measure(args.runs, args.count)
+    without, with_math = peak_memory(args.count)
+    rows.append(
+        (
+            "peak memory, with vs without",
+            f"{with_math:.0f} MB vs {without:.0f} MB RSS",
+            f"{with_math / without:.2f}",
+        )
+    )
+    load = "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+    header = (
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}; median of {args.runs} runs; {load} at the end"
+    )
     if args.markdown:
-        print(f"Machine: {platform.machine()}, Python {platform.python_version()}; ")
-        print(f"median of {args.runs} runs.\n")
-        print("| measure | figures | ratio |\n|---|---|---|")
-        for measure, figures, ratio in rows:
-            print(f"| {measure} | {figures} | {ratio:.2f} |")
+        print(header + ".\n")
+        print("| measure | CPU / wall | ratio (CPU / wall) |\n|---|---|---|")
+        for name, figs, rat in rows:
+            print(f"| {name} | {figs} | {rat} |")
     else:
-        for measure, figures, ratio in rows:
-            print(f"{measure:45} {figures:30} {ratio:.2f}")
+        print(header)
+        for name, figs, rat in rows:
+            print(f"{name:45} {figs:38} {rat}")
 
 
 if __name__ == "__main__":

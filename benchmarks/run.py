@@ -21,7 +21,10 @@ figure is a median. Measures:
    (targets: linear in lessons, ``--jobs 2`` ≥ 1.6× faster, peak memory < 600 MB), and the
    time to write its two packs alone (``course.yaml`` edited, so only the packs are stale);
 5. with ``--edit-lessons N`` (N > 0): one word of one lesson edited in a course of N lessons,
-   the rebuild's wall time (target for N = 100: ≤ 20 s).
+   the rebuild's wall time (target for N = 100: ≤ 20 s);
+6. a lesson of 200 formulas against the same lesson with words in their place, its first
+   build (empty formula cache) and later ones (benchmarks/formulas.py; target: not
+   noticeably slower, a ratio near 1).
 
 Not a test: CI times nothing. The figures live in ``docs/benchmarks.md``.
 """
@@ -283,6 +286,7 @@ def main() -> None:
     )
     parser.add_argument("--no-watch", action="store_true", help="skip the watch latency")
     parser.add_argument("--no-jobs", action="store_true", help="skip the course --jobs runs")
+    parser.add_argument("--no-formulas", action="store_true", help="skip the 200 formulas")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args()
 
@@ -388,6 +392,12 @@ def main() -> None:
                     "wall ≤ 20 s",
                 )
             )
+
+    if not args.no_formulas:
+        from formulas import measure  # benchmarks/formulas.py, beside this file
+
+        for measure_name, figs, rat in measure(args.runs):
+            rows.append((measure_name, figs, rat, "≈ 1 (not noticeably slower)"))
 
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     load = "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())

@@ -32,6 +32,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from xml.sax.saxutils import escape
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
@@ -209,8 +210,9 @@ class Drawing:
 _DRAW_SIZE = 20.0
 
 
-# Formulas are drawn in this colour and recoloured as text: one drawing serves every colour.
-_SENTINEL = "#010203"
+#: Formulas are drawn in this colour, which stands for the colour of the text around them:
+#: :func:`svg` puts the colour asked for in its place, the handout's painter the text's.
+TEXT_COLOUR = "#010203"
 
 
 # Drawings are also kept on disk, named by a hash of what makes them, so a new process (the
@@ -219,7 +221,8 @@ _SENTINEL = "#010203"
 _CACHE_FORMAT = "2"
 
 
-def _cache_folder() -> Path | None:
+def cache_folder() -> Path | None:
+    """Where drawn formulas are kept between processes (None: nowhere)."""
     chosen = os.environ.get("COURSEPACK_CACHE")
     if chosen is not None:
         return Path(chosen) / "formulas" if chosen else None
@@ -236,14 +239,10 @@ def _versions() -> str:
 
 
 def _cache_file(tex: str, display: bool) -> Path | None:
-    folder = _cache_folder()
+    folder = cache_folder()
     if folder is None:
         return None
-    from importlib.metadata import version
-
-    key = "\x00".join(
-        (_CACHE_FORMAT, version("ziamath"), version("latex2mathml"), str(display), tex)
-    )
+    key = "\x00".join((_CACHE_FORMAT, _versions(), str(display), tex))
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
     return folder / digest[:2] / f"{digest}.json"
 
@@ -289,11 +288,31 @@ def _drawing(tex: str, display: bool) -> Drawing:
     return drawing
 
 
-def _draw(tex: str, display: bool) -> Drawing:
+def _parent_style_fields(style: object) -> dict[str, object]:
+    """A style's fields, one level deep: all that ziamath's ``parse_style`` reads from its
+    ``asdict(parent_style)`` (the variant it takes from the parent object itself)."""
+    return {field.name: getattr(style, field.name) for field in dataclasses.fields(style)}
+
+
+@lru_cache(maxsize=1)
+def _ziamath() -> ModuleType:
+    """ziamath, with its style inheritance made cheap: it turns the parent's style into a
+    dictionary with a deep ``dataclasses.asdict`` for every node, a fifth of drawing a
+    formula; a shallow one gives ``parse_style`` the same values (a test compares the
+    drawings)."""
     import ziamath
+    from ziamath import styles
+
+    if getattr(styles, "asdict", None) is dataclasses.asdict:
+        styles.asdict = _parent_style_fields
+    return ziamath
+
+
+def _draw(tex: str, display: bool) -> Drawing:
+    ziamath = _ziamath()
 
     element = copy.deepcopy(mathml(tex, display))  # ziamath edits the tree it is given
-    element.set("mathcolor", _SENTINEL)
+    element.set("mathcolor", TEXT_COLOUR)
     math = ziamath.Math(element, size=_DRAW_SIZE, margin=0)
     drawing = _without_use(math.svg())
     width, height = math.getsize()
@@ -347,7 +366,7 @@ def _without_use(drawing: str) -> str:
 def svg(tex: str, display: bool = False, colour: str = "#000000") -> Drawing:
     """The formula as a standalone SVG in ``colour``, with its box measured in em."""
     drawing = _drawing(tex, display)
-    return dataclasses.replace(drawing, svg=drawing.svg.replace(_SENTINEL, colour))
+    return dataclasses.replace(drawing, svg=drawing.svg.replace(TEXT_COLOUR, colour))
 
 
 @lru_cache(maxsize=_CACHE)

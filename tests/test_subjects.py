@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import pdf_text, run_cli, write_lesson
+from test_robustness import cpu_pair
 
 from coursepack import code, formulas
 from coursepack.model import Math, Subscript, Superscript, Text
@@ -179,6 +180,28 @@ def test_drawings_are_kept_on_disk_for_the_next_build(
     monkeypatch.setattr(formulas, "_draw", no_drawing)
     assert formulas.svg("\\frac{7}{8}", True) == first
     formulas._drawing.cache_clear()
+
+
+def test_cheap_style_inheritance_draws_what_ziamath_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ziamath's styles given a shallow copy of the parent style give the same drawings as
+    its own deep ``asdict`` (every formula of the subject lessons, and some coloured ones)."""
+    import dataclasses
+
+    from ziamath import styles
+
+    dollars = re.compile(r"\$\$(.+?)\$\$|\$([^$\s][^$]*?[^$\s]|[^$\s])\$", re.S)
+    found = (
+        match.group(1) or match.group(2)
+        for lesson in SUBJECTS.glob("*.md")
+        for match in dollars.finditer(lesson.read_text(encoding="utf-8"))
+    )
+    texs = {tex for tex in found if formulas.problem(tex) is None}
+    texs |= {"\\color{red}{x} + \\mathbf{y}", "\\mathrm{pH} = -\\log_{10}[\\mathrm{H^+}]"}
+    assert len(texs) > 20
+    ours = {tex: formulas._draw(tex, False) for tex in sorted(texs)}
+    assert styles.asdict is formulas._parent_style_fields
+    monkeypatch.setattr(styles, "asdict", dataclasses.asdict)
+    assert all(formulas._draw(tex, False) == drawing for tex, drawing in ours.items())
 
 
 # --------------------------------------------------------------------------- code
@@ -558,6 +581,194 @@ def test_the_fast_svg_path_drawer_prints_the_same_bytes(tmp_path: Path) -> None:
         tags["path"] = installed
     assert fast == slow == again
     assert installed is not original and getattr(installed, "_coursepack_fast", False)
+
+
+def _handout_writer():
+    from coursepack.layouts import LayoutSearch, default_search_path
+    from coursepack.writers.handout import HandoutWriter
+
+    return HandoutWriter(LayoutSearch(default_search_path(Path("no-such-folder"))))
+
+
+def _pixels(pdf: bytes, folder: Path, name: str) -> list[bytes]:
+    """Every page of ``pdf`` as RGB pixels (pdftoppm, 100 dpi)."""
+    import subprocess
+
+    from PIL import Image
+
+    (folder / f"{name}.pdf").write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "100", "-png", str(folder / f"{name}.pdf"), str(folder / name)],
+        check=True,
+    )
+    pages = sorted(folder.glob(f"{name}-*.png"))
+    return [Image.open(page).convert("RGB").tobytes() for page in pages]
+
+
+def test_formulas_painted_from_operators_look_as_weasyprint_paints_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handout and key of the maths lesson, painted from cached operators and glyph
+    XObjects, give the pixels WeasyPrint's own SVG painter gives (in the text's colour)."""
+    from coursepack.writers import formula_paint
+
+    lesson, _ = read_text((SUBJECTS / "maths.md").read_text(encoding="utf-8"), SUBJECTS / "m.md")
+    writer = _handout_writer()
+    try:
+        fast = {audience: writer.render(lesson, audience) for audience in ("handout", "key")}
+        monkeypatch.setattr(formula_paint, "painting_of", lambda tex, display: None)
+        slow = {audience: writer.render(lesson, audience) for audience in ("handout", "key")}
+    finally:
+        writer.close()
+    for audience in fast:
+        assert b"/Subtype /Form" in _uncompressed(fast[audience])  # the glyph XObjects
+        assert fast[audience] != slow[audience]
+        ours = _pixels(fast[audience], tmp_path, f"fast-{audience}")
+        theirs = _pixels(slow[audience], tmp_path, f"slow-{audience}")
+        assert len(ours) == len(theirs) >= 2
+        assert ours == theirs, audience
+
+
+def _uncompressed(pdf: bytes) -> bytes:
+    """The PDF with every stream uncompressed and each object on its own (qpdf --qdf)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        source, target = Path(folder) / "in.pdf", Path(folder) / "out.pdf"
+        source.write_bytes(pdf)
+        subprocess.run(
+            ["qpdf", "--qdf", "--object-streams=disable", str(source), str(target)], check=True
+        )
+        return target.read_bytes()
+
+
+def _glyph_colours(pdf: bytes) -> list[dict[str, set[str]]]:
+    """Per page, for each glyph XObject it paints, the fill colours (``r g b rg``) it is
+    painted in."""
+    pages = []
+    for stream in re.findall(rb"stream\n(.*?)endstream", _uncompressed(pdf), re.S):
+        colours: dict[str, set[str]] = {}
+        fill = "0 0 0"
+        saved: list[str] = []
+        for line in stream.decode("latin-1").splitlines():
+            if line == "q":
+                saved.append(fill)
+            elif line == "Q" and saved:
+                fill = saved.pop()
+            elif line.endswith(" rg"):
+                fill = line[:-3]
+            elif line.endswith(" Do") and line.startswith("/g"):
+                colours.setdefault(line[1:-3], set()).add(fill)
+        if colours:
+            pages.append(colours)
+    return pages
+
+
+def test_answer_key_formulas_take_the_answer_colour(tmp_path: Path) -> None:
+    """A formula in a correct option, a model answer or a filled blank is painted in the
+    theme's answer colour in the key, like the answer's words; elsewhere (the prompts, the
+    handout, the key's table of answers) in the ink, like the words around it."""
+    from coursepack.layouts import LayoutSearch, default_search_path
+    from coursepack.writers import formula_paint
+
+    body = (
+        "# Algebra\n\n## Check\n\n"
+        "::: question\nWhich is the derivative of $y^3$?\n\n- [x] $3y^2$\n- [ ] $y^4$\n:::\n\n"
+        "::: question\nExpand $(a+b)^2$.\n\nAnswer: $a^2 + 2ab + b^2$\n:::\n\n"
+        "Fill in: seven times six is [[$42$]].\n"
+    )
+    path = write_lesson(tmp_path, "colours.md", body)
+    lesson, diagnostics = read_text(path.read_text(encoding="utf-8"), path)
+    assert lesson is not None, diagnostics
+    theme = LayoutSearch(default_search_path(tmp_path / "none")).theme["colours"]
+
+    def rgb(hex_colour: str) -> str:
+        from pydyf import _to_bytes
+
+        channels = (int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+        return " ".join(_to_bytes(channel).decode() for channel in channels)
+
+    answer, ink = rgb(theme["answer"]), rgb(theme["ink"])
+
+    def glyphs(tex: str) -> set[str]:
+        painting = formula_paint.painting_of(tex, False)
+        assert painting is not None
+        return {child.glyph.name for child in painting.children if child.glyph}
+
+    writer = _handout_writer()
+    try:
+        key, glance = _glyph_colours(writer.render(lesson, "key"))
+        (handout,) = _glyph_colours(writer.render(lesson, "handout"))
+    finally:
+        writer.close()
+    # glyphs only the answers have, and glyphs only the rest has (the 3 of 3y^2 is y^3's)
+    in_answers = glyphs("3y^2") | glyphs("a^2 + 2ab + b^2") | glyphs("42")
+    elsewhere = glyphs("y^3") | glyphs("(a+b)^2") | glyphs("y^4")
+    assert in_answers - elsewhere and elsewhere - in_answers
+    for name in in_answers - elsewhere:
+        assert key[name] == {answer}, name
+    for name in elsewhere - in_answers:
+        assert key[name] == handout[name] == {ink}, name
+    # "Answers at a glance" prints the answers in the ink of its table, formulas too
+    assert in_answers - elsewhere <= set(glance)
+    assert all(glance[name] == {ink} for name in glance)
+    assert answer != ink
+
+
+def test_formulas_cost_a_handout_little_and_are_not_drawn_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild, in the same process (watch, the key after the handout) or in a new one
+    with the disk cache, neither draws any formula again nor turns it into operators again;
+    and 200 formulas make a handout's PDF less than 2.5 times the CPU of the same lesson
+    with words of the same length (4.0 times when WeasyPrint painted SVG pictures, about
+    1.7 now: the rest is laying out 400 inline pictures)."""
+    import sys
+
+    from coursepack.writers import formula_paint
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from formulas import lesson as benchmark_lesson  # the benchmark's lesson
+
+    monkeypatch.setenv("COURSEPACK_CACHE", str(tmp_path / "cache"))
+    lessons = {}
+    for with_math in (False, True):
+        path = tmp_path / f"lesson-{with_math}.md"
+        path.write_text(benchmark_lesson(200, with_math), encoding="utf-8")
+        lessons[with_math], _ = read_text(path.read_text(encoding="utf-8"), path)
+    calls = {"draw": 0, "paint": 0}
+    draw, paint = formulas._draw, formula_paint._paint
+
+    def counted(name, work):  # noqa: ANN001, ANN202
+        def wrapper(*args):  # noqa: ANN002, ANN202
+            calls[name] += 1
+            return work(*args)
+
+        return wrapper
+
+    monkeypatch.setattr(formulas, "_draw", counted("draw", draw))
+    monkeypatch.setattr(formula_paint, "_paint", counted("paint", paint))
+    formulas._drawing.cache_clear()
+    formula_paint.painting_of.cache_clear()
+    writer = _handout_writer()
+    try:
+        writer.render(lessons[True], "handout")
+        assert calls == {"draw": 200, "paint": 200}
+        writer.render(lessons[True], "key")  # the same process: memory caches
+        assert calls == {"draw": 200, "paint": 200}
+        formulas._drawing.cache_clear()  # a new process, as far as the memory goes
+        formula_paint.painting_of.cache_clear()
+        formula_paint._glyph.cache_clear()
+        writer.render(lessons[True], "handout")
+        assert calls == {"draw": 200, "paint": 200}
+        plain, maths = cpu_pair(
+            lambda: writer.render(lessons[False], "handout"),
+            lambda: writer.render(lessons[True], "handout"),
+        )
+    finally:
+        writer.close()
+    assert maths < 2.5 * plain, f"200 formulas: {maths:.2f} s of CPU vs {plain:.2f} s without"
 
 
 def test_code_colours_stay_readable_in_a_grayscale_print() -> None:

@@ -67,7 +67,7 @@ from coursepack.model import (
     shows,
 )
 from coursepack.outputs import Output, PlanContext, Target
-from coursepack.writers import svg_paths
+from coursepack.writers import formula_paint
 from coursepack.writers.weasyprint_loader import load_weasyprint
 
 if TYPE_CHECKING:
@@ -113,15 +113,13 @@ class FormulaImage:
     display: bool
 
 
-def formula_image(node: Math, colour: str, lang: str) -> FormulaImage:
-    """A formula drawn as a vector picture, with its spoken form as alt text."""
-    import base64
-
+def formula_image(node: Math, lang: str) -> FormulaImage:
+    """A formula as a vector picture (painted by :mod:`formula_paint` in the colour of the
+    text around it), with its spoken form as alt text."""
     tex = node.tex.strip()
-    drawing = formulas.svg(tex, node.display, colour)
-    data = base64.b64encode(drawing.svg.encode("utf-8")).decode("ascii")
+    drawing = formulas.svg(tex, node.display)
     return FormulaImage(
-        src=f"data:image/svg+xml;base64,{data}",
+        src=formula_paint.formula_url(tex, node.display),
         alt=formulas.spoken(tex, node.display, lang),
         width=drawing.width,
         height=drawing.height,
@@ -551,7 +549,7 @@ class HandoutWriter:
         ``lang``, only allowed files fetched."""
         weasyprint = load_weasyprint()
         HTML = weasyprint.HTML  # noqa: N806 (the class)
-        svg_paths.install(weasyprint)  # formulas' glyph outlines drawn fast, same bytes
+        formula_paint.install(weasyprint)  # formulas painted from cached operators
         stylesheets = self._weasy_stylesheets() + [
             self._paper_stylesheet(paper),
             self._language_stylesheet(lang),
@@ -687,8 +685,7 @@ class HandoutWriter:
         }
 
     def _formula(self, node: Math, lang: str) -> FormulaImage:
-        ink = str((self.layouts.theme.get("colours") or {}).get("ink", "#000000"))
-        return formula_image(node, ink, lang)
+        return formula_image(node, lang)
 
     def _gap_width(self, answer: str, blanks: str = "fixed") -> str:
         """The CSS width of a cloze gap, the same in both audiences: the answer in bold plus

@@ -1,0 +1,382 @@
+"""Formulas painted into WeasyPrint's pages from ready PDF operators, in the text's colour.
+
+A formula reaches the handout's HTML as an ``<img>`` whose address names the formula
+(:func:`formula_url`: its TeX and whether it is displayed, nothing else). Left to itself,
+WeasyPrint would decode an SVG picture, build its node tree with a style cascade and walk
+it node by node for every formula of every PDF, and write every glyph's outline again at
+each use: with 200 formulas, most of what they cost a build (and a long ``src`` attribute
+costs its HTML parser as much again). :func:`install` makes WeasyPrint's image loader answer
+a formula address with a :class:`FormulaPicture` instead:
+
+- the drawing (:func:`coursepack.formulas.svg`, glyph outlines placed by ``matrix()``
+  transforms, and rules) is turned once into PDF operators, written by the same pydyf
+  calls WeasyPrint's SVG painter makes, and cached by content in memory and on disk next
+  to the drawings (:func:`painting_of`);
+- each distinct glyph outline is one Form XObject per PDF, placed by its transform
+  (``q … cm /g… Do Q``): the digit 2 of two hundred formulas is written once;
+- the formula is painted in the colour of the text around it (the ``<img>``'s CSS
+  ``color``), as its letters would be: in the key's answer colour inside an answer, in a
+  callout's colour in a callout. A part the TeX colours itself (``\\color{red}``) keeps its
+  colour.
+
+The picture is the one WeasyPrint would paint (``tests/test_subjects.py`` renders both and
+compares the pixels); the bytes differ, by the XObjects and by leaving out the stroke
+settings (line width, dash, caps) that a filled outline never uses.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from coursepack.writers import svg_paths
+
+_SVG_NS = "{http://www.w3.org/2000/svg}"
+# The start of every formula's address in the HTML.
+_SCHEME = "data:application/x-coursepack-formula;base64,"
+# A child painted in the colour of the surrounding text.
+_CURRENT = ""
+# Operators are kept on disk per drawing; a new format or a new WeasyPrint/pydyf (whose
+# formatting they copy) makes new files.
+_CACHE_FORMAT = "1"
+
+
+def formula_url(tex: str, display: bool) -> str:
+    """The ``<img src>`` that stands for a formula in the handout's HTML."""
+    data = json.dumps([tex, display], ensure_ascii=True).encode("ascii")
+    return _SCHEME + base64.urlsafe_b64encode(data).decode("ascii")
+
+
+def _formula_of(url: str) -> tuple[str, bool] | None:
+    """The (TeX, display) a formula address names, or None."""
+    try:
+        tex, display = json.loads(base64.urlsafe_b64decode(url[len(_SCHEME) :]))
+    except (ValueError, TypeError):
+        return None
+    return (tex, display) if isinstance(tex, str) and isinstance(display, bool) else None
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """One outline, drawn once per PDF as a Form XObject named ``name``."""
+
+    name: str
+    bbox: tuple[float, float, float, float]
+    operators: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class Child:
+    """One filled shape: its colour (``_CURRENT``: the text's, else a CSS colour), the
+    operators that place it (a glyph's ``cm``) and those that paint it (the glyph's ``Do``,
+    a rule's ``re f``)."""
+
+    fill: str
+    place: tuple[bytes, ...]
+    paint: tuple[bytes, ...]
+    glyph: Glyph | None
+
+    @functools.cached_property
+    def operators(self) -> tuple[bytes, ...]:
+        """All of it, in the text's colour."""
+        return (b"q", *self.place, *self.paint, b"Q")
+
+
+@dataclass(frozen=True)
+class Painting:
+    """A formula's operators, with its intrinsic size and viewBox (in SVG user units)."""
+
+    width: float
+    height: float
+    viewbox: tuple[float, float, float, float]
+    children: tuple[Child, ...]
+
+
+def install(weasyprint: ModuleType) -> bool:
+    """Answer formula addresses with :class:`FormulaPicture` in WeasyPrint's image loader
+    (WeasyPrint already imported); False when this WeasyPrint has no loader to wrap."""
+    document = getattr(weasyprint, "document", None)
+    original = getattr(document, "original_get_image_from_uri", None)
+    if original is None:
+        return False
+    if getattr(original, "_coursepack_formulas", False):
+        return True
+    svg_paths.install(weasyprint)  # any SVG left to WeasyPrint still draws outlines fast
+
+    @functools.wraps(original)
+    def get_image_from_uri(*args: Any, **kwargs: Any) -> Any:
+        url = kwargs.get("url")
+        if isinstance(url, str) and url.startswith(_SCHEME):
+            formula = _formula_of(url)
+            painting = painting_of(*formula) if formula else None
+            if painting is not None:
+                return FormulaPicture(painting)
+            if formula is not None:  # a drawing of another shape: WeasyPrint paints it
+                return _Fallback(formula, kwargs.get("url_fetcher"), kwargs.get("context"))
+        return original(*args, **kwargs)
+
+    get_image_from_uri._coursepack_formulas = True  # type: ignore[attr-defined]
+    document.original_get_image_from_uri = get_image_from_uri
+    return True
+
+
+class FormulaPicture:
+    """A formula as WeasyPrint's replaced content (the interface of its ``SVGImage``)."""
+
+    def __init__(self, painting: Painting) -> None:
+        self.painting = painting
+
+    def get_intrinsic_size(self, _resolution: float, _font_size: float) -> tuple:
+        """Width, height and ratio, as WeasyPrint's SVGImage gives for this drawing."""
+        width, height = self.painting.width, self.painting.height
+        return width, height, width / height
+
+    def draw(self, stream: Any, concrete_width: float, concrete_height: float, style: Any) -> None:
+        """Paint the formula at this size, in the text's colour."""
+        painting = self.painting
+        vx, vy, vw, vh = painting.viewbox
+        # The viewBox fitted into the box as WeasyPrint does (preserveAspectRatio's default).
+        scale = min(concrete_width / vw, concrete_height / vh)
+        translate_x = (concrete_width - vw * scale) / 2 - vx * scale
+        translate_y = (concrete_height - vh * scale) / 2 - vy * scale
+        stream.push_state()
+        stream.transform(a=scale, d=scale, e=translate_x, f=translate_y)
+        stream.set_color(style["color"])
+        lines = stream.stream
+        x_objects = stream._resources["XObject"]
+        for child in painting.children:
+            glyph = child.glyph
+            if glyph is not None and glyph.name not in x_objects:
+                x_objects[glyph.name] = _x_object(glyph, stream.compress)
+            if child.fill == _CURRENT:
+                lines.extend(child.operators)
+            else:  # coloured by the TeX: its own colour, then the text's again after it
+                stream.push_state()
+                lines.extend(child.place)
+                stream.set_color(_colour(child.fill))
+                lines.extend(child.paint)
+                stream.pop_state()
+        stream.pop_state()
+
+
+class _Fallback:
+    """A formula whose drawing :func:`_paint` does not take, painted by WeasyPrint's own
+    SVG painter in the colour of the text around it."""
+
+    def __init__(self, formula: tuple[str, bool], url_fetcher: Any, context: Any) -> None:
+        from weasyprint.images import SVGImage
+
+        from coursepack import formulas
+
+        self._svg = formulas.svg(*formula, formulas.TEXT_COLOUR).svg
+        self._make = lambda svg: SVGImage(ET.fromstring(svg), None, url_fetcher, context)
+        self._pictures: dict[str, Any] = {}
+
+    def _picture(self, colour: str) -> Any:
+        from coursepack import formulas
+
+        if colour not in self._pictures:
+            self._pictures[colour] = self._make(self._svg.replace(formulas.TEXT_COLOUR, colour))
+        return self._pictures[colour]
+
+    def get_intrinsic_size(self, resolution: float, font_size: float) -> tuple:
+        """The SVG's own size."""
+        return self._picture("black").get_intrinsic_size(resolution, font_size)
+
+    def draw(self, stream: Any, concrete_width: float, concrete_height: float, style: Any) -> None:
+        """WeasyPrint paints the SVG, made in the text's colour."""
+        red, green, blue = (round(v * 100, 4) for v in style["color"].to("srgb").coordinates)
+        colour = f"rgb({red}%, {green}%, {blue}%)"
+        self._picture(colour).draw(stream, concrete_width, concrete_height, style)
+
+
+def _x_object(glyph: Glyph, compress: bool) -> Any:
+    import pydyf
+
+    extra = {"Type": "/XObject", "Subtype": "/Form", "BBox": pydyf.Array(glyph.bbox)}
+    return pydyf.Stream(list(glyph.operators), extra, compress=compress)
+
+
+@functools.lru_cache(maxsize=256)
+def _colour(value: str) -> Any:
+    from weasyprint.svg.utils import color
+
+    return color(value)
+
+
+# --------------------------------------------------------------------------- operators
+
+
+@functools.lru_cache(maxsize=4096)
+def painting_of(tex: str, display: bool) -> Painting | None:
+    """The operators of a formula (from the disk cache when there), or None when its
+    drawing is not of the simple shape this module paints (WeasyPrint paints it then)."""
+    from coursepack import formulas
+
+    try:
+        svg = formulas.svg(tex, display, formulas.TEXT_COLOUR).svg
+    except formulas.FormulaError:
+        return None
+    path = _cache_file(svg)
+    painting = _read(path)
+    if painting is None:
+        painting = _paint(svg)
+        if painting is not None:
+            _write(path, painting)
+    return painting
+
+
+def _paint(svg: str) -> Painting | None:
+    """Operators for each child of ``svg``, formatted by the pydyf calls WeasyPrint's SVG
+    painter makes; None for a drawing of another shape."""
+    import pydyf
+    from weasyprint.svg.utils import size, transform
+
+    from coursepack import formulas
+
+    try:
+        root = ET.fromstring(svg)
+        viewbox = tuple(float(v) for v in root.get("viewBox", "").split())
+        width, height = size(root.get("width")), size(root.get("height"))
+    except (ET.ParseError, ValueError):
+        return None
+    if root.tag != f"{_SVG_NS}svg" or len(viewbox) != 4 or not all(viewbox[2:] + (width, height)):
+        return None
+    children = []
+    for node in root:
+        tag = node.tag.removeprefix(_SVG_NS)
+        fill = node.get("fill", "black")
+        if fill == formulas.TEXT_COLOUR:
+            fill = _CURRENT
+        elif _colour(fill) is None or _colour(fill).alpha != 1:
+            return None
+        place, paint = pydyf.Stream(), pydyf.Stream()
+        if tag == "path" and set(node.attrib) <= {"d", "transform", "fill"}:
+            data = node.get("d", "")
+            if not svg_paths._SIMPLE.fullmatch(data):
+                return None
+            matrix = transform(node.get("transform", ""), None, 16, 1)
+            if node.get("transform") and matrix.determinant:
+                place.set_matrix(*matrix.values)
+            glyph = _glyph(data)
+            if glyph is None:
+                return None
+            paint.draw_x_object(glyph.name)
+        elif tag == "use" and 0 in (size(node.get("width", "1")), size(node.get("height", "1"))):
+            continue  # a glyph drawn zero wide (a space): nothing to paint
+        elif tag == "rect" and set(node.attrib) <= {"x", "y", "width", "height", "fill"}:
+            glyph = None
+            x, y = size(node.get("x")), size(node.get("y"))
+            w, h = size(node.get("width")), size(node.get("height"))
+            if w > 0 and h > 0:
+                paint.rectangle(x, y, w, h)
+                paint.fill()
+        else:
+            return None
+        children.append(Child(fill, tuple(place.stream), tuple(paint.stream), glyph))
+    return Painting(width=width, height=height, viewbox=viewbox, children=tuple(children))
+
+
+@functools.lru_cache(maxsize=4096)
+def _glyph(data: str) -> Glyph | None:
+    """An outline's operators (as WeasyPrint writes them, then a fill) and its bounds."""
+    import pydyf
+
+    tokens = data.split()
+    scratch = pydyf.Stream()
+    try:
+        svg_paths._draw(scratch, tokens)
+        numbers = [float(t) for t in tokens if t not in ("M", "L", "Q", "Z")]
+    except (ValueError, IndexError):
+        return None
+    scratch.fill()
+    xs, ys = numbers[0::2] or [0.0], numbers[1::2] or [0.0]
+    # Every point of a quadratic curve lies inside its control points' box; one unit more.
+    bbox = (min(xs) - 1, min(ys) - 1, max(xs) + 1, max(ys) + 1)
+    name = "g" + hashlib.sha256(data.encode("ascii")).hexdigest()[:16]
+    return Glyph(name=name, bbox=tuple(round(v, 3) for v in bbox), operators=tuple(scratch.stream))
+
+
+# --------------------------------------------------------------------------- disk cache
+
+
+def _cache_file(svg: str) -> Path | None:
+    from coursepack import formulas
+
+    folder = formulas.cache_folder()
+    if folder is None:
+        return None
+    key = "\x00".join((_CACHE_FORMAT, _writer_versions(), svg))
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return folder.parent / "paintings" / digest[:2] / f"{digest}.json"
+
+
+@functools.lru_cache(maxsize=1)
+def _writer_versions() -> str:
+    from importlib.metadata import version
+
+    return f"{version('weasyprint')} {version('pydyf')}"
+
+
+def _lines(items: Any) -> tuple[bytes, ...]:
+    return tuple(str(item).encode("ascii") for item in items)
+
+
+def _read(path: Path | None) -> Painting | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_bytes())
+        children = []
+        for fill, place, paint, glyph in data["children"]:
+            if glyph is not None:
+                name, bbox, operators = glyph
+                glyph = Glyph(str(name), tuple(float(v) for v in bbox), _lines(operators))
+            children.append(Child(str(fill), _lines(place), _lines(paint), glyph))
+        viewbox = tuple(float(v) for v in data["viewbox"])
+        if len(viewbox) != 4:
+            return None
+        return Painting(float(data["width"]), float(data["height"]), viewbox, tuple(children))
+    except (OSError, ValueError, KeyError, TypeError, UnicodeError):
+        return None  # absent, or not one we wrote: paint it again
+
+
+def _write(path: Path | None, painting: Painting) -> None:
+    if path is None:
+        return
+
+    def text(lines: tuple[bytes, ...]) -> list[str]:
+        return [line.decode("ascii") for line in lines]
+
+    children = [
+        [
+            child.fill,
+            text(child.place),
+            text(child.paint),
+            None
+            if child.glyph is None
+            else [child.glyph.name, child.glyph.bbox, text(child.glyph.operators)],
+        ]
+        for child in painting.children
+    ]
+    data = {
+        "width": painting.width,
+        "height": painting.height,
+        "viewbox": painting.viewbox,
+        "children": children,
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(data), encoding="ascii")
+        os.replace(temporary, path)  # whole or not at all, whoever reads it meanwhile
+    except OSError:
+        pass  # a read-only cache folder: paint again next time
