@@ -131,7 +131,13 @@ def check(paths: tuple[Path, ...], strict: bool) -> int:
     from coursepack.check import check_paths
 
     # The same lessons a build would take: folders, their course.yaml and the lessons it lists.
+    from coursepack.layouts import LayoutSearch
+
+    # The theme's problems as a build reports them (a font nothing provides, an unknown key);
+    # a theme.yaml with errors stops here, as it stops a build.
+    theme_problems = list(LayoutSearch().theme_warnings)
     lesson_paths, _courses, course_problems = collect(paths or (DEFAULT_SOURCE,))
+    course_problems = theme_problems + list(course_problems)
     _echo_diagnostics(course_problems)
     failed = any(d.is_error or strict for d in course_problems)
     results = check_paths(lesson_paths)
@@ -377,6 +383,53 @@ def layouts(folder: Path, force: bool) -> int:
         f"folder it runs from, so rename {folder} to layouts to use your edits"
     )
     return 0
+
+
+@main.group()
+def fonts() -> None:
+    """The fonts coursepack prints with."""
+
+
+@fonts.command("install")
+@click.argument("families", nargs=-1)
+@click.option("--force", is_flag=True, help="Write the font files again even if they exist.")
+@guarded
+def fonts_install(families: tuple[str, ...], force: bool) -> int:
+    """Install the packaged fonts (or only FAMILIES, e.g. "Noto Sans KR") as this user's fonts,
+    so that PowerPoint and LibreOffice draw the slides' Arabic, Hebrew, CJK... lines with them."""
+    from coursepack.build import BuildFailed
+    from coursepack.font_install import install_fonts, installable_families, user_font_folder
+    from coursepack.fonts import font_stack
+    from coursepack.layouts import LayoutSearch
+
+    theme = LayoutSearch().theme
+    stack = font_stack(theme)
+    available = installable_families(stack, (theme.get("fonts") or {}).get("system") or [])
+    wanted = list(families) or available
+    unknown = [name for name in wanted if name not in available]
+    if unknown:
+        missing = {item.family: item.hint for item in stack.unavailable}
+        reasons = [
+            f"{name}: {missing[name]}" if name in missing else f"{name}: not a font of theme.yaml"
+            for name in unknown
+        ]
+        raise BuildFailed(
+            "cannot install " + "; ".join(reasons) + f" (the fonts it has: {', '.join(available)})"
+        )
+    folder = user_font_folder()
+    try:
+        result = install_fonts(stack, wanted, folder, force, _say)
+    except OSError as exc:
+        raise BuildFailed(f"cannot write fonts into {folder}: {exc.strerror or exc}") from exc
+    click.echo(
+        f"{len(result.written)} font files written, {len(result.kept)} already there "
+        f"(--force writes them again), in {folder}; restart PowerPoint or LibreOffice to use them"
+    )
+    return 0
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
 
 
 def _progress(message: str) -> None:

@@ -175,6 +175,7 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
             written = f"{mark}{_short(formula.tex.strip())}{mark}"
             found.append(error(path, formula.line, f"formula {written}: {reason}"))
     found.extend(_check_glyphs(lesson))
+    found.extend(_check_deck_fonts(lesson))
     for link in _links(lesson):
         href = link.href.strip()
         if is_remote(href) and not link_allowed(href):
@@ -516,6 +517,61 @@ def _check_glyphs(lesson: Lesson) -> list[Diagnostic]:
     return [
         warning(lesson.path, _line_with(source, missing.line, missing.words), missing.message())
         for missing in found
+    ]
+
+
+_PUNCTUATION = ".,;:!?()[]«»\"'“”‘’،؛؟。、，！？：；（）「」"
+
+
+def _check_deck_fonts(lesson: Lesson) -> list[Diagnostic]:
+    """One warning per lesson, at the first line concerned, when the slides name a packaged
+    font (for Arabic, Hebrew, CJK...) that this computer's presentation programs cannot find:
+    the deck names its fonts and embeds none, so those lines would show boxes or another font
+    until ``coursepack fonts install`` puts the packaged fonts among the computer's own."""
+    from .font_install import INSTALL_COMMAND, is_installed
+    from .fonts import deck_typefaces, font_stack
+    from .layouts import LayoutSearch, ThemeError
+
+    try:
+        theme = LayoutSearch().theme
+        stack = font_stack(theme)
+    except (ThemeError, LayoutNotFound, LessonError):
+        return []
+    system = set((theme.get("fonts") or {}).get("system") or [])
+    first_line = 0
+    names: list[str] = []
+    words: list[str] = []
+    for line, text in _texts(lesson):
+        if not any(ord(char) >= 0x370 for char in text):
+            continue
+        for family in deck_typefaces(text, stack, lesson.meta.lang):
+            if not family or family in system or family in names or is_installed(family):
+                continue
+            names.append(family)
+            first_line = first_line or line
+            words += [
+                word.strip(_PUNCTUATION)
+                for word in text.split()
+                if any(ord(char) >= 0x370 for char in word)
+            ][:1]
+    if not names:
+        return []
+    try:
+        source = lesson.path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        source = []
+    first_line = _line_with(source, first_line, tuple(words[:1]))
+    quoted = " ".join(f'"{name}"' for name in names)
+    plural = "s" if len(names) > 1 else ""
+    return [
+        warning(
+            lesson.path,
+            first_line,
+            f"the slides name the font{plural} {', '.join(names)} (for {', '.join(words[:3])}), "
+            "which this computer does not have: PowerPoint and LibreOffice show another font "
+            f"or boxes there. Run: {INSTALL_COMMAND} {quoted} (on the presenting computer "
+            "too; see docs/fonts.md)",
+        )
     ]
 
 

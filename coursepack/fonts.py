@@ -39,6 +39,7 @@ __all__ = [
     "font_stack",
     "missing_glyphs",
     "private_fontconfig",
+    "unusable_theme_fonts",
     "reproducible_fonts",
 ]
 
@@ -267,14 +268,44 @@ def _family_faces(family: str, allow_system: bool) -> tuple[list[FontFace], Unav
         if files:
             return [FontFace(family, style, weight, path) for path, style, weight in files], None
         return [], Unavailable(
-            family, f"theme.yaml names the system font '{family}', which is not installed"
+            family,
+            "it is listed under fonts: system:, but no font of that family is installed on this "
+            "computer (fc-list does not show it), so its text prints in the next font of the "
+            "list: install the font, or remove it from theme.yaml (see docs/fonts.md)",
         )
     return [], Unavailable(
         family,
-        f"theme.yaml names the font '{family}', which no installed font package has: install "
-        "the package that has it, or name a font installed on this machine under fonts: system: "
-        "(see docs/fonts.md)",
+        f"{_did_you_mean(family)}no installed font package has it and it is not listed under "
+        "fonts: system:, so its "
+        "text prints in the next font of the list: pip install the font package that has it "
+        "(a fontpkg-* package, see docs/fonts.md), or, for a font installed on this computer, "
+        "add its family name to fonts: system:",
     )
+
+
+def unusable_theme_fonts(theme: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(family, what to do) for each font the theme names that neither a font package nor a
+    listed, installed system font provides. A packaged family whose package is not installed
+    (the ``cjk`` extra) is left out: the lines that need it are reported by the check."""
+    stack = font_stack(theme)
+    used = set(stack.text) | set(stack.code)
+    return [
+        (missing.family, missing.hint)
+        for missing in stack.unavailable
+        if missing.family not in PACKAGED
+        and missing.family in used | set(_theme_list(theme.get("fonts") or {}, "system"))
+    ]
+
+
+def _did_you_mean(family: str) -> str:
+    """``did you mean 'Atkinson Hyperlegible'? `` for a near miss of a packaged family."""
+    import difflib
+
+    import fontpkg
+
+    known = [entry.name for entry in fontpkg.families().values()] + list(PACKAGED)
+    close = difflib.get_close_matches(family, known, n=1, cutoff=0.8)
+    return f"did you mean '{close[0]}'? " if close else ""
 
 
 def install_hint(packaged: Packaged) -> str:

@@ -105,7 +105,39 @@ class LayoutSearch:
             raise LayoutNotFound("theme.yaml", self.folders)
         if errors:
             raise ThemeError(sorted(errors + warnings, key=lambda d: (str(d.path), d.line)))
+        warnings += self._font_warnings(merged)
         return merged, tuple(warnings)
+
+    def _font_warnings(self, theme: dict[str, Any]) -> list[Diagnostic]:
+        """A warning at the line of each font the theme names that nothing provides (no font
+        package, not an installed font listed under ``fonts: system:``): its text would
+        silently print in the next font of the list."""
+        from coursepack.fonts import unusable_theme_fonts
+
+        found: list[Diagnostic] = []
+        for family, reason in unusable_theme_fonts(theme):
+            path, line = self._font_line(family)
+            found.append(warning(path, line, f"font '{family}': {reason}"))
+        return found
+
+    def _font_line(self, family: str) -> tuple[Path, int]:
+        """The theme file (the teacher's first) and the line that names ``family`` under
+        ``fonts:``."""
+        files = self.theme_files()
+        for path in files:
+            try:
+                root = yaml.compose(path.read_text("utf-8-sig"), Loader=yaml.SafeLoader)
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue
+            for key, group in root.value if isinstance(root, yaml.MappingNode) else ():
+                if key.value != "fonts" or not isinstance(group, yaml.MappingNode):
+                    continue
+                for _name, value in group.value:
+                    items = value.value if isinstance(value, yaml.SequenceNode) else [value]
+                    for item in items:
+                        if isinstance(item, yaml.ScalarNode) and item.value.strip() == family:
+                            return path, _line(item)
+        return files[0], 0
 
     @property
     def theme(self) -> dict[str, Any]:

@@ -173,6 +173,38 @@ def test_system_fonts_are_used_only_when_named(tmp_path: Path) -> None:
     assert any("DejaVu" in f for f in pdf_font_names(named.parent / "out" / "braille-handout.pdf"))
 
 
+def test_a_theme_font_nothing_provides_is_a_warning_at_its_line(tmp_path: Path) -> None:
+    """A font named in theme.yaml that no font package has (a typo, a font never installed),
+    or a system font that is not installed, is reported at its line by check and build: its
+    text would silently print in the next font of the list."""
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    (layouts / "theme.yaml").write_text(
+        "fonts:\n"
+        '  handout: "Atkinson Hyperlegble"\n'
+        "  handout_fallbacks:\n"
+        '    - "Noto Sans"\n'
+        '    - "Comic Neue"\n'
+        '  system: ["No Such Sans"]\n',
+        encoding="utf-8",
+    )
+    lesson = write_lesson(tmp_path, "plain.md", "# Plain\n\nText.\n")
+    for command in (("check",), ("build", "-o", "out", "--only", "handout")):
+        result = run_coursepack(*command, str(lesson), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        lines = [line for line in result.stderr.splitlines() if "warning" in line]
+        assert lines[0].startswith(
+            "layouts/theme.yaml:2: warning: font 'Atkinson Hyperlegble': did you mean "
+            "'Atkinson Hyperlegible'? no installed font package has it"
+        )
+        assert lines[1].startswith("layouts/theme.yaml:5: warning: font 'Comic Neue': no ")
+        assert lines[2].startswith("layouts/theme.yaml:6: warning: font 'No Such Sans': it is ")
+        assert "fonts: system:" in lines[1] and "is installed on this computer" in lines[2]
+        assert len(lines) == 3
+    strict = run_coursepack("check", "--strict", str(lesson), cwd=tmp_path)
+    assert strict.returncode == 1
+
+
 def test_same_bytes_in_separate_processes_and_with_jobs_1_and_2(tmp_path: Path) -> None:
     """Lessons whose characters come from variable fallback fonts (CO₂ from Noto Sans,
     Greek, Arabic, Hebrew, CJK) give the same PDF in every process: fontTools stamps an

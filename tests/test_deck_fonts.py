@@ -1,0 +1,120 @@
+"""The deck's packaged fonts on the presenting computer: ``coursepack fonts install``.
+
+A deck names its fonts and embeds none. The check warns (once per lesson, at the first line
+concerned) when a slide names a packaged font this computer does not have, naming the command
+that installs it; after that command LibreOffice draws the line with the named font. Every run
+uses a temporary home folder (and fontconfig's folders under it), never the machine's own.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, write_lesson
+
+from coursepack import font_install
+
+HAS_CJK = importlib.util.find_spec("justmytype_intl_cjk") is not None
+KOREAN = "김치와 밥을 먹어요"
+
+
+def _env(home: Path) -> dict[str, str]:
+    """The environment of a teacher whose home folder is ``home`` (fontconfig included)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("XDG_", "FONTCONFIG_")) and key != "HOME"
+    }
+    return {**env, "HOME": str(home), "PYTHONPATH": str(ROOT)}
+
+
+def _coursepack(home: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from cli import main; main()", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=_env(home),
+    )
+
+
+def _render(home: Path, deck: Path, out: Path) -> Path:
+    """The deck as LibreOffice prints it, for the teacher whose home is ``home``."""
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation=file://{home}/lo-profile", "--headless"]
+        + ["--convert-to", "pdf", "--outdir", str(out), str(deck)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env=_env(home),
+    )
+    return out / f"{deck.stem}.pdf"
+
+
+def _fonts(pdf: Path) -> list[str]:
+    rows = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True)
+    return [line.split()[0].split("+", 1)[-1] for line in rows.stdout.splitlines()[2:]]
+
+
+def test_user_font_folders() -> None:
+    home = Path.home()
+    assert font_install.user_font_folder("darwin") == home / "Library" / "Fonts"
+    assert font_install.user_font_folder("win32").parts[-3:] == ("Microsoft", "Windows", "Fonts")
+
+
+@pytest.mark.skipif(
+    not HAS_CJK or not all(shutil.which(t) for t in ("soffice", "pdffonts", "fc-list")),
+    reason="needs the cjk extra, LibreOffice, poppler-utils and fontconfig",
+)
+def test_fonts_install_lets_libreoffice_draw_a_korean_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    lesson = write_lesson(tmp_path / "src", "korean.md", f"{KOREAN}.\n\n# Vocabulary\n\n- ok\n")
+
+    checked = _coursepack(home, tmp_path, "check", str(lesson))
+    assert checked.returncode == 0, checked.stderr
+    warnings = [line for line in checked.stderr.splitlines() if "warning:" in line]
+    assert len(warnings) == 1, checked.stderr
+    assert warnings[0].startswith("src/korean.md:5: warning: the slides name the font Noto Sans KR")
+    command = re.search(r"Run: (coursepack fonts install .+?) \(", warnings[0]).group(1)
+    assert command == 'coursepack fonts install "Noto Sans KR"'
+
+    built = _coursepack(home, tmp_path, "build", str(lesson), "-o", "out", "--only", "slides")
+    assert built.returncode == 0, built.stderr
+    deck = tmp_path / "out" / "korean-slides.pptx"
+    before = _fonts(_render(home, deck, tmp_path / "before"))
+    assert not any(name.startswith("NotoSansKR") for name in before)  # boxes: not Korean
+
+    installed = _coursepack(home, tmp_path, "fonts", "install", "Noto Sans KR")
+    assert installed.returncode == 0, installed.stderr
+    folder = home / ".local" / "share" / "fonts"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "coursepack-NotoSansKR-Bold.ttf",
+        "coursepack-NotoSansKR-Regular.ttf",
+    ]
+    again = _coursepack(home, tmp_path, "check", str(lesson))
+    assert "warning" not in again.stderr, again.stderr
+
+    pdf = _render(home, deck, tmp_path / "after")
+    # The static regular instance (the variable font's default would be drawn Thin).
+    assert "NotoSansKR-Regular" in _fonts(pdf)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert KOREAN in " ".join(text.split())
+
+
+def test_unknown_family_is_refused_with_the_list(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    result = _coursepack(home, tmp_path, "fonts", "install", "Comic Sans MS")
+    assert result.returncode == 1
+    assert "cannot install Comic Sans MS: not a font of theme.yaml" in result.stderr
+    assert "Noto Sans Hebrew" in result.stderr
+    assert not (home / ".local" / "share" / "fonts").exists()
