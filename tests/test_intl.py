@@ -8,6 +8,7 @@ chemistry with subscripts, Greek, Arabic and Hebrew.
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import subprocess
 import unicodedata
@@ -274,6 +275,52 @@ def test_plural_forms(lang: str, counts: dict[int, str]) -> None:
 
     for n, text in counts.items():
         assert catalogue(lang)("points", n=n) == text
+
+
+def _script_words(text: str) -> list[str]:
+    """The Arabic- and Hebrew-script words of ``text``, NFKC-normalised (presentation forms
+    become letters): the runs of letters and marks of those scripts."""
+    text = unicodedata.normalize("NFKC", text)
+    return re.findall(r"[\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]+", text)
+
+
+def _catalogue_words(lang: str) -> set[str]:
+    import yaml
+
+    data = yaml.safe_load((ROOT / "layouts" / "messages" / f"{lang}.yaml").read_text("utf-8"))
+
+    def strings(value: object) -> list[str]:
+        if isinstance(value, dict):
+            return [s for item in value.values() for s in strings(item)]
+        if isinstance(value, list):
+            return [s for item in value for s in strings(item)]
+        return [str(value)]
+
+    return {word for text in strings(data) for word in _script_words(text)}
+
+
+@pytest.mark.parametrize("name", ["arabic", "hebrew"])
+def test_text_copied_out_of_a_right_to_left_pdf_is_the_lessons_words(
+    tmp_path: Path, name: str
+) -> None:
+    """pdftotext gives back the words of the lesson and of the catalogue, letter for letter
+    (Noto Sans Arabic draws letters from shared dotless bodies and dots, which WeasyPrint
+    alone maps to the first letter each was drawn for; see coursepack/writers/rtl_text.py)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("needs poppler")
+    lesson = INTL / f"{name}.md"
+    out = tmp_path / "out"
+    result = run_cli("build", str(lesson), "-o", str(out), "--only", "handout", "--only", "key")
+    assert result.exit_code == 0, result.output
+    source = set(_script_words(lesson.read_text("utf-8")))
+    allowed = source | _catalogue_words(name[:2] if name == "hebrew" else "ar")
+    printed: set[str] = set()
+    for pdf in (out / f"{name}-handout.pdf", out / f"{name}-answer-key.pdf"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True)
+        words = _script_words(text.stdout)
+        assert sorted(set(words) - allowed) == [], pdf.name
+        printed |= set(words)
+    assert sorted(source - printed) == []
 
 
 def test_a_regional_language_uses_its_language_and_an_unknown_one_english() -> None:

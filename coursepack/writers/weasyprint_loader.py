@@ -27,13 +27,17 @@ _ABI = {"x86_64": "libc6,x86-64"}
 
 def load_weasyprint() -> ModuleType:
     """The ``weasyprint`` module, imported once per process, with pydyf's page references
-    cached (:mod:`coursepack.writers.pydyf_pages`: the same bytes, faster long PDFs)."""
+    cached (:mod:`coursepack.writers.pydyf_pages`: the same bytes, faster long PDFs) and
+    Arabic text given its own text for copying (:mod:`coursepack.writers.rtl_text`)."""
     if "weasyprint" in sys.modules:
         return sys.modules["weasyprint"]
     module = _import_weasyprint()
     from coursepack.writers.pydyf_pages import cache_page_references
 
+    from coursepack.writers.rtl_text import install as install_actual_text
+
     cache_page_references()
+    install_actual_text()
     return module
 
 
