@@ -33,11 +33,10 @@ def load_weasyprint() -> ModuleType:
         return sys.modules["weasyprint"]
     module = _import_weasyprint()
     from coursepack.writers.pydyf_pages import cache_page_references
-
-    from coursepack.writers.rtl_text import install as install_actual_text
+    from coursepack.writers.rtl_text import install as install_glyph_aliases
 
     cache_page_references()
-    install_actual_text()
+    install_glyph_aliases()
     return module
 
 
