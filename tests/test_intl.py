@@ -11,6 +11,7 @@ import importlib.util
 import re
 import shutil
 import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -321,6 +322,21 @@ def test_text_copied_out_of_a_right_to_left_pdf_is_the_lessons_words(
         assert sorted(set(words) - allowed) == [], pdf.name
         printed |= set(words)
     assert sorted(source - printed) == []
+
+
+def test_the_glyph_aliases_are_installed_even_if_weasyprint_came_first() -> None:
+    """Another module imported WeasyPrint before coursepack loaded it (as in a test run):
+    the handout writer still installs the glyph aliases that make Arabic text copyable."""
+    code = (
+        "import weasyprint.draw.text as t\n"
+        "from coursepack.writers.weasyprint_loader import load_weasyprint\n"
+        "load_weasyprint()\n"
+        "assert getattr(t.draw_first_line, '_coursepack_aliases', False)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_a_regional_language_uses_its_language_and_an_unknown_one_english() -> None:

@@ -29,9 +29,9 @@ def load_weasyprint() -> ModuleType:
     """The ``weasyprint`` module, imported once per process, with pydyf's page references
     cached (:mod:`coursepack.writers.pydyf_pages`: the same bytes, faster long PDFs) and
     Arabic text given its own text for copying (:mod:`coursepack.writers.rtl_text`)."""
-    if "weasyprint" in sys.modules:
-        return sys.modules["weasyprint"]
-    module = _import_weasyprint()
+    module = sys.modules.get("weasyprint") or _import_weasyprint()
+    # Every time, not only at the first import: WeasyPrint may have been imported by other
+    # code first (each install is done once and then only checks its mark).
     from coursepack.writers.pydyf_pages import cache_page_references
     from coursepack.writers.rtl_text import install as install_glyph_aliases
 
