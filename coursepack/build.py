@@ -298,7 +298,8 @@ class Builder:
                 if options.wants(output, course.exports):
                     plan_one(output, Target(members, course))
         problems.extend(_same_target_errors(planned))
-        return planned, problems
+        # a warning about something every lesson shares (the --pptx-template) is said once
+        return planned, list(dict.fromkeys(problems))
 
     def check_layouts(self, planned: Sequence[PlannedOutput]) -> None:
         """Find broken layout files (template syntax, a missing partial) before anything is

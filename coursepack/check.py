@@ -263,7 +263,7 @@ def _check_template(lesson: Lesson) -> list[Diagnostic]:
     from .templates import TemplateProblem, read_template
 
     try:
-        package = read_template(target)
+        read_template(target)
     except TemplateProblem as exc:
         return [error(lesson.path, line, f"pptx-template '{name}' cannot be used: {exc}")]
     from .writers.deck import template_notes, template_problem
@@ -271,7 +271,7 @@ def _check_template(lesson: Lesson) -> list[Diagnostic]:
     problem = template_problem(target)  # a layout for every slide, before anything is written
     if problem:
         return [error(lesson.path, line, f"pptx-template '{name}' {problem}")]
-    notes = [*package.notes, *template_notes(target)]
+    notes = template_notes(target)  # what reading it left out, layouts past the slide
     return [warning(lesson.path, line, f"pptx-template '{name}': {note}") for note in notes]
 
 

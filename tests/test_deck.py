@@ -156,8 +156,9 @@ def test_question_slides_and_their_notes(small) -> None:
     titles = [s.shapes.title.text_frame.text for s in prs.slides]
     questions = [s for s in prs.slides if "Question\u00a0" in s.shapes.title.text_frame.text]
     assert len(questions) == 4
-    # the topic "Questions" opens with a question: no slide of its own, its name on the first
-    assert questions[0].shapes.title.text_frame.text.startswith("Questions: Question\u00a01")
+    # the topic "Questions" opens with a question: no slide of its own; its name would only
+    # repeat the question word, so the first question's title leaves it out
+    assert questions[0].shapes.title.text_frame.text == "Question\u00a01 (2\u00a0points)"
     assert "Questions" not in titles
     mc = questions[0]
     face = "\n".join(face_texts(mc))
@@ -765,3 +766,32 @@ def test_columns_are_a_two_content_slide_with_shapes_side_by_side() -> None:
     assert len(pics) == 1 and len(texts) == 1
     assert pics[0].left + pics[0].width <= texts[0].left  # the picture beside the bullets
     assert texts[0].text_frame.text.startswith("Kigali is the capital")
+
+
+def test_a_command_line_template_reaching_past_the_slide_is_warned_about_once(
+    tmp_path: Path,
+) -> None:
+    """``--pptx-template`` is warned about as the front matter's is (check), once per build
+    however many lessons use it; the deck is still written, scaled to the slide."""
+    from tests.conftest import run_cli
+
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = 6858000, 9144000  # portrait: 4:3 layouts reach past
+    template = tmp_path / "portrait.pptx"
+    prs.save(template)
+    for name in ("a.md", "b.md"):
+        (tmp_path / name).write_text(
+            "---\ntitle: T\n---\n# S\n\n## A\n\n- a bullet\n", encoding="utf-8"
+        )
+    result = run_cli(
+        "build", "a.md", "b.md", "-o", "out", "--only", "slides", "--pptx-template",
+        str(template), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    warned = [
+        line for line in result.output.splitlines() if "reaches past the edge of the slide" in line
+    ]
+    assert any("layout 'Title and Content'" in line for line in warned), result.output
+    assert all("portrait.pptx: warning: --pptx-template: layout '" in line for line in warned)
+    assert len(warned) == len(set(warned))  # once, not once per lesson
+    assert (tmp_path / "out" / "a-slides.pptx").is_file()

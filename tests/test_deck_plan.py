@@ -137,8 +137,8 @@ def test_slide_kinds_and_titles_of_a_small_lesson() -> None:
         (PictureSlide, "A Picture Alone"),
         (TableSlide, "A Table"),
         (SectionSlide, "Second Section"),
-        # a topic that opens with a question: its name on the question's slide
-        (QuestionSlide, "Questions: Question 1 (2 points)"),
+        # a topic that opens with a question ("Questions": its name only repeats the word)
+        (QuestionSlide, "Question 1 (2 points)"),
         (QuestionSlide, "Check for understanding: Question 2 (3 points)"),
         (TwoColumnSlide, "Check for understanding: Question 3 (1 point)"),
         (QuestionSlide, "Check for understanding: Question 4 (1 point)"),
@@ -814,3 +814,53 @@ def test_property_every_planned_slide_fits(title: str, blocks: tuple) -> None:
             assert table.size >= RULES.body_floor
             assert sum(table.row_heights) <= table.box.height
             assert sum(table.col_widths) <= table.box.width
+
+
+# --------------------------------------------------------------------------- titles
+
+
+def plan_text(tmp_path: Path, text: str, name: str = "x.md") -> DeckPlan:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return plan_of(read_lesson(path)[0])
+
+
+QUESTION = "::: question\nWhich?\n\n- [ ] no\n- [x] yes\n:::\n"
+
+
+@pytest.mark.parametrize(
+    ("lang", "topic", "title"),
+    [
+        ("en", "Question", "Question\u00a01 (1\u00a0point)"),
+        ("en", "Questions 1–3", "Question\u00a01 (1\u00a0point)"),
+        ("en", "Quiz:", "Quiz: Question\u00a01 (1\u00a0point)"),
+        ("en", "Why did it fail?", "Why did it fail? Question\u00a01 (1\u00a0point)"),
+        ("es", "Preguntas", "Pregunta\u00a01 (1\u00a0punto)"),
+        ("fr", "Question", "Question\u00a01 (1\u00a0point)"),
+        ("fr", "Quiz", "Quiz : Question\u00a01 (1\u00a0point)"),
+        ("de", "Fragen", "Frage\u00a01 (1\u00a0Punkt)"),
+        ("it", "Domande", "Domanda\u00a01 (1\u00a0punto)"),
+        ("nl", "Vraag", "Vraag\u00a01 (1\u00a0punt)"),
+        ("pt", "Questões", "Questão\u00a01 (1\u00a0ponto)"),
+        ("el", "Ερωτήσεις", "Ερώτηση\u00a01 (1\u00a0μονάδα)"),
+        ("he", "שאלות", "שאלה\u00a01 (נקודה\u00a0אחת)"),
+        ("ar", "الأسئلة", "السؤال\u00a01 (درجة\u00a0واحدة)"),
+    ],
+)
+def test_a_question_titled_by_its_topic_never_repeats_the_question_word(
+    tmp_path: Path, lang: str, topic: str, title: str
+) -> None:
+    """A topic named "Question" gave "Question: Question 1"; its name is left out when it only
+    names the question word, in every language, and "?" takes no colon after it."""
+    plan = plan_text(tmp_path, f"---\ntitle: T\nlang: {lang}\n---\n# S\n\n## {topic}\n\n{QUESTION}")
+    [question] = [s for s in plan.slides if isinstance(s, QuestionSlide)]
+    assert question.title == title
+
+
+def test_a_section_named_like_its_first_topic_gets_no_header_slide(tmp_path: Path) -> None:
+    text = "---\ntitle: T\n---\n# Mandates\n\nWhy mandates matter.\n\n## Mandates\n\n- a\n\n"
+    text += "## Other\n\n- b\n"
+    plan = plan_text(tmp_path, text)
+    assert [type(s).__name__ for s in plan.slides] == ["CoverSlide", "TextSlide", "TextSlide"]
+    assert [s.title for s in plan.slides[1:]] == ["Mandates", "Other"]
+    assert "Why mandates matter." in face_text(plan.slides[1])

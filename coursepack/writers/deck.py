@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from coursepack import code, formulas
-from coursepack.diagnostics import BuildFailed, LessonError, error
+from coursepack.diagnostics import BuildFailed, Diagnostic, LessonError, error, warning
 from coursepack.fonts import FontStack, deck_typefaces, font_stack
 from coursepack.layouts import LayoutSearch
 from coursepack.messages import catalogue
@@ -193,20 +193,29 @@ def _template_problem(name: str, _mtime: int, _size: int) -> str | None:
 
 
 def template_notes(path: Path) -> list[str]:
-    """Warnings about a usable template: layouts whose placeholders reach past the slide (the
-    deck uses them cut to the slide)."""
+    """Warnings about a usable template: what reading it left out (macros…) and layouts whose
+    placeholders reach past the slide (the deck scales them to fit it)."""
+    stat = path.stat()
+    return list(_template_notes(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=8)
+def _template_notes(name: str, _mtime: int, _size: int) -> tuple[str, ...]:
     from pptx import Presentation
 
     from coursepack.templates import read_template
 
-    prs = Presentation(io.BytesIO(read_template(path).data))
-    roles, _ = find_layouts(prs, path.name)
-    if roles is None:
-        return []
-    return [
-        f"layout '{name}' reaches past the edge of the slide; the deck uses it cut to the slide"
-        for name in overhanging_layouts(prs, roles)
-    ]
+    package = read_template(Path(name))
+    prs = Presentation(io.BytesIO(package.data))
+    roles, _ = find_layouts(prs, Path(name).name)
+    overhanging = overhanging_layouts(prs, roles) if roles is not None else []
+    return (
+        *package.notes,
+        *(
+            f"layout '{layout}' reaches past the edge of the slide; the deck scales it to fit"
+            for layout in overhanging
+        ),
+    )
 
 
 def _side_by_side(a, b) -> bool:
@@ -974,6 +983,17 @@ class Slides(Output):
     def render(self, writer: DeckWriter, target: Target, settings: Mapping[str, Any]) -> bytes:
         """The deck."""
         return writer.render(target.lesson, template=settings["template"])
+
+    def problems(self, context: PlanContext, target: Target) -> list[Diagnostic]:
+        """The command line's ``--pptx-template`` warned about as ``check`` warns about the
+        front matter's: layouts that reach past the slide (the deck scales them to fit). Said
+        at the template's path, so the build reports it once, not once per lesson."""
+        chosen = context.pptx_template
+        if chosen is None or not chosen.is_file() or template_problem(chosen):
+            return []  # settings() has reported a missing or unusable template
+        return [
+            warning(chosen, 0, f"--pptx-template: {note}") for note in template_notes(chosen)
+        ]
 
 
 SLIDES = Slides()

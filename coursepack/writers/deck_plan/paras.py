@@ -7,6 +7,7 @@ the type check (and loudly at run time) instead of silently vanishing from the s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -366,14 +367,37 @@ def graded_title(
 ) -> str:
     """ "Check for understanding: Question 3 (2 points)", in the lesson's language; with
     ``topic``, the topic's name instead of "Check for understanding" (a topic that opens with
-    a question has no slide of its own to show its name)."""
+    a question has no slide of its own to show its name).
+
+    A topic that only names the question word ("Question", "Questions 1-3") is left out, so
+    no title reads "Question: Question 1"; a topic ending in a question or exclamation mark
+    takes no colon after it ("Why did it fail? Question 2")."""
     t = _words(t)
     # no-break spaces keep "Question 3" and "(2 points)" on one line when the title wraps
     question = t("question_number", n=block.number).replace(" ", "\u00a0")
     points = t("points", n=block.points).replace(" ", "\u00a0")
-    if topic:
-        return t("topic_question_title", topic=topic, question=question, points=points)
-    return t("check_title", question=question, points=points)
+    topic = topic.strip().rstrip(":：").rstrip()
+    if not topic or _names_questions(topic, t):
+        key = "question_title" if topic else "check_title"
+        return t(key, question=question, points=points)
+    key = "topic_asks_question_title" if topic[-1] in _ASKS else "topic_question_title"
+    return t(key, topic=topic, question=question, points=points)
+
+
+# a topic ending in one of these asks or exclaims: no colon after it (Greek asks with ';')
+_ASKS = frozenset("?!¿¡؟;\u037e")
+_NOT_WORD = re.compile(r"[\W\d_]+")
+
+
+def _names_questions(topic: str, t: Catalogue) -> bool:
+    """True when ``topic`` is only the word for a question ("Question", "Questions 1–3",
+    "Preguntas"): numbers and punctuation aside, one of the catalogue's forms of it."""
+    words = _NOT_WORD.sub(" ", topic).casefold().split()
+    if not words:
+        return False
+    forms = {t("questions", n=n).casefold() for n in (0, 1, 2, 3, 11, 100)}
+    forms.add(_NOT_WORD.sub(" ", t("question_number", n=1)).strip().casefold())
+    return " ".join(words) in forms
 
 
 def graded_face_and_notes(

@@ -31,6 +31,7 @@ from coursepack.model import (
     Quote,
     Section,
     Table,
+    Topic,
     assert_never,
     shows,
 )
@@ -298,7 +299,16 @@ class _Planner:
         notes = [n for chunk in walker.chunks for n in chunk.notes] + walker.pending_notes
         body = self._section_body(walker.chunks)
         topics = list(section.topics)
-        if body is not None or not any(chunk.paras or chunk.block for chunk in walker.chunks):
+        if self._repeats(shown, topics):
+            # the slide before, or the first topic's, already shows this title: no header
+            # slide (two in a row with one title would waste one); the introduction goes with
+            # the section's first topic, or makes its own slides
+            if topics:
+                first = topics[0]
+                topics[0] = replace(first, blocks=(*section.blocks, *first.blocks))
+            else:
+                self.topic(title, section.blocks, section.line)
+        elif body is not None or not any(chunk.paras or chunk.block for chunk in walker.chunks):
             self.slides.append(replace(header, body=body, notes=header.notes + tuple(notes)))
         elif topics:
             self.slides.append(header)
@@ -308,6 +318,13 @@ class _Planner:
             self.topic(title, section.blocks, section.line)
         for topic in topics:
             self.topic(clean(readable(topic.title)), topic.blocks, topic.line)
+
+    def _repeats(self, shown: str, topics: Sequence[Topic]) -> bool:
+        """True when a section header showing ``shown`` would repeat the slide before it (the
+        overview, a section of the same name) or its first topic's title."""
+        if self.slides and self.slides[-1].title == shown:
+            return True
+        return bool(topics) and self._topic_title(clean(readable(topics[0].title))) == shown
 
     def _section_body(self, chunks: Sequence[_Chunk]) -> TextBlock | None:
         """A section introduction of text only, fitted to the section layout's text box."""
