@@ -416,10 +416,14 @@ class Column:
     line: int
 
 
+#: The most columns a slide sets side by side (each must also be 2 inches wide or more).
+MAX_SLIDE_COLUMNS = 4
+
+
 @dataclass(frozen=True)
 class Columns:
     """Pandoc's ``:::: columns`` with ``::: column`` blocks inside: side by side in the
-    handout and the key, and on a two-content slide."""
+    handout and the key, and on a two-content slide (up to :data:`MAX_SLIDE_COLUMNS`)."""
 
     kind: ClassVar[str] = "columns"
     columns: tuple[Column, ...]

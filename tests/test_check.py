@@ -410,11 +410,12 @@ def test_column_mistakes_are_reported_at_their_lines(tmp_path: Path) -> None:
     text = (
         "---\ntitle: T\n---\n# S\n\n## A\n\n"  # lines 1-7
         ":::: columns\n::: {.column width=wide}\nleft\n:::\n::: column\nright\n:::\n::: column\n"
-        "third\n:::\n::::\n\n::: column\nalone\n:::\n"
+        "third\n:::\n::: column\nfourth\n:::\n::: column\nfifth\n:::\n::::\n\n"
+        "::: column\nalone\n:::\n"
     )
     path.write_text(text, encoding="utf-8")
     _, diagnostics = check_lesson(path)
     found = [(d.line, d.severity, d.message.split(" (")[0]) for d in diagnostics]
     assert (9, "error", "column width 'wide' is not a percentage") in found
-    assert (8, "warning", "3 columns: slides show two side by side") in found
-    assert (20, "error", "a '::: column' goes inside a ':::: columns' block") in found
+    assert (8, "warning", "5 columns: too many to stand side by side on a slide") in found
+    assert (26, "error", "a '::: column' goes inside a ':::: columns' block") in found

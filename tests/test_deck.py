@@ -635,22 +635,65 @@ def test_an_incremental_div_builds_only_its_own_list(tmp_path: Path) -> None:
     assert click_steps(slide_titled(prs, "Two")) == []
 
 
+def shown_on_click(slide) -> list:
+    """The shapes the slide's one click shows, in z-order."""
+    [step] = click_steps(slide)
+    ids = {spid for spid, _ in step}
+    assert all(paragraph is None for _, paragraph in step)
+    return [s for s in slide.shapes if s.shape_id in ids]
+
+
+def alt_text(shape) -> str:
+    return shape._element.find(".//" + pptx_xml.qn("p:cNvPr")).get("descr", "")
+
+
 def test_question_slides_reveal_their_answer_on_one_click(tmp_path: Path) -> None:
+    """One click marks the correct option in place (a frame round its line and a tick badge
+    in the gutter before its letter), or shows an open question's model answer in a box."""
     prs = open_deck(deck_of(tmp_path, BUILDS))
     mc = slide_titled(prs, "Quiz: Question\u00a01")
-    [step] = click_steps(mc)
-    [(spid, paragraph)] = step
-    assert paragraph is None
-    assert revealed_texts(mc) == ["Answer: B. Right"]
-    assert "Answer" not in "\n".join(face_texts(mc))  # hidden until the click
+    shown = shown_on_click(mc)
+    kinds = [s.name.rsplit(" ", 1)[0] for s in shown]
+    assert kinds == ["Answer frame", "Answer mark", "Answer tick"]
+    assert all(alt_text(s) == "Correct answer" for s in shown)
+    assert revealed_texts(mc) == ["", "", ""]  # no answer box: the marks are the answer
+    assert "Answer" not in "\n".join(face_texts(mc))
     assert notes_text(mc).startswith("Answer: B — Right")  # the notes keep it as before
-    box = next(s for s in mc.shapes if s.shape_id == spid)
+    frame, badge, tick = shown
     question = next(s for s in mc.placeholders if s.placeholder_format.idx == 1)
-    assert question.top + question.height <= box.top  # under the question, not over it
-    assert box.top + box.height <= prs.slide_height
+    # the frame lies in the question's box, the badge before it, the tick in the badge
+    assert question.left < badge.left < badge.left + badge.width <= frame.left
+    assert frame.left + frame.width <= question.left + question.width
+    assert question.top < frame.top < frame.top + frame.height < question.top + question.height
+    assert frame.top < badge.top + badge.height // 2 < frame.top + frame.height
+    assert badge.left <= tick.left and tick.left + tick.width <= badge.left + badge.width
+    # the options start a gutter further in than the prompt: room for the marks
+    margins = [p._p.pPr.get("marL") for p in question.text_frame.paragraphs]
+    assert int(margins[-1]) > int(margins[0]) + 0.5 * 914400
     open_q = slide_titled(prs, "Check for understanding: Question\u00a02")
     assert revealed_texts(open_q) == ["Model answer: Because it is."]
     assert len(click_steps(open_q)) == 1
+
+
+def test_matching_letters_and_ordering_numbers_appear_beside_their_lines(small) -> None:
+    prs = open_deck(small[1])
+    match = slide_titled(prs, "Check for understanding: Question\u00a03")
+    badges = sorted(shown_on_click(match), key=lambda s: s.top)
+    pairs = re.findall(r"(\d+) — ([A-Z])", notes_text(match).splitlines()[0])
+    assert [b.text_frame.text for b in badges] == [letter for _, letter in pairs]
+    assert [alt_text(b) for b in badges] == [f"Matches {letter}" for _, letter in pairs]
+    terms = next(s for s in match.shapes if s.has_text_frame and s.text_frame.text[:5] == "Terms")
+    definitions = next(s for s in match.shapes if s.text_frame.text.startswith("Definitions"))
+    for badge in badges:  # between the terms and the definitions
+        assert terms.left + terms.width <= badge.left
+        assert badge.left + badge.width <= definitions.left
+    order = slide_titled(prs, "Check for understanding: Question\u00a04")
+    badges = sorted(shown_on_click(order), key=lambda s: s.top)
+    right = notes_text(order).splitlines()[0].removeprefix("Correct order: ").split(", ")
+    shown = "ABC"[: len(right)]  # the items as the slide letters them, top to bottom
+    assert [b.text_frame.text for b in badges] == [str(right.index(x) + 1) for x in shown]
+    for badge in badges:
+        assert badge.text_frame.paragraphs[0].runs[0].font.bold
 
 
 def test_reveal_answers_false_keeps_the_answers_in_the_notes_only(tmp_path: Path) -> None:
@@ -795,3 +838,33 @@ def test_a_command_line_template_reaching_past_the_slide_is_warned_about_once(
     assert all("portrait.pptx: warning: --pptx-template: layout '" in line for line in warned)
     assert len(warned) == len(set(warned))  # once, not once per lesson
     assert (tmp_path / "out" / "a-slides.pptx").is_file()
+
+
+def test_three_columns_and_a_table_beside_a_callout_stand_side_by_side() -> None:
+    """A third column no longer goes under the second, and a column may hold a table or a
+    callout (each fitted to its column) instead of the columns following one another."""
+    prs = open_deck(DeckWriter().render(read(FIXTURES / "columns.md")))
+    three = slide_titled(prs, "Three chapters")
+    texts = sorted(
+        (s for s in three.shapes if s.has_text_frame and s.text_frame.text.startswith("Chapter")),
+        key=lambda s: s.left,
+    )
+    assert [s.text_frame.text.split(":")[0] for s in texts] == [
+        "Chapter VI",
+        "Chapter VII",
+        "Chapter VIII",
+    ]
+    for left, right in zip(texts, texts[1:], strict=False):
+        assert left.left + left.width < right.left  # side by side, in order
+        assert abs(left.top - right.top) < Pt(1)
+    assert texts[-1].left + texts[-1].width <= prs.slide_width
+    sizes = {r.font.size for s in texts for p in s.text_frame.paragraphs for r in p.runs}
+    assert len(sizes) == 1
+    mixed = slide_titled(prs, "Troops and a reminder")
+    [table] = [s for s in mixed.shapes if s.has_table]
+    [callout] = [s for s in mixed.shapes if s.name.startswith("Callout")]
+    assert table.table.cell(1, 0).text == "UNAMIR"
+    assert callout.text_frame.text.startswith("Remember\nTroop numbers")
+    assert table.left + table.width < callout.left  # the table left, the callout right
+    assert callout.left + callout.width <= prs.slide_width
+    assert table.top < callout.top + callout.height and callout.top < table.top + table.height

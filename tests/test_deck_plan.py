@@ -864,3 +864,77 @@ def test_a_section_named_like_its_first_topic_gets_no_header_slide(tmp_path: Pat
     assert [type(s).__name__ for s in plan.slides] == ["CoverSlide", "TextSlide", "TextSlide"]
     assert [s.title for s in plan.slides[1:]] == ["Mandates", "Other"]
     assert "Why mandates matter." in face_text(plan.slides[1])
+
+
+# --------------------------------------------------------------------------- open questions
+
+SENTENCE = "Sentence {i} of the model answer gives one more cause of the failure of the mission."
+
+
+def _open_question(tmp_path: Path, sentences: int, reveal: bool = True) -> list[QuestionSlide]:
+    answer = " ".join(SENTENCE.format(i=i) for i in range(sentences))
+    text = "---\ntitle: T\n" + ("" if reveal else "reveal-answers: false\n") + "---\n# S\n\n"
+    text += f"## Why\n\n::: question lines=5\nWhy did it fail?\n\nAnswer: {answer}\n:::\n"
+    plan = plan_text(tmp_path, text)
+    return [s for s in plan.slides if isinstance(s, QuestionSlide)]
+
+
+def _fits(block: TextBlock, box: Box) -> bool:
+    width = text_width_pt(box, GEOMETRY.insets)
+    return frame_height(block.paras, block.size, width, METRICS, RULES) <= text_height_pt(
+        box, GEOMETRY.insets
+    )
+
+
+@pytest.mark.parametrize("sentences", [11, 13])
+def test_a_model_answer_taller_than_half_the_slide_is_revealed_whole(
+    tmp_path: Path, sentences: int
+) -> None:
+    """It was cut to the box at the bottom half: now the box grows (the prompt needs little)
+    and the answer shrinks towards the floor, whole."""
+    [slide] = _open_question(tmp_path, sentences)
+    assert slide.reveal is not None and slide.reveal.text is not None
+    shown = " ".join(p.text for p in slide.reveal.text.paras).split()
+    expected = "Model answer: " + " ".join(SENTENCE.format(i=i) for i in range(sentences))
+    assert shown == expected.split()
+    assert _fits(slide.reveal.text, slide.reveal.box) and slide.reveal.text.size >= RULES.body_floor
+    assert slide.reveal.box.height > GEOMETRY.body.height * 0.55  # more than it had
+    body = slide.body_box or GEOMETRY.body
+    assert body.bottom <= slide.reveal.box.top  # the question above it, not under it
+
+
+def test_a_model_answer_too_long_for_any_box_follows_on_continuation_slides(
+    tmp_path: Path,
+) -> None:
+    """Never cut: the question slide keeps room for the class (ruled lines), and the answer
+    follows on slides titled as its continuations; the notes keep all of it."""
+    slides = _open_question(tmp_path, 40)
+    n = len(slides)
+    assert n >= 3
+    title = "Why: Question\u00a01 (1\u00a0point)"
+    assert [s.title for s in slides] == [f"{title} ({i}/{n})" for i in range(1, n + 1)]
+    first, rest = slides[0], slides[1:]
+    assert first.reveal is None and len(first.lines) == 5
+    answer = " ".join(SENTENCE.format(i=i) for i in range(40))
+    shown = " ".join(p.text for s in rest for p in s.body.paras).split()
+    assert shown == ("Model answer: " + answer).split()
+    for slide in rest:
+        assert _fits(slide.body, slide.body_box or GEOMETRY.body)
+        assert slide.body.size >= RULES.body_floor
+    assert answer in " ".join(first.notes)
+
+
+def test_an_open_question_without_the_reveal_gets_ruled_lines_under_its_prompt(
+    tmp_path: Path,
+) -> None:
+    [slide] = _open_question(tmp_path, 2, reveal=False)
+    assert slide.reveal is None
+    assert len(slide.lines) == 5  # lines=5 on the question
+    body = slide.body_box or GEOMETRY.body
+    width = text_width_pt(body, GEOMETRY.insets)
+    prompt = frame_height(slide.body.paras, slide.body.size, width, METRICS, RULES) * EMU_PER_PT
+    tops = [line.top for line in slide.lines]
+    assert body.top + prompt < tops[0] and tops == sorted(tops)
+    assert tops[-1] <= GEOMETRY.body.bottom
+    assert tops[-1] - tops[0] > GEOMETRY.body.height / 3  # they fill the lower part
+    assert slide.body.size > RULES.body_max  # the prompt is set large

@@ -74,6 +74,13 @@ def rendered(tmp_path_factory) -> dict[str, tuple[bytes, Path]]:
     inputs += [("small-portrait", FIXTURES / "small.md", tall)]
     inputs += [("unamir", UNAMIR, None), ("unamir-4x3", UNAMIR, school)]
     inputs += [("unamir-16x10", UNAMIR, wide), ("unamir-portrait", UNAMIR, tall)]
+    # every other sample lesson with slides of its own kinds (columns, callouts, questions)
+    inputs += [
+        ("columns", FIXTURES / "columns.md", None),
+        ("columns-4x3", FIXTURES / "columns.md", school),
+    ]
+    inputs += [("callouts", FIXTURES.parent / "reader" / "callouts.md", None)]
+    inputs += [("callouts-portrait", FIXTURES.parent / "reader" / "callouts.md", tall)]
     decks: dict[str, bytes] = {}
     for name, source, template in inputs:
         lesson, diags = read_lesson(source)
@@ -156,6 +163,10 @@ DECKS = [
     "unamir-4x3",
     "unamir-16x10",
     "unamir-portrait",
+    "columns",
+    "columns-4x3",
+    "callouts",
+    "callouts-portrait",
 ]
 
 
@@ -263,3 +274,230 @@ def test_libreoffice_impress_plays_the_builds_and_the_answer_reveal(tmp_path: Pa
     assert steps[2] == ["on-click", "with-previous", "on-click", "on-click"]
     assert steps[3] == ["on-click"]
     assert steps[0] == steps[1] == []
+
+
+MARKS = """---
+title: Marks
+lang: {lang}
+---
+# S
+
+## Quiz
+
+::: question
+{which}
+
+- [ ] {words[0]}
+- [x] {words[1]}
+- [ ] {words[2]}
+:::
+
+::: question
+{long_prompt}
+
+{long_options}
+:::
+
+::: match
+{match}
+- {words[3]} :: {words[4]}
+- {words[5]} :: {words[6]}
+- {words[7]} :: {words[8]}
+:::
+
+::: order
+{order}
+1. {words[9]}
+2. {words[10]}
+3. {words[11]}
+4. {words[12]}
+:::
+"""
+
+WORDS = {
+    "en": (
+        "Which is right?",
+        "Match each person to a role.",
+        "Put these in order.",
+        "the mission had a mandate that did not allow the use of force to stop killings",
+        "Wrong | Right | Also wrong | Roméo Dallaire | Force Commander | Kofi Annan | Head of "
+        "UN peacekeeping | Booh-Booh | Head of Mission | UNAMIR established | The Genocide Fax "
+        "is sent | President's plane shot down | The RPF takes Kigali",
+    ),
+    "he": (
+        "מה נכון?",
+        "התאימו כל אדם לתפקיד.",
+        "סדרו לפי הסדר.",
+        "למשימה היה מנדט שלא התיר שימוש בכוח כדי לעצור את ההרג בכל מקום",
+        "שגוי | נכון | גם שגוי | דאלר | מפקד הכוח | אנאן | ראש שמירת השלום | בו־בו | ראש "
+        "המשימה | הקמת המשימה | שליחת הפקס | הפלת המטוס | כיבוש קיגלי",
+    ),
+}
+
+
+def _marks_lesson(folder: Path, lang: str) -> Path:
+    which, match, order, long, words = WORDS[lang]
+    options = "\n".join(f"- [{'x' if i in (2, 6) else ' '}] {i}: {long} {i}" for i in range(8))
+    text = MARKS.format(
+        lang=lang,
+        which=which,
+        match=match,
+        order=order,
+        words=[w.strip() for w in words.split("|")],
+        long_prompt=f"{which} {long}.",
+        long_options=options,
+    )
+    path = folder / f"marks-{lang}.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_reveal_marks_sit_on_the_lines_they_mark(tmp_path: Path) -> None:
+    """Rendered by LibreOffice: each tick sits on a correct option's line with its frame round
+    that line's words (also on a question shrunk below the largest size and split onto two
+    slides, and right to left); each matching letter on its term's line, each ordering number
+    on its item's line, as the notes give them."""
+    decks = {}
+    for lang in ("en", "he"):
+        lesson, diags = read_lesson(_marks_lesson(tmp_path, lang))
+        assert lesson is not None, diags
+        decks[lang] = tmp_path / f"marks-{lang}.pptx"
+        decks[lang].write_bytes(DeckWriter().render(lesson))
+    profile = Path("/tmp") / f"coursepack-lo-{uuid.uuid4().hex}"
+    try:
+        subprocess.run(
+            [
+                "soffice",
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(tmp_path),
+                *map(str, decks.values()),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    checked = {"tick": 0, "letter": 0, "number": 0, "shrunk": 0}
+    for lang, deck in decks.items():
+        prs = Presentation(deck)
+        notes = ""
+        pages = words_by_page(deck.with_suffix(".pdf"))
+        for slide, (_, _, words) in zip(prs.slides, pages, strict=True):
+            # a question split over two slides has its answers in the first one's notes
+            notes = slide.notes_slide.notes_text_frame.text if slide.has_notes_slide else notes
+            frames = [
+                tuple(v / EMU_PER_PT for v in (s.left, s.top, s.left + s.width, s.top + s.height))
+                for s in slide.shapes
+                if s.name.startswith("Answer frame")
+            ]
+            for shape in (s for s in slide.shapes if s.name.startswith("Answer mark")):
+                box = tuple(
+                    v / EMU_PER_PT
+                    for v in (
+                        shape.left,
+                        shape.top,
+                        shape.left + shape.width,
+                        shape.top + shape.height,
+                    )
+                )
+                centre = (box[1] + box[3]) / 2
+                line = [
+                    (w, b)
+                    for w, b in words
+                    if abs((b[1] + b[3]) / 2 - centre) < (b[3] - b[1]) * 0.3
+                    and not inside(b, box, tol=0)
+                ]
+                assert line, (lang, slide.shapes.title.text_frame.text, box)
+                # "B." as a word; right to left, pdftotext gives "B" and "." apart
+                texts = [w for w, _ in line]
+                prefixes = [w for w in texts if re.fullmatch(r"[A-Z]\.|\d+\.", w)] or [
+                    w + "." for w in texts if re.fullmatch(r"[A-Z]|\d+", w)
+                ]
+                letters = [w for w in prefixes if w[0].isalpha()]
+                label = shape.text_frame.text
+                if not label:  # a tick: a correct option's line, framed
+                    [prefix] = letters
+                    assert re.search(rf"\b{prefix[0]} —", notes), (prefix, notes[:80])
+                    [frame] = [f for f in frames if f[1] < centre < f[3]]
+                    assert all(inside(b, frame) for _, b in line), (lang, line, frame)
+                    checked["tick"] += 1
+                    size = slide.placeholders[1].text_frame.paragraphs[-1].runs[-1].font.size
+                    checked["shrunk"] += size.pt < 28
+                elif label.isdigit():  # an item's place: the notes' order
+                    order = notes.splitlines()[0].split(": ", 1)[1].split(", ")
+                    [prefix] = letters
+                    assert order.index(prefix[0]) + 1 == int(label)
+                    checked["number"] += 1
+                else:  # the letter of a term's definition
+                    pairs = dict(re.findall(r"(\d+) — ([A-Z])", notes.splitlines()[0]))
+                    term = next(w for w in prefixes if w[0].isdigit())
+                    assert pairs[term[:-1]] == label
+                    checked["letter"] += 1
+    # two languages: one tick, two on the long question, three letters, four numbers each
+    assert checked == {"tick": 6, "letter": 6, "number": 8, "shrunk": 4}
+
+
+def test_every_sample_lesson_renders_with_nothing_outside_its_slide(tmp_path: Path) -> None:
+    """Every fixture lesson that checks clean (and the sample) as LibreOffice renders it:
+    every word on its slide and inside a shape, every shape on the slide. (A subscript's box
+    reaches below its line, and past the bottom of a table's last row: words set smaller than
+    the slide's usual are only held to the slide.)"""
+    from coursepack.check import check_lesson
+
+    sources = [*sorted((ROOT / "tests" / "fixtures").rglob("*.md")), UNAMIR]
+    decks: list[Path] = []
+    for number, source in enumerate(sources):
+        lesson, diags = check_lesson(source)
+        if lesson is None or any(d.is_error for d in diags):
+            continue
+        deck = tmp_path / f"{number:02d}-{source.stem}.pptx"
+        deck.write_bytes(DeckWriter().render(lesson))
+        decks.append(deck)
+    assert len(decks) > 20
+    profile = Path("/tmp") / f"coursepack-lo-{uuid.uuid4().hex}"
+    try:
+        subprocess.run(
+            [
+                "soffice",
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(tmp_path),
+                *map(str, decks),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=900,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    problems = []
+    for deck in decks:
+        prs = Presentation(deck)
+        pages = words_by_page(deck.with_suffix(".pdf"))
+        assert len(pages) == len(prs.slides), deck.name
+        slide_box = (0, 0, prs.slide_width / EMU_PER_PT, prs.slide_height / EMU_PER_PT)
+        for number, (slide, (_, _, words)) in enumerate(zip(prs.slides, pages, strict=True), 1):
+            boxes = shape_boxes(slide)
+            problems += [
+                f"{deck.name} slide {number}: a shape off the slide at {box}"
+                for box in boxes
+                if not inside(box, slide_box, tol=0.5)
+            ]
+            heights = sorted(b[3] - b[1] for _, b in words)
+            usual = heights[len(heights) // 2] if heights else 0
+            for word, box in words:
+                if not inside(box, slide_box, tol=0.5):
+                    problems.append(f"{deck.name} slide {number}: {word!r} off the slide")
+                elif box[3] - box[1] >= 0.7 * usual and not any(
+                    inside(box, outer) for outer in boxes
+                ):
+                    problems.append(f"{deck.name} slide {number}: {word!r} overflows its shape")
+    assert not problems, "\n".join(problems[:30])

@@ -17,6 +17,7 @@ from ..model import (
     AUDIENCE_KINDS,
     BUILD_KINDS,
     CALLOUT_KINDS,
+    MAX_SLIDE_COLUMNS,
     Block,
     BulletList,
     Callout,
@@ -252,13 +253,14 @@ class _Builder:
                 columns[-1] = replace(last, blocks=(*last.blocks, *blocks))
             else:
                 columns.append(Column(None, tuple(blocks), blocks[0].line))
-        if len(columns) > 2:
+        if len(columns) > MAX_SLIDE_COLUMNS:
             self.diagnostics.append(
                 warning(
                     self.path,
                     region.line,
-                    f"{len(columns)} columns: slides show two side by side (the others go "
-                    "under the second); the handout shows them all",
+                    f"{len(columns)} columns: too many to stand side by side on a slide (they "
+                    f"follow one another there; at most {MAX_SLIDE_COLUMNS} fit); the handout "
+                    "shows them all",
                 )
             )
         if not columns:

@@ -37,6 +37,7 @@ from coursepack.writers.deck_plan import (
     DeckPlan,
     FitRules,
     LayoutRole,
+    Mark,
     Panel,
     Para,
     PicturePlan,
@@ -552,6 +553,7 @@ class _Emitter:
                 self._body(slide, sp.body, sp.body_box, used)
             case QuestionSlide():
                 self._body(slide, sp.body, sp.body_box, used)
+                self.answer_lines(slide, sp.lines)
                 if sp.reveal is not None:
                     self.reveal(slide, sp.reveal)
             case TextAndPictureSlide():
@@ -585,11 +587,17 @@ class _Emitter:
                     if isinstance(cell, PicturePlan):
                         self.picture(slide, cell, sp.line, lesson)
                         continue
+                    if isinstance(cell, TablePlan):
+                        self.table(slide, cell)
+                        continue
+                    if isinstance(cell, Panel):
+                        self.panel(slide, cell)
+                        continue
                     if i < len(holders):
                         shape = holders[i]
                         self._place(shape, box)
                         used.append(shape._element)
-                    else:  # a layout with one body: the second column is a text box
+                    else:  # a third column, or a layout with one body: a text box
                         shape = self._textbox(slide, box)
                     self.text(shape.text_frame, cell, anchor="t")
                     self._formula_pictures(slide, shape, cell)
@@ -679,12 +687,103 @@ class _Emitter:
         self._formula_pictures(slide, shape, panel.text)
 
     def reveal(self, slide, reveal: Reveal) -> None:
-        """The answer, in a tinted box of the theme's accent colour, shown on the next click."""
-        shape = self._tinted_box(slide, reveal.box, "ACCENT_1", "Answer")
-        self.text(shape.text_frame, reveal.text, anchor="t")
-        X.set_alt_text(shape, "Answer")
-        pictures = self._formula_pictures(slide, shape, reveal.text)  # they appear with it
-        self._clicks.append([(shape.shape_id, None), *((i, None) for i in pictures)])
+        """What the next click shows: the marks beside the question's lines, and a model
+        answer in a tinted box of the theme's accent colour."""
+        shown: list[X.ClickTarget] = []
+        for mark in reveal.marks:
+            shown.extend((spid, None) for spid in self.mark(slide, mark))
+        if reveal.text is not None and reveal.box is not None:
+            shape = self._tinted_box(slide, reveal.box, "ACCENT_1", "Answer")
+            self.text(shape.text_frame, reveal.text, anchor="t")
+            X.set_alt_text(shape, "".join(r.text for r in reveal.text.paras[0].runs).strip())
+            pictures = self._formula_pictures(slide, shape, reveal.text)  # they appear with it
+            shown += [(shape.shape_id, None), *((i, None) for i in pictures)]
+        if shown:
+            self._clicks.append(shown)
+
+    def mark(self, slide, mark: Mark) -> list[int]:
+        """A reveal's mark: a frame round a correct option (drawn first, under the badge) and a
+        badge in the theme's second accent (the answer colour of our theme) holding a tick or
+        the label in the background colour. Shape and outline carry it in grayscale too."""
+        from pptx.enum.dml import MSO_THEME_COLOR
+        from pptx.enum.shapes import MSO_SHAPE
+        from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+        from pptx.util import Emu, Pt
+
+        ids = []
+        accent, paper = MSO_THEME_COLOR.ACCENT_2, MSO_THEME_COLOR.BACKGROUND_1
+        if mark.frame is not None:
+            f = mark.frame
+            frame = slide.shapes.add_shape(
+                MSO_SHAPE.ROUNDED_RECTANGLE, Emu(f.left), Emu(f.top), Emu(f.width), Emu(f.height)
+            )
+            frame.adjustments[0] = 0.2
+            frame.fill.background()
+            frame.line.color.theme_color = accent
+            frame.line.width = Pt(2.5)
+            X.drop_style(frame)
+            frame.name = f"Answer frame {len(slide.shapes)}"
+            X.set_alt_text(frame, mark.alt)
+            ids.append(frame.shape_id)
+        b = mark.badge
+        kind = MSO_SHAPE.OVAL if b.width == b.height else MSO_SHAPE.ROUNDED_RECTANGLE
+        badge = slide.shapes.add_shape(kind, Emu(b.left), Emu(b.top), Emu(b.width), Emu(b.height))
+        badge.fill.solid()
+        badge.fill.fore_color.theme_color = accent
+        badge.line.fill.background()
+        X.drop_style(badge)
+        badge.name = f"Answer mark {len(slide.shapes)}"
+        X.set_alt_text(badge, mark.alt)
+        ids.append(badge.shape_id)
+        tf = badge.text_frame
+        X.body_pr(tf, anchor="ctr", insets=(0, 0, 0, 0))
+        tf.vertical_anchor = MSO_ANCHOR.MIDDLE
+        if mark.label:
+            p = tf.paragraphs[0]
+            p.alignment = PP_ALIGN.CENTER
+            run = p.add_run()
+            run.text = mark.label
+            self._font(run, mark.size, bold=True)
+            run.font.color.theme_color = paper
+        else:  # a tick, drawn (no font needed): a thick open path across the badge
+            side = b.width
+            points = [(0.27, 0.53), (0.44, 0.70), (0.75, 0.33)]
+            x0, y0 = b.left + side * points[0][0], b.top + side * points[0][1]
+            builder = slide.shapes.build_freeform(int(x0), int(y0))
+            builder.add_line_segments(
+                [(int(b.left + side * x), int(b.top + side * y)) for x, y in points[1:]],
+                close=False,
+            )
+            tick = builder.convert_to_shape()
+            tick.fill.background()
+            tick.line.color.theme_color = paper
+            tick.line.width = Emu(int(side * 0.11))
+            X.drop_style(tick)
+            X.round_line(tick)
+            tick.name = f"Answer tick {len(slide.shapes)}"
+            X.set_alt_text(tick, mark.alt)
+            ids.append(tick.shape_id)
+        return ids
+
+    def answer_lines(self, slide, lines: tuple[Box, ...]) -> None:
+        """Ruled lines for the class's answers, in the text colour lightened."""
+        from pptx.enum.dml import MSO_THEME_COLOR
+        from pptx.enum.shapes import MSO_CONNECTOR
+        from pptx.util import Emu, Pt
+
+        for box in lines:
+            line = slide.shapes.add_connector(
+                MSO_CONNECTOR.STRAIGHT,
+                Emu(box.left),
+                Emu(box.top),
+                Emu(box.left + box.width),
+                Emu(box.top),
+            )
+            line.line.color.theme_color = MSO_THEME_COLOR.TEXT_1
+            line.line.color.brightness = 0.6
+            line.line.width = Pt(1.25)
+            X.drop_style(line)
+            line.name = f"Answer line {len(slide.shapes)}"
 
     @staticmethod
     def _textbox(slide, box: Box):
@@ -748,7 +847,8 @@ class _Emitter:
                 p,
                 mar_l=mar_l,
                 indent=indent if bullet or para.prefix else 0,
-                space_before_pt=space_before(para, size),
+                # none before the first line: LibreOffice drops it, PowerPoint keeps it
+                space_before_pt=space_before(para, size) if i else 0.0,
                 bullet=bullet,
                 align=align,
             )
@@ -991,9 +1091,7 @@ class Slides(Output):
         chosen = context.pptx_template
         if chosen is None or not chosen.is_file() or template_problem(chosen):
             return []  # settings() has reported a missing or unusable template
-        return [
-            warning(chosen, 0, f"--pptx-template: {note}") for note in template_notes(chosen)
-        ]
+        return [warning(chosen, 0, f"--pptx-template: {note}") for note in template_notes(chosen)]
 
 
 SLIDES = Slides()

@@ -111,6 +111,28 @@ def set_alt_text(shape, descr: str, title: str = "") -> None:
         c_nv_pr.set("title", title)
 
 
+def drop_style(shape) -> None:
+    """Remove a new shape's ``p:style`` (python-pptx gives autoshapes and connectors the
+    theme's line, fill and shadow references): its look is then only what we set on it, the
+    same in every template and renderer (LibreOffice draws the theme's shadow otherwise)."""
+    for style in shape._element.findall(qn("p:style")):
+        shape._element.remove(style)
+
+
+def round_line(shape) -> None:
+    """Round caps and joins on a shape's outline (a drawn tick reads as a pen stroke)."""
+    ln = shape._element.spPr.find(qn("a:ln"))
+    ln.set("cap", "rnd")
+    # a:round goes after the fill and dash children, before the line ends (schema order)
+    later = [ln.find(qn(t)) for t in ("a:headEnd", "a:tailEnd", "a:extLst")]
+    join = ln.makeelement(qn("a:round"), {})
+    anchor = next((el for el in later if el is not None), None)
+    if anchor is not None:
+        anchor.addprevious(join)
+    else:
+        ln.append(join)
+
+
 def remove_shape(shape) -> None:
     """Remove a shape (e.g. an unused placeholder) from its slide."""
     el = shape._element

@@ -313,51 +313,36 @@ def callout_label(block: Callout, t: Catalogue | None = None) -> str:
     return clean(block.title or _words(t)(f"callout_{block.style}"))
 
 
-def graded_answer(
-    block: Question | Match | Order, compact: bool = False, t: Catalogue | None = None
-) -> list[Para]:
-    """The answer a graded block's slide reveals: the correct options, the matching letters,
-    the right order, or the model answer, in the lesson's language. ``compact``: the correct
-    options' letters only, on one line (when their texts would push the question onto a second
-    slide)."""
+def model_answer(block: Question, t: Catalogue | None = None) -> list[Para]:
+    """An open question's model answer as its slide reveals it, labelled in the lesson's
+    language ("Model answer: …"); empty when it has none. (The other graded blocks reveal
+    marks beside their lines: :func:`answer_marks`.)"""
     t = _words(t)
+    paras, _ = _prompt_paras(block.answer, t)
+    if not paras:
+        return []
+    first = paras[0]
+    label = t("model_answer")
+    if first.style != "plain":  # a list or quote: the label on a line of its own
+        return [Para((Run(label.rstrip(), bold=True),), 0, "plain"), *paras]
+    return [replace(first, runs=(Run(label, bold=True), *first.runs)), *paras[1:]]
+
+
+def answer_marks(block: Question | Match | Order) -> dict[str, str | None]:
+    """The lines of a graded block's face the answer reveal marks, by their prefix ("A.",
+    "1."): every option of a question (``""`` on a correct one: a tick; None: no mark), every
+    item of an ordering (its place in the right order, "1", "2"…) and every term of a
+    matching (the letter of its definition). A line named here gets room for its mark."""
     match block:
         case Question():
-            if block.options:
-                right = [i for i, option in enumerate(block.options) if option.correct]
-                label = t("notes_answer", n=len(right))
-                if compact:
-                    letters = ", ".join(_letter(i) for i in right)
-                    return [Para((Run(label, bold=True), Run(letters)), 0, "plain")]
-                return [
-                    Para(
-                        (
-                            Run((label if n == 0 else "") + f"{_letter(i)}. ", bold=True),
-                            *runs_of(block.options[i].inlines),
-                        ),
-                        0,
-                        "plain",
-                    )
-                    for n, i in enumerate(right)
-                ]
-            paras, _ = _prompt_paras(block.answer, t)
-            if not paras:
-                return []
-            first = paras[0]
-            label = t("model_answer")
-            labelled = replace(first, runs=(Run(label, bold=True), *first.runs))
-            if first.style != "plain":  # a list or quote: the label on a line of its own
-                return [Para((Run(label.rstrip(), bold=True),), 0, "plain"), *paras]
-            return [labelled, *paras[1:]]
+            return {
+                f"{_letter(i)}.": "" if o.correct else None for i, o in enumerate(block.options)
+            }
         case Match():
             letter_of = {pair: _letter(pos) for pos, pair in enumerate(block.definition_order)}
-            pairs = ", ".join(f"{i + 1} — {letter_of[i]}" for i in range(len(block.pairs)))
-            label = t("notes_answer", n=len(block.pairs))
-            return [Para((Run(label, bold=True), Run(pairs)), 0, "plain")]
+            return {f"{i + 1}.": letter_of[i] for i in range(len(block.pairs))}
         case Order():
-            letter_of = {item: _letter(pos) for pos, item in enumerate(block.shown_order)}
-            order = ", ".join(letter_of[i] for i in range(len(block.items)))
-            return [Para((Run(t("correct_order"), bold=True), Run(order)), 0, "plain")]
+            return {f"{_letter(pos)}.": str(item + 1) for pos, item in enumerate(block.shown_order)}
         case _:
             assert_never(block)
 

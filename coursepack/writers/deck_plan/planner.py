@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from coursepack.messages import Catalogue, catalogue
 from coursepack.model import (
+    MAX_SLIDE_COLUMNS,
     Block,
     BulletList,
     Callout,
@@ -36,13 +37,14 @@ from coursepack.model import (
     shows,
 )
 from coursepack.writers.deck_plan.paras import (
+    answer_marks,
     callout_paras,
     code_paras,
     div_notes,
-    graded_answer,
     graded_face_and_notes,
     graded_title,
     list_paras,
+    model_answer,
     paragraph_para,
     quote_paras,
     readable,
@@ -58,6 +60,7 @@ from coursepack.writers.deck_plan.slides import (
     DeckPlan,
     FitRules,
     LayoutRole,
+    Mark,
     Panel,
     Para,
     PicturePlan,
@@ -68,6 +71,7 @@ from coursepack.writers.deck_plan.slides import (
     SectionSlide,
     Slide,
     SlideGeometry,
+    TablePlan,
     TableSlide,
     TextAndPictureSlide,
     TextBlock,
@@ -78,13 +82,19 @@ from coursepack.writers.deck_plan.slides import (
 )
 from coursepack.writers.deck_plan.table_fit import fit_table
 from coursepack.writers.deck_plan.text_fit import (
+    MARK_GUTTER,
     TITLE_MAX_LINES,
+    Heights,
     fit_columns,
     fit_footer,
     fit_text,
     fit_title,
     frame_height,
+    para_height,
+    para_size,
+    para_tops,
     shorten_title,
+    space_before,
     text_width_pt,
 )
 from coursepack.writers.text_metrics import TextMetrics
@@ -108,6 +118,10 @@ _LEAD_INS = {"check for understanding", "check your understanding"}
 _WIDE_PICTURE = 2.0
 # text beside a picture must fit its half of the slide at this size or more
 _SIDE_BY_SIDE_MIN = 22
+# a column on a slide is at least this wide (EMU), else the columns follow one another
+_COLUMN_MIN = 2 * EMU_PER_INCH
+# the air (EMU) between a reveal's mark and the text beside it
+_MARK_AIR = EMU_PER_INCH // 12
 
 
 class _Walker:
@@ -535,7 +549,7 @@ class _Planner:
                 if made is not None:
                     return made
                 # columns that cannot stand side by side: one after the other
-                walker = _Walker(self.lesson.meta.incremental)
+                walker = _Walker(self.t, self.lesson.meta.incremental)
                 walker.walk(block.blocks)
                 return [s for inner in walker.chunks for s in self._chunk(inner, title)]
             case Question() | Match() | Order():
@@ -544,18 +558,19 @@ class _Planner:
                 assert_never(block)
 
     def _columns(self, block: Columns, title: str) -> list[_Planned] | None:
-        """Two columns side by side, each text (fitted at one size with the other) or one
-        picture; None when a column holds anything else or the text does not fit."""
-        if len(block.columns) < 2:
+        """The columns side by side, as many as there are: each text (the text columns at one
+        size), or one picture, table or callout fitted to its column. None (the columns follow
+        one another instead) when a column would be narrower than ``_COLUMN_MIN``, holds
+        anything else (a question needs a slide of its own: its numbered title, its reveal) or
+        more than one such block, or when something does not fit its column on one slide."""
+        if not 2 <= len(block.columns) <= MAX_SLIDE_COLUMNS:
             return None
-        shares = block.shares()
-        first, rest = block.columns[0], block.columns[1:]
-        contents: list[list[Para] | Image] = []
-        for blocks in (first.blocks, tuple(b for c in rest for b in c.blocks)):
-            walker = _Walker(self.lesson.meta.incremental)
-            walker.walk(blocks)
+        contents: list[list[Para] | Image | Table | Callout] = []
+        for column in block.columns:
+            walker = _Walker(self.t, self.lesson.meta.incremental)
+            walker.walk(column.blocks)
             chunks = [c for c in walker.chunks if c.paras or c.block is not None]
-            if len(chunks) == 1 and isinstance(chunks[0].block, Image):
+            if len(chunks) == 1 and isinstance(chunks[0].block, Image | Table | Callout):
                 contents.append(chunks[0].block)
             elif chunks and all(c.block is None for c in chunks):
                 contents.append([p for c in chunks for p in c.paras])
@@ -563,32 +578,49 @@ class _Planner:
                 return None
         size, tbox, body = self._body_box(self._longest_title(title))
         gap = EMU_PER_INCH // 3
-        left_w = int((body.width - gap) * shares[0])
-        boxes = (
-            Box(body.left, body.top, left_w, body.height),
-            Box(body.left + left_w + gap, body.top, body.width - left_w - gap, body.height),
-        )
+        room = body.width - gap * (len(contents) - 1)
+        widths = [int(room * share) for share in block.shares()]
+        widths[-1] = room - sum(widths[:-1])
+        if min(widths) < _COLUMN_MIN:
+            return None
+        boxes, left = [], body.left
+        for width in widths:
+            boxes.append(Box(left, body.top, width, body.height))
+            left += width + gap
+        ins = self.g.insets
         texts = [
-            fit_text(c, box, self.g.insets, self.m, self.r)
+            fit_text(c, box, ins, self.m, self.r)
             for c, box in zip(contents, boxes, strict=True)
-            if not isinstance(c, Image)
+            if isinstance(c, list)
         ]
         if any(len(t) != 1 for t in texts):
             return None
         common = min((t[0].size for t in texts), default=self.r.body_max)
-        cells: list[TextBlock | PicturePlan] = []
+        cells: list[TextBlock | PicturePlan | TablePlan | Panel] = []
         for content, box in zip(contents, boxes, strict=True):
-            if isinstance(content, Image):
-                pixels = self.pixel_size(content)
-                cells.append(fit_picture(content, box, self.g.insets, self.m, self.r, pixels))
-            else:
-                cells.append(fit_text(content, box, self.g.insets, self.m, self.r, common)[0])
+            match content:
+                case Image():
+                    pixels = self.pixel_size(content)
+                    cells.append(fit_picture(content, box, ins, self.m, self.r, pixels))
+                case Table():
+                    tables = fit_table(content, box, self.m, self.r)
+                    if len(tables) != 1:
+                        return None
+                    cells.append(tables[0])
+                case Callout():
+                    paras, _ = callout_paras(content, self.t)
+                    fitted = fit_text(paras, box, ins, self.m, self.r)
+                    if len(fitted) != 1:
+                        return None
+                    cells.append(Panel(fitted[0], self._snug(fitted[0], box), content.style))
+                case _:
+                    cells.append(fit_text(content, box, ins, self.m, self.r, common)[0])
         slide = ColumnsSlide(
             title=title,
             title_size=size,
             title_box=tbox,
-            cells=(cells[0], cells[1]),
-            boxes=boxes,
+            cells=tuple(cells),
+            boxes=tuple(boxes),
             line=block.line,
         )
         return [(slide, True)]
@@ -597,48 +629,53 @@ class _Planner:
         """A graded block's slides, titled "Check for understanding: Question n (…)" (or
         "<lead>: Question n (…)").
 
-        The answer goes in a box at the bottom of the (last) slide that appears on a click,
-        unless the lesson says ``reveal-answers: false``. An open question's prompt is set
-        large (up to ``open_max``) in the top part, over room for the class's answers.
+        Unless the lesson says ``reveal-answers: false``, one click shows the answer on the
+        slide itself: a tick and a frame on each correct option, the letter each term matches
+        beside it, each item's place in the right order beside it (marks placed on the lines
+        the plan measured), or an open question's model answer in a box (see
+        :meth:`_open_question`).
         """
         gtitle = graded_title(block, self.t, lead)
         paras, notes = graded_face_and_notes(block, self.t)
         size, tbox, body = self._body_box(self._longest_title(gtitle))
-        open_question = isinstance(block, Question) and not block.options
-        high = self.r.open_max if open_question else None
-        reveal = None
-        full = body
-        if open_question and not self.lesson.meta.reveal_answers:
-            # the lower part stays free for the class's answers
-            body = Box(full.left, full.top, full.width, full.height // 2)
-        pages = fit_text(paras, body, self.g.insets, self.m, self.r, high=high) if paras else []
-        if self.lesson.meta.reveal_answers:
-            # the answers in full, else (if they cost a slide more) the letters only
-            for compact in (False, True):
-                answer = graded_answer(block, compact, self.t)
-                if not answer:
-                    break
-                reveal, body = self._reveal(answer, full, 0.55 if open_question else 0.45)
-                if paras:
-                    pages = fit_text(paras, body, self.g.insets, self.m, self.r, high=high)
-                if len(pages) == 1 or not isinstance(block, Question) or not block.options:
-                    break
+        if isinstance(block, Question) and not block.options:
+            return self._open_question(block, gtitle, paras, notes, tbox, body)
+        marks = answer_marks(block) if self.lesson.meta.reveal_answers else {}
         if isinstance(block, Match):
-            two = self._match_slide(block, paras, gtitle, size, tbox, body, notes)
+            two = self._match_slide(block, paras, gtitle, size, tbox, body, notes, marks)
             if two is not None:
-                return [(replace(two, reveal=reveal), False)]
+                return [(two, False)]
+        if marks and self.t.rtl:
+            # right to left, the marks go after the text's right edge: renderers do not agree
+            # on which side a right-to-left paragraph's indent is
+            body = Box(body.left, body.top, body.width - MARK_GUTTER, body.height)
+        elif marks:
+            paras = [
+                replace(p, marked=True) if p.style == "option" and p.prefix in marks else p
+                for p in paras
+            ]
+        pages = fit_text(paras, body, self.g.insets, self.m, self.r) if paras else []
+        box = body if body != self.g.body else None
         slides: list[QuestionSlide | TitleOnlySlide] = [
             QuestionSlide(
                 title=gtitle,
                 title_size=size,
-                body=p,
+                body=page,
                 title_box=tbox,
-                body_box=body if body != self.g.body else None,
-                reveal=reveal if i == len(pages) - 1 else None,
+                body_box=box,
+                reveal=self._marks(page, body, marks),
                 line=block.line,
             )
-            for i, p in enumerate(pages)
+            for page in pages
         ] or [TitleOnlySlide(title=gtitle, title_size=size, title_box=tbox, line=block.line)]
+        return self._number_graded(slides, gtitle, notes)
+
+    def _number_graded(
+        self, slides: Sequence[QuestionSlide | TitleOnlySlide], gtitle: str, notes: list[str]
+    ) -> list[_Planned]:
+        """A graded block's slides titled "… (2/3)" when there are several; the notes (the
+        answers in full) on the first."""
+        slides = list(slides)
         slides[0] = replace(slides[0], notes=tuple(notes))
         out: list[_Planned] = []
         n = len(slides)
@@ -648,12 +685,129 @@ class _Planner:
             out.append((replace(s, title=t, title_size=sz, title_box=tb or s.title_box), False))
         return out
 
-    def _reveal(self, answer: list[Para], body: Box, share: float) -> tuple[Reveal, Box]:
+    def _marks(self, text: TextBlock, box: Box, marks: dict[str, str | None]) -> Reveal | None:
+        """The reveal's marks beside the lines of ``text`` (written in ``box``) that ``marks``
+        names: in the gutter a marked paragraph leaves before its letter, or (right to left)
+        just after the box's right edge, which the planner kept free."""
+        ins, rtl = self.g.insets, self.t.rtl
+        found: list[Mark] = []
+        left, right = box.left + ins.left, box.right - ins.right
+        for para, top in zip(text.paras, text.tops, strict=True):
+            label = marks.get(para.prefix) if para.style == "option" else None
+            if label is None or para.continued:
+                continue
+            size = para_size(para, text.size, self.r)
+            y = box.top + ins.top + int(top * EMU_PER_PT)
+            frame = None
+            if label == "":  # a correct option: framed from its letter to the text's edge
+                pad = int(size * 0.15 * EMU_PER_PT)
+                lines = para_height(para, size, text_width_pt(box, ins), self.m, self.r)
+                height = int((lines - space_before(para, size)) * EMU_PER_PT) + 2 * pad
+                if rtl:
+                    x0, x1 = box.left + ins.left // 2, right + _MARK_AIR // 2
+                else:
+                    x0, x1 = left + MARK_GUTTER - _MARK_AIR // 2, box.right - ins.right // 2
+                frame = Box(x0, y - pad, x1 - x0, height)
+            if rtl:
+                found.append(self._badge(label, size, right - _MARK_AIR, y, frame, far=False))
+            else:
+                found.append(self._badge(label, size, left, y, frame, far=True))
+        return Reveal(marks=tuple(found)) if found else None
+
+    def _badge(
+        self, label: str, size: float, gutter: int, y: int, frame: Box | None, far: bool
+    ) -> Mark:
+        """A mark's badge in the gutter starting at ``gutter`` (EMU), on the line whose top is
+        ``y``: against the gutter's far end (``far``: next to the text after it) or its near
+        one, centred on the line."""
+        line = int(self.m.line_height(size) * EMU_PER_PT)
+        label_size = max(self.r.body_floor, round(size * 0.8))  # never under the floor
+        side = int(max(size * 1.1, self.m.line_height(label_size)) * EMU_PER_PT)
+        width = side
+        if label:
+            wide = (self.m.width(label, label_size) + size * 0.35) * EMU_PER_PT
+            width = max(side, min(int(wide), MARK_GUTTER - 2 * _MARK_AIR))
+        x = gutter + MARK_GUTTER - 2 * _MARK_AIR - width if far else gutter + 2 * _MARK_AIR
+        badge = Box(x, y + (line - side) // 2, width, side)
+        if not label:
+            alt = self.t("mark_correct")
+        elif frame is None and label.isdigit():
+            alt = self.t("mark_place", n=int(label))
+        else:
+            alt = self.t("mark_match", letter=label)
+        return Mark(badge, label, label_size, alt, frame)
+
+    def _open_question(
+        self,
+        block: Question,
+        gtitle: str,
+        paras: list[Para],
+        notes: list[str],
+        tbox: Box | None,
+        body: Box,
+    ) -> list[_Planned]:
+        """An open question: its prompt set large (up to ``open_max``) at the top, over room
+        for the class's answers: ruled lines (``reveal-answers: false``), or the model answer's
+        box, which appears on a click. An answer too long for the room the prompt leaves, even
+        at the floor, follows on slides of its own (continuations of the question's, "… (2/3)"),
+        never cut; the speaker notes have it all."""
+        size, _, _ = self._title(gtitle)
+        box = body if body != self.g.body else None
+        high = self.r.open_max
+        base = {"title": gtitle, "title_size": size, "title_box": tbox, "line": block.line}
+        answer = model_answer(block, self.t) if self.lesson.meta.reveal_answers else []
+        if not paras:
+            paras = [Para((Run(""),), 0, "plain")]
+        if answer:
+            for share in (0.55, 0.65, 0.75):
+                reveal, above, whole = self._reveal(answer, body, share)
+                pages = fit_text(paras, above, self.g.insets, self.m, self.r, high=high)
+                if whole and len(pages) == 1:
+                    slide = QuestionSlide(body=pages[0], body_box=above, reveal=reveal, **base)
+                    return self._number_graded([slide], gtitle, notes)
+        # the prompt over ruled lines; a model answer that did not fit follows on its own
+        upper = Box(body.left, body.top, body.width, body.height // 2)
+        pages = fit_text(paras, upper, self.g.insets, self.m, self.r, high=high)
+        if len(pages) > 1:  # a long prompt: all of the body, and no room for lines
+            pages = fit_text(paras, body, self.g.insets, self.m, self.r, high=high)
+        slides: list[QuestionSlide | TitleOnlySlide] = [
+            QuestionSlide(body=page, body_box=box, **base) for page in pages
+        ]
+        last = slides[-1]
+        assert isinstance(last, QuestionSlide)
+        slides[-1] = replace(last, lines=self._answer_lines(last.body, body, block.lines))
+        slides += (
+            [
+                QuestionSlide(body=page, body_box=box, **base)
+                for page in fit_text(answer, body, self.g.insets, self.m, self.r, self.r.reveal_max)
+            ]
+            if answer
+            else []
+        )
+        return self._number_graded(slides, gtitle, notes)
+
+    def _answer_lines(self, text: TextBlock, body: Box, wanted: int | None) -> tuple[Box, ...]:
+        """Ruled lines for the class's answers under ``text`` (written at the top of
+        ``body``): as many as the question asks for (``lines``), else as many as fit, about
+        two-thirds of an inch apart; none when the prompt leaves no room."""
+        ins = self.g.insets
+        used = frame_height(text.paras, text.size, text_width_pt(body, ins), self.m, self.r)
+        top = body.top + ins.top + int(used * EMU_PER_PT) + EMU_PER_INCH // 4
+        room = body.bottom - ins.bottom - top
+        step = EMU_PER_INCH * 2 // 3
+        count = room // step if wanted is None else min(wanted, room // (EMU_PER_INCH // 2))
+        if count < 1:
+            return ()
+        step = min(room // count, EMU_PER_INCH)
+        left, width = body.left + ins.left, body.width - ins.left - ins.right
+        return tuple(Box(left, top + step * (i + 1), width, 0) for i in range(count))
+
+    def _reveal(self, answer: list[Para], body: Box, share: float) -> tuple[Reveal, Box, bool]:
         """The answer's box at the bottom of ``body`` (at most ``share`` of its height, as
-        tall as the answer needs) and the box left above it for the question; an answer
-        longer than the box is cut (the speaker notes have all of it)."""
-        text, box, above, _ = self._bottom_box(answer, body, share)
-        return Reveal(text, box), above
+        tall as the answer needs), the box left above it for the question, and whether all of
+        the answer fits the box at the floor or more."""
+        text, box, above, whole = self._bottom_box(answer, body, share)
+        return Reveal(text, box), above, whole
 
     def _bottom_box(
         self, paras: list[Para], body: Box, share: float
@@ -734,29 +888,45 @@ class _Planner:
         tbox: Box | None,
         body: Box,
         notes: list[str],
+        marks: dict[str, str | None],
     ) -> TwoColumnSlide | None:
-        """A matching block on one slide: prompt on top, terms left, definitions right."""
+        """A matching block on one slide: prompt on top, terms left, definitions right; with
+        ``marks``, room between the columns for the letter each term matches (the reveal)."""
         labels = [i for i, p in enumerate(paras) if p.style == "label"]
         if len(labels) != 2:
             return None
         top, left, right = paras[: labels[0]], paras[labels[0] : labels[1]], paras[labels[1] :]
-        fitted = fit_columns(top, left, right, body, self.g.insets, self.m, self.r)
+        reserve = MARK_GUTTER if marks else 0
+        ins = self.g.insets
+        fitted = fit_columns(top, left, right, body, ins, self.m, self.r, reserve=reserve)
         if fitted is None:
             return None
         text_size, top_box, left_box, right_box = fitted
         sz, tb, _ = self._title(title)
+        measure = Heights(text_width_pt(left_box, ins), self.m, self.r)
+        terms = TextBlock(tuple(left), text_size, para_tops(left, text_size, measure, self.r))
+        reveal = None
+        if marks:
+            found = []
+            for para, top_pt in zip(terms.paras, terms.tops, strict=True):
+                label = marks.get(para.prefix) if para.style == "option" else None
+                if label:
+                    y = left_box.top + ins.top + int(top_pt * EMU_PER_PT)
+                    found.append(self._badge(label, text_size, left_box.right, y, None, False))
+            reveal = Reveal(marks=tuple(found)) if found else None
         return TwoColumnSlide(
             title=title,
             title_size=sz,
             top=TextBlock(tuple(top), text_size) if top else None,
             top_box=top_box if top else None,
-            left=TextBlock(tuple(left), text_size),
+            left=terms,
             left_box=left_box,
             right=TextBlock(tuple(right), text_size),
             right_box=right_box,
             notes=tuple(notes),
             title_box=tb or tbox,
             line=block.line,
+            reveal=reveal,
         )
 
     def _footers(self, text: str) -> None:

@@ -47,6 +47,11 @@ class Box:
         """The bottom edge, in EMU."""
         return self.top + self.height
 
+    @property
+    def right(self) -> int:
+        """The right edge, in EMU."""
+        return self.left + self.width
+
     def scaled(self, sx: float, sy: float) -> Box:
         """This box with its position and size scaled (a layout fitted to a smaller slide)."""
         if sx == 1 and sy == 1:
@@ -193,7 +198,8 @@ class Para:
     number or letter ("1.", "A.") set in the hanging indent; ``continued`` marks the second and
     later pieces of a split bullet (no bullet character). ``builds``: the paragraph appears on
     a click (an incremental list); a sub-bullet or continued piece appears with the bullet
-    before it.
+    before it. ``marked``: the paragraph starts a gutter further in, where the answer reveal
+    puts its mark (a tick, a letter, a number) beside it.
     """
 
     runs: tuple[Run, ...]
@@ -202,6 +208,7 @@ class Para:
     prefix: str = ""
     continued: bool = False
     builds: bool = False
+    marked: bool = False
 
     @property
     def text(self) -> str:
@@ -252,11 +259,29 @@ class PicturePlan:
 
 
 @dataclass(frozen=True)
-class Reveal:
-    """A graded block's answer on its own slide, in a box that appears on a click."""
+class Mark:
+    """One thing the answer reveal shows in place, beside a line of the question: a badge
+    (``label`` "": a tick for a correct option; else the letter a term matches or an item's
+    place in the right order, set at ``size`` points) and, round a correct option, a
+    ``frame``. ``alt`` is its alt text. Boxes come from the planner's own measurement of the
+    lines they stand beside."""
 
-    text: TextBlock
-    box: Box
+    badge: Box
+    label: str
+    size: float
+    alt: str
+    frame: Box | None = None
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """What a graded block's slide shows on one click: the correct options marked, the
+    matching letters and the ordering numbers beside their lines (``marks``), or a model
+    answer in a box (``text`` in ``box``)."""
+
+    text: TextBlock | None = None
+    box: Box | None = None
+    marks: tuple[Mark, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -352,12 +377,14 @@ class TableSlide(_SlideBase):
 @dataclass(frozen=True, kw_only=True)
 class QuestionSlide(_SlideBase):
     """A graded block's face: prompt and options; the answers are in the notes and, unless
-    the lesson turns it off, in ``reveal`` (shown on a click)."""
+    the lesson turns it off, in ``reveal`` (shown on a click). An open question's slide may
+    have ruled ``lines`` under its prompt, or be a continuation holding its model answer."""
 
     layout: ClassVar[LayoutRole] = "content"
     body: TextBlock
     body_box: Box | None = None
     reveal: Reveal | None = None
+    lines: tuple[Box, ...] = ()  # ruled lines for the class's answers (each box's top edge)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -377,12 +404,13 @@ class TwoColumnSlide(_SlideBase):
 
 @dataclass(frozen=True, kw_only=True)
 class ColumnsSlide(_SlideBase):
-    """Pandoc's ``:::: columns``: two columns side by side, each text or a picture, on the
-    template's two-content layout when it has one."""
+    """Pandoc's ``:::: columns``: the columns side by side, each text, a picture, a table or
+    a callout, on the template's two-content layout when it has one (its two placeholders
+    hold the first two text columns; others are text boxes)."""
 
     layout: ClassVar[LayoutRole] = "two_content"
-    cells: tuple[TextBlock | PicturePlan, TextBlock | PicturePlan]
-    boxes: tuple[Box, Box]
+    cells: tuple[TextBlock | PicturePlan | TablePlan | Panel, ...]
+    boxes: tuple[Box, ...]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -38,14 +38,18 @@ def pieces_of(runs: Sequence[Run]) -> list[Piece]:
 
 _LEVEL_INDENT = 0.45  # inches per outline level
 _HANG = 0.4  # inches of hanging indent for bullets and prefixes
+#: The room (EMU) before a ``marked`` paragraph, where the answer reveal puts its mark.
+MARK_GUTTER = int(0.55 * EMU_PER_INCH)
 
 
 def indent_of(para: Para) -> tuple[int, int]:
-    """(marL, indent) in EMU: text starts at marL; a bullet or prefix hangs at marL+indent."""
+    """(marL, indent) in EMU: text starts at marL; a bullet or prefix hangs at marL+indent
+    (a ``marked`` paragraph starts :data:`MARK_GUTTER` further in)."""
     inch = EMU_PER_INCH
+    gutter = MARK_GUTTER if para.marked else 0
     if para.style in ("bullet", "option"):
         hang = 0.55 if para.style == "option" else _HANG
-        return int((hang + para.level * _LEVEL_INDENT) * inch), int(-hang * inch)
+        return int((hang + para.level * _LEVEL_INDENT) * inch) + gutter, int(-hang * inch)
     if para.style == "quote":
         return int((0.5 + para.level * _LEVEL_INDENT) * inch), 0
     if para.style == "code":
@@ -99,11 +103,19 @@ def para_tops(
     paras: Sequence[Para], size: float, height: Callable[[Para, float], float], rules: FitRules
 ) -> tuple[float, ...]:
     """Where each paragraph's text starts below the frame's top inset, in points
-    (``height(para, size)`` is each paragraph's height, space before included)."""
+    (``height(para, size)`` is each paragraph's height, space before included).
+
+    The first paragraph is written with no space before it (LibreOffice drops it anyway, so
+    both renderers agree); the measured heights keep it, which only leaves a little air."""
     tops, y = [], 0.0
-    for para in paras:
-        tops.append(round(y + space_before(para, para_size(para, size, rules)), 2))
-        y += height(para, size)
+    for i, para in enumerate(paras):
+        before = space_before(para, para_size(para, size, rules)) if i else 0.0
+        tops.append(round(y + before, 2))
+        y += (
+            height(para, size)
+            if i
+            else height(para, size) - space_before(para, para_size(para, size, rules))
+        )
     return tuple(tops)
 
 
@@ -435,17 +447,20 @@ def fit_columns(
     metrics: TextMetrics,
     rules: FitRules,
     gap: int = EMU_PER_INCH // 3,
+    reserve: int = 0,
 ) -> tuple[float, Box, Box, Box] | None:
     """Paragraphs across the top and two columns under them, at one size; None if too big.
 
     Returns (size, top box, left box, right box); the top box is empty when ``top`` is.
+    ``reserve`` (EMU) is kept free between the left column and the gap (where the answer
+    reveal puts the letter each term matches).
     """
     full_w = text_width_pt(box, insets)
     # the wider text gets the wider column (terms are short, definitions long)
     widest = [max((metrics.width(p.text, 20) for p in side), default=1.0) for side in (left, right)]
     share = min(0.65, max(0.35, widest[0] / (widest[0] + widest[1])))
-    left_col = Box(box.left, box.top, int((box.width - gap) * share), box.height)
-    right_col = Box(0, 0, box.width - gap - left_col.width, box.height)
+    left_col = Box(box.left, box.top, int((box.width - gap - reserve) * share), box.height)
+    right_col = Box(0, 0, box.width - gap - reserve - left_col.width, box.height)
     left_w, right_w = text_width_pt(left_col, insets), text_width_pt(right_col, insets)
     pad = (insets.top + insets.bottom) / EMU_PER_PT
     for size in sizes_between(rules.body_max, rules.body_floor, rules.step):
@@ -461,7 +476,8 @@ def fit_columns(
             top_box = Box(box.left, box.top, box.width, top_emu)
             y = box.top + top_emu
             left_box = Box(box.left, y, left_col.width, box.bottom - y)
-            right_box = Box(box.left + left_col.width + gap, y, right_col.width, box.bottom - y)
+            right_left = box.left + left_col.width + reserve + gap
+            right_box = Box(right_left, y, right_col.width, box.bottom - y)
             return size, top_box, left_box, right_box
     return None
 
