@@ -703,6 +703,13 @@ def test_reveal_answers_false_keeps_the_answers_in_the_notes_only(tmp_path: Path
         slide = slide_titled(prs, start)
         assert click_steps(slide) == [] and revealed_texts(slide) == []
         assert notes_text(slide).startswith(("Answer: B", "Model answer: Because"))
+    # the open question's lower half: ruled lines for the class's answers, under the prompt
+    open_q = slide_titled(prs, "Check for understanding: Question\u00a02")
+    lines = [s for s in open_q.shapes if s.name.startswith("Answer line")]
+    prompt = next(s for s in open_q.placeholders if s.placeholder_format.idx == 1)
+    assert len(lines) >= 3 and all(line.height == 0 for line in lines)
+    assert all(prompt.top < line.top < prs.slide_height * 0.9 for line in lines)
+    assert max(line.top for line in lines) - min(line.top for line in lines) > Pt(100)
     # and no lesson-wide builds without incremental: true
     assert click_steps(slide_titled(prs, "Built list")) == []
 

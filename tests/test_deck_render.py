@@ -234,7 +234,8 @@ def test_overflow_deck_really_was_split(rendered) -> None:
 
 def test_libreoffice_impress_plays_the_builds_and_the_answer_reveal(tmp_path: Path) -> None:
     """LibreOffice reads the p:timing trees as its own animations: one on-click step per
-    bullet of an incremental list (a sub-bullet with its bullet) and one for the answer."""
+    bullet of an incremental list (a sub-bullet with its bullet) and one for the answer (the
+    correct option's frame, badge and tick appear together)."""
     source = tmp_path / "builds.md"
     source.write_text(
         "---\ntitle: Builds\nincremental: true\n---\n# S\n\n## List\n\n- one\n  - detail\n"
@@ -272,7 +273,7 @@ def test_libreoffice_impress_plays_the_builds_and_the_answer_reveal(tmp_path: Pa
     steps = [re.findall(r'presentation:node-type="(on-click|with-previous)"', p) for p in pages]
     # cover, section, the list (three clicks, the detail with its bullet), the question
     assert steps[2] == ["on-click", "with-previous", "on-click", "on-click"]
-    assert steps[3] == ["on-click"]
+    assert steps[3] == ["on-click", "with-previous", "with-previous"]
     assert steps[0] == steps[1] == []
 
 

@@ -3,8 +3,9 @@
 Each topic's blocks are walked into chunks (text, a table, a picture, a graded block); each
 chunk becomes one or more slides, fitted with :mod:`.text_fit`, :mod:`.table_fit` and
 :mod:`.picture_fit`. Short text and a picture share a slide; a topic split over several
-slides is titled "… (2/3)". Finally every slide but the cover gets the footer text shortened
-to its layout's footer box.
+slides is titled "… (2/3)". A graded block's answer reveal is planned here as well: its marks
+(ticks, letters, numbers) are placed beside the lines the fitting measured, at the size chosen.
+Finally every slide but the cover gets the footer text shortened to its layout's footer box.
 """
 
 from __future__ import annotations
