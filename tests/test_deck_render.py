@@ -221,7 +221,7 @@ def test_no_body_text_under_the_floor(rendered, name: str) -> None:
                     floor = Pt(24) if is_title else Pt(18)
                     assert run.font.size >= floor, (slide.shapes.title.text_frame.text, run.text)
                     checked += 1
-    assert checked > 20
+    assert checked > 10  # the smallest sample deck (callouts) has 14 runs
 
 
 def test_overflow_deck_really_was_split(rendered) -> None:
