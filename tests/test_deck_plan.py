@@ -938,3 +938,25 @@ def test_an_open_question_without_the_reveal_gets_ruled_lines_under_its_prompt(
     assert tops[-1] <= GEOMETRY.body.bottom
     assert tops[-1] - tops[0] > GEOMETRY.body.height / 3  # they fill the lower part
     assert slide.body.size > RULES.body_max  # the prompt is set large
+
+
+def test_a_matching_too_big_for_two_columns_marks_its_terms_in_the_list(tmp_path: Path) -> None:
+    """A matching that does not fit side by side is a list of terms then definitions: the
+    reveal's letters sit in the gutter before each term (on whichever page it lands)."""
+    long = "a definition long enough to need most of a line on a slide of its own, or more"
+    pairs = "\n".join(f"- Term {i} :: {long} {i}" for i in range(9))
+    text = f"---\ntitle: T\n---\n# S\n\n## M\n\n::: match\nMatch them.\n{pairs}\n:::\n"
+    slides = [s for s in plan_text(tmp_path, text).slides if isinstance(s, QuestionSlide)]
+    assert len(slides) >= 2
+    notes = slides[0].notes[0]
+    letters = dict(re.findall(r"(\d+) — ([A-Z])", notes))
+    found = []
+    for slide in slides:
+        terms = [p for p in slide.body.paras if p.prefix[:1].isdigit() and not p.continued]
+        marks = slide.reveal.marks if slide.reveal else ()
+        assert len(marks) == len(terms)
+        assert all(p.marked for p in terms)
+        found += [(p.prefix[:-1], m.label) for p, m in zip(terms, marks, strict=True)]
+        for mark in marks:
+            assert mark.frame is None and mark.alt == f"Matches {mark.label}"
+    assert dict(found) == letters and len(found) == 9
