@@ -719,6 +719,9 @@ def test_animated_decks_are_valid_against_the_ooxml_schemas(tmp_path: Path, smal
     from openxml_audit import validate_pptx
 
     decks = {"builds": deck_of(tmp_path, BUILDS), "small": small[1]}
+    # the reveal's marks right to left, and columns holding a table and a callout
+    decks["builds-he"] = deck_of(tmp_path, BUILDS.replace("title: Builds", "title: B\nlang: he"))
+    decks["columns"] = DeckWriter().render(read(FIXTURES / "columns.md"))
     if UNAMIR.is_file():
         decks["unamir"] = DeckWriter().render(read(UNAMIR))
     for name, data in decks.items():
