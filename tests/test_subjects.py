@@ -397,6 +397,152 @@ def test_picture_decks_draw_display_formulas_with_alt_text(picture_decks: Path) 
     assert openxml_audit.validate_pptx(str(picture_decks / "maths-slides.pptx")).is_valid
 
 
+EVERYWHERE = """# Where formulas go
+
+## The power rule for $x^n$
+
+- A bullet with $x^2 + 1$ in it.
+  - A sub-bullet with $y_1$.
+
+$$
+\\int_0^1 x\\,dx = \\frac{1}{2}
+$$
+
+::: callout-note
+A callout with $a^2 + b^2 = c^2$ and a display:
+
+$$
+c = \\sqrt{a^2 + b^2}
+$$
+:::
+
+## A table
+
+| Name $n$ | Formula |
+|---|---|
+| square $s$ | $x^2$ |
+
+## A check
+
+::: question
+Which is $\\frac{d}{dx} x^2$?
+
+- [x] $2x$
+- [ ] $x$
+:::
+
+::: question
+Expand $(a+b)^2$.
+
+Answer: $a^2 + 2ab + b^2$
+
+$$
+(a+b)^2 = a^2 + 2ab + b^2
+$$
+:::
+"""
+
+
+def _text_frames(deck):  # noqa: ANN001, ANN202
+    """(slide, shape, text frame) of every text frame, table cells included."""
+    for slide in deck.slides:
+        for shape in slide.shapes:
+            if shape.has_text_frame:
+                yield slide, shape, shape.text_frame
+            if getattr(shape, "has_table", False) and shape.has_table:
+                for row in shape.table.rows:
+                    for cell in row.cells:
+                        yield slide, shape, cell.text_frame
+
+
+def test_slide_equations_take_the_size_and_colour_of_their_text(tmp_path: Path) -> None:
+    """In bullets, sub-bullets, callouts, table cells, prompts, options and the answer
+    reveal, an equation is as large as the text of its paragraph (the frame's list style for
+    its level) and, like that text, names no colour of its own (the fallback run neither);
+    a formula in a title is text in the title's own runs."""
+    from pptx.oxml.ns import qn
+
+    path = write_lesson(tmp_path, "everywhere.md", EVERYWHERE)
+    result = run_cli("build", str(path), "-o", str(tmp_path / "out"), "--only", "slides")
+    assert result.exit_code == 0, result.output
+    deck = _deck(tmp_path / "out" / "everywhere-slides.pptx")
+    a14 = "{http://schemas.microsoft.com/office/drawing/2010/main}m"
+    places = set()
+    for _slide, shape, frame in _text_frames(deck):
+        styles = frame._txBody.find(qn("a:lstStyle"))
+        for paragraph in frame.paragraphs:
+            equations = paragraph._p.findall(f".//{a14}")
+            if not equations:
+                continue
+            level = paragraph.level
+            default = styles.find(qn(f"a:lvl{level + 1}pPr")).find(qn("a:defRPr"))
+            size = int(default.get("sz")) / 100
+            for run in paragraph.runs:
+                assert run.font.size.pt == size, (shape.name, paragraph.text)
+                assert run.font._rPr.find(qn("a:solidFill")) is None  # inherited
+            assert default.find(qn("a:solidFill")) is None
+            for equation in equations:
+                fallback = (
+                    equation.getparent()
+                    .getparent()
+                    .find("{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback")
+                )
+                assert fallback.find(f".//{qn('a:solidFill')}") is None
+                assert int(fallback.find(f".//{qn('a:rPr')}").get("sz")) / 100 == size
+            places.add(shape.name.rstrip("0123456789 "))
+    assert {"Content Placeholder", "Callout", "Table", "Answer"} <= places
+    titles = [slide.shapes.title.text_frame.text for slide in deck.slides]
+    assert "The power rule for xⁿ" in titles
+
+
+def _with_text_colour(template: Path, out: Path, colour: str) -> Path:
+    """A copy of the deck template whose theme's first dark colour (the text's) is ``colour``."""
+    import zipfile
+
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "ppt/theme/theme1.xml":
+                data = re.sub(
+                    rb"<a:dk1>.*?</a:dk1>",
+                    f'<a:dk1><a:srgbClr val="{colour}"/></a:dk1>'.encode(),
+                    data,
+                )
+            target.writestr(item, data)
+    return out
+
+
+def test_formula_pictures_take_the_colour_the_template_gives_the_text(tmp_path: Path) -> None:
+    """With slide-math: pictures, a display formula is drawn in the colour the template's
+    theme gives the text of its frame (body, callout, answer), not the theme.yaml ink, and
+    as tall as its paragraph's text size makes it."""
+    import io
+
+    from PIL import Image
+
+    template = _with_text_colour(
+        Path(__file__).parent.parent / "layouts" / "deck.pptx", tmp_path / "maroon.pptx", "7A1F1F"
+    )
+    path = write_lesson(tmp_path, "pictures.md", EVERYWHERE)
+    settings = f"\nslide-math: pictures\npptx-template: {template.name}\n---\n"
+    path.write_text(path.read_text(encoding="utf-8").replace("\n---\n", settings, 1), "utf-8")
+    result = run_cli("build", str(path), "-o", str(tmp_path / "out"), "--only", "slides")
+    assert result.exit_code == 0, result.output
+    deck = _deck(tmp_path / "out" / "pictures-slides.pptx")
+    pictures = [
+        shape
+        for slide in deck.slides
+        for shape in slide.shapes
+        if shape.shape_type == 13 and shape.name.startswith("Formula")
+    ]
+    assert len(pictures) == 3  # the integral, the callout's root, the model answer's
+    for picture in pictures:
+        image = Image.open(io.BytesIO(picture.image.blob)).convert("RGBA")
+        pixels = getattr(image, "get_flattened_data", image.getdata)()
+        inked = [pixel[:3] for pixel in pixels if pixel[3] == 255]
+        assert inked and max(set(inked), key=inked.count) == (0x7A, 0x1F, 0x1F)
+
+
 def test_deck_sub_and_superscripts_are_baseline_runs(built: Path) -> None:
     deck = _deck(built / "chemistry-slides.pptx")
     runs = [

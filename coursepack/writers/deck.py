@@ -877,7 +877,6 @@ class _Emitter:
                     run_plan.display,
                     size_pt=size,
                     lang=self.lang or "en-US",
-                    colour=self.ink,
                 )
             )
             return
@@ -930,18 +929,20 @@ class _Emitter:
         ids: list[int] = []
         if not self.plan.math_pictures or len(block.tops) != len(block.paras):
             return ids
+        # drawn in the colour the template gives this frame's text (else the theme's ink)
+        colour = pptx_math.text_colour(shape, slide) or self.ink
         for para, top in zip(block.paras, block.tops, strict=True):
             if para.style != "formula":
                 continue
             run_plan = para.runs[0]
             size = para_size(para, block.size, self.rules)
-            drawing = formulas.svg(run_plan.math, True, self.ink)
+            drawing = formulas.svg(run_plan.math, True, colour)
             height_pt = drawing.height * size
             width, height = Pt(drawing.width * size), Pt(height_pt)
             inner = shape.width - X_INSETS[0] - X_INSETS[2]
             left = shape.left + X_INSETS[0] + max(0, (inner - width) // 2)
             picture = slide.shapes.add_picture(
-                io.BytesIO(formulas.png(run_plan.math, True, self.ink)),
+                io.BytesIO(formulas.png(run_plan.math, True, colour)),
                 Emu(left),
                 Emu(shape.top + X_INSETS[1] + Pt(top + height_pt * (FORMULA_LEADING - 1) / 2)),
                 Emu(width),
