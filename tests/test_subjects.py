@@ -811,6 +811,33 @@ def _glyph_colours(pdf: bytes) -> list[dict[str, set[str]]]:
     return pages
 
 
+def test_a_formula_address_naming_unreadable_tex_prints_its_alt_text() -> None:
+    """A layout could put any formula address in its HTML: unreadable TeX is a missing
+    picture (WeasyPrint prints the alt text), never a crash; the drawable one beside it is
+    painted. (The painter's fallback to WeasyPrint's SVG painter is what the pixel test above
+    compares against.)"""
+    from coursepack.writers import formula_paint
+    from coursepack.writers.weasyprint_loader import load_weasyprint
+
+    weasyprint = load_weasyprint()
+    assert formula_paint.install(weasyprint)
+    bad = formula_paint.formula_url("\\frac{1}{", False)
+    good = formula_paint.formula_url("\\mathrm{pH} = -\\log_{10}[\\mathrm{H^+}]", False)
+    html = f'<p>A <img src="{bad}" alt="broken"> B <img src="{good}"></p>'
+    pdf = weasyprint.HTML(string=html).write_pdf()
+    assert b"/Subtype /Form" in _uncompressed(pdf)
+    assert "broken" in pdf_text_of(pdf)
+
+
+def pdf_text_of(pdf: bytes) -> str:
+    """The text of a PDF given as bytes."""
+    import io
+
+    from pypdf import PdfReader
+
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
 def test_answer_key_formulas_take_the_answer_colour(tmp_path: Path) -> None:
     """A formula in a correct option, a model answer or a filled blank is painted in the
     theme's answer colour in the key, like the answer's words; elsewhere (the prompts, the

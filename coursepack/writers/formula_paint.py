@@ -119,9 +119,10 @@ def install(weasyprint: ModuleType) -> bool:
             painting = painting_of(*formula) if formula else None
             if painting is not None:
                 return FormulaPicture(painting)
-            if formula is not None:  # a drawing of another shape: WeasyPrint paints it
+            if formula is not None and _drawable(*formula):
+                # a drawing of another shape: WeasyPrint paints it
                 return _Fallback(formula, kwargs.get("url_fetcher"), kwargs.get("context"))
-        return original(*args, **kwargs)
+        return original(*args, **kwargs)  # not a formula we can draw: WeasyPrint's alt text
 
     get_image_from_uri._coursepack_formulas = True  # type: ignore[attr-defined]
     document.original_get_image_from_uri = get_image_from_uri
@@ -165,6 +166,14 @@ class FormulaPicture:
                 lines.extend(child.paint)
                 stream.pop_state()
         stream.pop_state()
+
+
+def _drawable(tex: str, display: bool) -> bool:
+    """Whether the formula can be drawn (``check`` refuses the others in lessons; a layout
+    could still name one)."""
+    from coursepack import formulas
+
+    return formulas.problem(tex, display) is None
 
 
 class _Fallback:
