@@ -119,3 +119,20 @@ def test_cached_page_references_write_the_same_pdf() -> None:
         """
     )
     assert out == "True True"
+
+
+def test_every_patch_applies_to_the_installed_weasyprint() -> None:
+    """pyproject pins WeasyPrint and pydyf to the versions our patches know; each patch says
+    False, and changes nothing, when it no longer fits. Here every one must fit: an upgrade
+    that breaks one fails this test instead of quietly making PDFs slower or Arabic text
+    copy wrong."""
+    out = run_python(
+        """
+        from coursepack.writers.weasyprint_loader import load_weasyprint
+        from coursepack.writers import formula_paint, pydyf_pages, rtl_text, svg_paths
+        weasyprint = load_weasyprint()
+        print(pydyf_pages.cache_page_references(), rtl_text.install(),
+              svg_paths.install(weasyprint), formula_paint.install(weasyprint))
+        """
+    )
+    assert out == "True True True True"

@@ -61,8 +61,11 @@ def needs_aliases(text: str) -> bool:
 def install() -> bool:
     """Wrap WeasyPrint's line drawing and font dictionaries (once); False if WeasyPrint has
     changed shape and nothing is wrapped."""
-    from weasyprint.draw import text as draw_text
-    from weasyprint.pdf import fonts as pdf_fonts
+    try:
+        from weasyprint.draw import text as draw_text
+        from weasyprint.pdf import fonts as pdf_fonts
+    except ImportError:  # WeasyPrint before 63 has no draw package
+        return False
 
     draw = getattr(draw_text, "draw_first_line", None)
     build = getattr(pdf_fonts, "_build_vector_font_dictionary", None)
