@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import importlib.util
 import os
+import re
 import subprocess
 import tempfile
 import unicodedata
@@ -37,7 +38,9 @@ __all__ = [
     "FontStack",
     "MissingGlyphs",
     "font_stack",
+    "document_chars",
     "missing_glyphs",
+    "needed_families",
     "private_fontconfig",
     "unusable_theme_fonts",
     "reproducible_fonts",
@@ -170,6 +173,13 @@ class FontStack:
             found.append(best.path)
         return found
 
+    def only(self, families: Iterable[str]) -> FontStack:
+        """The same stack (same family lists, so the same CSS) with the faces of ``families``
+        only: the fonts WeasyPrint loads for a document that needs no others."""
+        keep = set(families)
+        faces = tuple(face for face in self.faces if face.family in keep)
+        return FontStack(self.text, self.code, faces, self.unavailable)
+
 
 #: Han characters are drawn differently in each language: a lesson (or a passage) in one of
 #: these languages puts its own CJK font first. Attribute selectors, in CSS order (later wins).
@@ -181,9 +191,9 @@ LANGUAGE_FIRST = (
 )
 
 
-def language_css(stack: FontStack) -> list[str]:
-    """CSS rules that put a language's own CJK font first for text in that language."""
-    rules: list[str] = []
+def _language_orders(stack: FontStack) -> list[tuple[str, list[str]]]:
+    """(selector, text families in order) for each language that puts its CJK font first."""
+    orders: list[tuple[str, list[str]]] = []
     for selector, family in LANGUAGE_FIRST:
         if family not in stack.text or not stack.files([family]):
             continue
@@ -191,7 +201,14 @@ def language_css(stack: FontStack) -> list[str]:
         others = [f for f in stack.text if f != family]
         # Right after the fonts before the first CJK font (Latin stays in the text font).
         cjk_at = min((i for i, f in enumerate(stack.text) if f in _CJK_FAMILIES), default=first)
-        ordered = others[:cjk_at] + [family] + others[cjk_at:]
+        orders.append((selector, others[:cjk_at] + [family] + others[cjk_at:]))
+    return orders
+
+
+def language_css(stack: FontStack) -> list[str]:
+    """CSS rules that put a language's own CJK font first for text in that language."""
+    rules: list[str] = []
+    for selector, ordered in _language_orders(stack):
         text = ", ".join(f'"{name}"' for name in ordered)
         code = ", ".join(f'"{name}"' for name in (*stack.code, *ordered))
         rules.append(
@@ -447,6 +464,110 @@ def missing_glyphs(texts: Iterable[tuple[int, str]], stack: FontStack) -> list[M
         hint = _hint_for(sorted(chars), stack)
         found.append(MissingGlyphs(line, tuple(words[:4]), scripts, hint))
     return found
+
+
+# --------------------------------------------------------------------------- fonts a document needs
+
+#: Characters WeasyPrint can print that are in neither the HTML nor the CSS text: an ellipsis
+#: (text-overflow) and the bullet of a list item whose list style is the initial one (disc).
+GENERATED_CHARS = frozenset("\u2026\u2022 ")
+#: The user agent's bullets of nested lists (circle, square), unless a stylesheet styles ``ul``.
+NESTED_BULLETS = frozenset("\u25e6\u25aa")
+_UL_STYLED = re.compile(r"(?:^|[};])\s*ul\s*\{[^}]*list-style", re.MULTILINE)
+#: The user agent's marks of a ``<details>`` element (disclosure-open, disclosure-closed).
+DISCLOSURE_CHARS = frozenset("\u25b8\u25be")
+#: What a hyphenated break prints (WeasyPrint's ``hyphenate-character``).
+HYPHEN = "\u2010"
+_CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})\s?")
+
+
+def css_chars(css: str) -> set[str]:
+    """The characters of a stylesheet's text, its ``\\2713`` escapes decoded."""
+    chars = set(css)
+    for match in _CSS_ESCAPE.finditer(css):
+        code = int(match.group(1), 16)
+        if 0 < code <= 0x10FFFF:
+            chars.add(chr(code))
+    return chars
+
+
+def document_chars(html: str, css_texts: Iterable[str]) -> set[str] | None:
+    """Every character WeasyPrint may print for ``html`` with these stylesheets (a superset:
+    markup and CSS words included), or None when that cannot be told from the text: quotation
+    marks the user agent adds, or a counter style that is not plain ASCII."""
+    import html as html_module
+
+    css = "\n".join(css_texts)
+    lowered = css.lower()
+    if "<q" in html or "open-quote" in lowered or "close-quote" in lowered:
+        return None
+    chars = set(html_module.unescape(html)) | css_chars(css) | GENERATED_CHARS
+    if "\u00ad" in chars or "&shy;" in html or "hyphens: auto" in lowered:
+        chars.add(HYPHEN)
+    if not _UL_STYLED.search(lowered):
+        chars |= NESTED_BULLETS
+    if "<details" in html or "<summary" in html or "disclosure" in lowered:
+        chars |= DISCLOSURE_CHARS
+    for used in _COUNTER_USE.findall(lowered + "\n" + html.lower()):
+        if set(re.findall(r"[a-z][a-z-]*", used)) & _OTHER_COUNTER_STYLES:
+            return None
+    return chars
+
+
+#: Where a counter style is named: list-style(-type), counter(s)(), a style that extends one.
+_COUNTER_USE = re.compile(r"list-style(?:-type)?\s*:[^;}\"]*|counters?\([^)]*\)|extends\s+[\w-]+")
+
+
+#: The user agent's counter styles (WeasyPrint's html5_ua.css) with symbols other than ASCII
+#: digits and letters and GENERATED_CHARS: a stylesheet naming one loads every font.
+_OTHER_COUNTER_STYLES = frozenset(
+    {"arabic-indic", "armenian", "upper-armenian", "lower-armenian", "bengali", "cambodian",
+     "khmer", "cjk-decimal", "devanagari", "georgian", "gujarati", "gurmukhi", "hebrew",
+     "kannada", "lao", "malayalam", "mongolian", "myanmar", "oriya", "persian", "lower-greek",
+     "tamil", "telugu", "thai", "tibetan", "cjk-earthly-branch", "cjk-heavenly-stem",
+     "hiragana", "hiragana-iroha", "katakana", "katakana-iroha", "japanese-informal",
+     "japanese-formal", "korean-hangul-formal", "korean-hanja-informal",
+     "korean-hanja-formal", "simp-chinese-informal", "simp-chinese-formal",
+     "trad-chinese-informal", "trad-chinese-formal", "ethiopic-numeric", "cjk-ideographic"}
+)  # fmt: skip
+
+
+def needed_families(chars: Iterable[str], stack: FontStack) -> frozenset[str] | None:
+    """The families of ``stack`` that can print a character of ``chars``, or None when some
+    character has no font in the stack (then every font is loaded, as before).
+
+    Pango prints each character in the first family of the CSS list whose face has it. Every
+    list the handout's CSS uses is walked (text, code, each language's CJK order); for a
+    character a family is kept when one of its faces has it, up to the first family whose
+    every face has it. A family left out is never the one a character is printed in, so the
+    PDF is the same as with every font loaded, and a Latin lesson no longer loads CJK fonts.
+    """
+    orders = [list(stack.text), [*stack.code, *stack.text]]
+    for _, ordered in _language_orders(stack):
+        orders += [ordered, [*stack.code, *ordered]]
+    faces: dict[str, list[Path]] = {}
+    for face in stack.faces:
+        faces.setdefault(face.family, [])
+        if face.path not in faces[face.family]:
+            faces[face.family].append(face.path)
+    keep: set[str] = set()
+    for char in set(chars):
+        if char in "\n\r\t":
+            continue  # line breaks and tabs are never drawn with a glyph
+        code = ord(char)
+        for order in orders:
+            for family in order:
+                paths = faces.get(family)
+                if not paths:
+                    continue
+                has = [code in _cmap(path) for path in paths]
+                if any(has):
+                    keep.add(family)
+                if all(has):
+                    break
+            else:
+                return None
+    return frozenset(keep)
 
 
 # --------------------------------------------------------------------------- the deck

@@ -1,7 +1,6 @@
 """Print the SHA-256 of every output of the sample lessons, to prove a refactor byte-identical.
 
-Builds ``source/unamir.md``, every lesson under ``tests/fixtures/lessons`` and
-``tests/fixtures/deck``, and the course fixture (with its copy of ``unamir.md``) into a fresh
+Builds ``source/unamir.md``, every lesson under the fixture folders of :data:`FOLDERS`, and the course fixture (with its copy of ``unamir.md``) into a fresh
 temporary folder, then prints ``digest  output`` lines. Run it before and after a change that must
 not change any output, and compare::
 
@@ -24,6 +23,15 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The fixture folders whose lessons are built one by one (every script the fonts cover, the
+#: subjects' formulas and code, test versions).
+FOLDERS = (
+    "tests/fixtures/lessons",
+    "tests/fixtures/deck",
+    "tests/fixtures/intl",
+    "tests/fixtures/subjects",
+    "tests/fixtures/versions",
+)
 
 
 def _build(paths: list[str], out: Path, cwd: Path) -> None:
@@ -44,7 +52,7 @@ def main() -> None:
 def _print_digests(work: Path) -> None:
     """Build every sample under ``work`` and print ``digest  output`` lines."""
     lessons = ["source/unamir.md"]
-    for folder in ("tests/fixtures/lessons", "tests/fixtures/deck"):
+    for folder in FOLDERS:
         lessons += sorted(str(p.relative_to(ROOT)) for p in (ROOT / folder).glob("*.md"))
     for lesson in lessons:
         _build([lesson], work / "out" / Path(lesson).parent, ROOT)

@@ -29,8 +29,10 @@ from coursepack import code, formulas
 from coursepack.diagnostics import Diagnostic, LessonError, error, warning
 from coursepack.fonts import (
     FontStack,
+    document_chars,
     font_stack,
     language_css,
+    needed_families,
     private_fontconfig,
     reproducible_fonts,
 )
@@ -422,6 +424,14 @@ def block_paragraphs(blocks: tuple[Block, ...]) -> list[str]:
 # --------------------------------------------------------------------------- the writer
 
 
+def _remove_font_folder(font_config: Any) -> None:
+    """Remove the temporary folder of a WeasyPrint font configuration now (see close)."""
+    folder = getattr(font_config, "_folder", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        font_config._folder = None
+
+
 def _give_font_folder(font_config: Any) -> None:
     """Create the temporary folder WeasyPrint copies fonts into, with SIGTERM and SIGHUP held
     back meanwhile: created lazily by WeasyPrint, a signal between its ``mkdtemp`` and the
@@ -446,9 +456,11 @@ class HandoutWriter:
         """Prepare a writer; nothing heavy happens until the first render."""
         self.layouts = layouts or LayoutSearch()
         self._env: jinja2.Environment | None = None
-        self._font_config: Any = None
-        self._font_pid = 0  # the process that loaded the fonts (see close)
+        self._font_config: Any = None  # of the fonts prepare() loads (see _font_set)
         self._stylesheets: list[Any] | None = None
+        # Fonts and parsed CSS per set of font families a document needs (None: every font).
+        self._font_sets: dict[frozenset[str] | None, tuple[Any, list[Any], int]] = {}
+        self._css_texts: list[str] | None = None
         self._paper_css: dict[str, Any] = {}
         self._language_css: dict[str, Any] = {}
         self._fetcher: SafeURLFetcher | None = None
@@ -476,14 +488,14 @@ class HandoutWriter:
         """Let go of the fonts and CSS if this process loaded them, so WeasyPrint removes the
         font files it copied to a temporary folder. A forked worker shares its parent's and
         leaves them alone (the parent cleans up)."""
-        if self._font_config is not None and self._font_pid == os.getpid():
-            # Remove the folder now, as FontConfiguration.__del__ would: when a signal or an
-            # error is unwinding, its traceback still holds the configuration, and an object
-            # alive at exit is never collected, so waiting for the collector left it in /tmp.
-            folder = getattr(self._font_config, "_folder", None)
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
-                self._font_config._folder = None
+        mine = [key for key, (_, _, pid) in self._font_sets.items() if pid == os.getpid()]
+        if mine:
+            for key in mine:
+                # Remove the folder now, as FontConfiguration.__del__ would: when a signal or
+                # an error is unwinding, its traceback still holds the configuration, and an
+                # object alive at exit is never collected, so waiting for the collector left
+                # it in /tmp.
+                _remove_font_folder(self._font_sets.pop(key)[0])
             self._font_config = None
             self._stylesheets = None
             self._paper_css.clear()
@@ -550,16 +562,15 @@ class HandoutWriter:
         weasyprint = load_weasyprint()
         HTML = weasyprint.HTML  # noqa: N806 (the class)
         formula_paint.install(weasyprint)  # formulas painted from cached operators
-        stylesheets = self._weasy_stylesheets() + [
-            self._paper_stylesheet(paper),
-            self._language_stylesheet(lang),
-        ]
+        extra = [self._paper_stylesheet(paper), self._language_stylesheet(lang)]
+        font_config, sheets = self._font_set(html, [self._language_body(lang)])
+        stylesheets = sheets + extra
         fetcher = self._require_fetcher()
         folders = sorted({lesson.folder for lesson in lessons} | {where.parent})
         with fetcher.allowing(folders) as refused, _quiet_refusals(), _fewer_collections():
             document = HTML(string=html, base_url=str(where.parent), url_fetcher=fetcher).render(
                 stylesheets=stylesheets,
-                font_config=self._font_config,
+                font_config=font_config,
                 pdf_tags=True,  # tagged PDF with /Lang; PDF/UA adds a random XMP id
             )
             # The style cascade is garbage once the pages are laid out, but in reference
@@ -784,11 +795,12 @@ class HandoutWriter:
         """The theme's fonts, resolved once (see :mod:`coursepack.fonts`)."""
         return font_stack(self.layouts.theme)
 
-    def generated_css(self) -> str:
-        """Theme colours as CSS variables, the font stack, and the ``@font-face`` rules."""
+    def generated_css(self, stack: FontStack | None = None) -> str:
+        """Theme colours as CSS variables, the font stack, and the ``@font-face`` rules (of
+        ``stack``'s faces: by default every face of the theme's fonts)."""
         theme = self.layouts.theme
         lines = ["/* generated by coursepack from theme.yaml: do not edit */"]
-        lines += [face.css() for face in self._fonts().faces]
+        lines += [face.css() for face in (stack or self._fonts()).faces]
         variables = []
         # Every colour is #rrggbb: coursepack.layouts.load_theme refused anything else.
         for name, value in (theme.get("colours") or {}).items():
@@ -845,24 +857,59 @@ class HandoutWriter:
         return self._fetcher
 
     def _weasy_stylesheets(self) -> list[Any]:
-        """The font configuration and the parsed CSS, created once and reused."""
+        """The font configuration and the parsed CSS of the fonts most lessons need (every
+        Latin-script lesson: see :meth:`_font_set`), created once and reused."""
         if self._stylesheets is None:
-            CSS = load_weasyprint().CSS  # noqa: N806 (the class)
-            from weasyprint.text.fonts import FontConfiguration
+            latin = "".join(chr(code) for code in (*range(0x20, 0x7F), *range(0xA0, 0x100)))
+            chars = document_chars(latin, self._layout_css_texts())
+            families = None if chars is None else needed_families(chars, self._fonts())
+            self._font_config, self._stylesheets = self._load_font_set(families)
+        return self._stylesheets
 
-            with private_fontconfig(self._fonts()):
-                font_config = FontConfiguration()
-            # Owned from here on: the CSS below copies fonts into its temporary folder, and a
-            # SIGTERM during that must find it in close().
-            _give_font_folder(font_config)
-            self._font_config = font_config
-            self._font_pid = os.getpid()
+    def _layout_css_texts(self) -> list[str]:
+        """The text of the layout stylesheets (read once per writer)."""
+        if self._css_texts is None:
+            names = STYLESHEETS
+            self._css_texts = [self.layouts.find(n).read_text(encoding="utf-8") for n in names]
+        return self._css_texts
+
+    def _font_set(self, html: str, css_texts: list[str]) -> tuple[Any, list[Any]]:
+        """The font configuration and parsed CSS for printing ``html``: fonts of only the
+        families its characters need (:func:`coursepack.fonts.needed_families`; a Latin
+        lesson does not load the CJK, Indic and emoji fonts, about 50 MB to copy and scan),
+        the same PDF as with every font. A loaded set that holds those families is reused."""
+        self._weasy_stylesheets()
+        chars = document_chars(html, [*self._layout_css_texts(), *css_texts])
+        families = None if chars is None else needed_families(chars, self._fonts())
+        for key, (font_config, sheets, _) in self._font_sets.items():
+            if key is None or (families is not None and families <= key):
+                return font_config, sheets
+        font_config, sheets = self._load_font_set(families)
+        return font_config, sheets
+
+    def _load_font_set(self, families: frozenset[str] | None) -> tuple[Any, list[Any]]:
+        """A font configuration with the faces of ``families`` (None: all) and the CSS
+        parsed with it (the ``@font-face`` rules register fonts as they are parsed)."""
+        CSS = load_weasyprint().CSS  # noqa: N806 (the class)
+        from weasyprint.text.fonts import FontConfiguration
+
+        stack = self._fonts() if families is None else self._fonts().only(families)
+        # Fontconfig still scans the folders of every font of the theme (cheap): a family
+        # some package ships twice (manimgx-fonts has its own Noto Sans Arabic) resolves as
+        # it always did, whichever families a document needs.
+        with private_fontconfig(self._fonts()):
+            font_config = FontConfiguration()
+        # Owned from here on: the CSS below copies fonts into its temporary folder, and a
+        # SIGTERM during that must find it in close().
+        _give_font_folder(font_config)
+        sheets: list[Any] = []
+        self._font_sets[families] = (font_config, sheets, os.getpid())
+        try:
             fetcher = self._require_fetcher()
-            sheets: list[Any] = []
             with fetcher.allowing([]) as refused, _quiet_refusals():
                 sheets.append(
                     CSS(
-                        string=self.generated_css(),
+                        string=self.generated_css(stack),
                         font_config=font_config,
                         url_fetcher=fetcher,
                     )
@@ -879,8 +926,12 @@ class HandoutWriter:
                 places = self._layout_places()
                 where = (self.layouts.find(STYLESHEETS[0]), 0)
                 raise LessonError([error(*places.get(p.url, where), describe(p)) for p in problems])
-            self._stylesheets = sheets
-        return self._stylesheets
+        except BaseException:
+            # Half parsed: not a set to print with (a later render loads it again).
+            del self._font_sets[families]
+            _remove_font_folder(font_config)
+            raise
+        return font_config, sheets
 
     def _paper_stylesheet(self, paper: str) -> Any:
         """A tiny parsed ``@page { size }`` per paper size, after the layout CSS so it wins."""
@@ -896,6 +947,18 @@ class HandoutWriter:
         """The words of the page margins in ``lang`` (CSS variables of the page context:
         ``--t-page-before`` "Page ", ``--t-page-between`` " of ", ``--t-page-after``,
         ``--t-answer-key``, ``--t-answer-key-banner``), parsed once per catalogue."""
+        body = self._language_body(lang)
+        key = body  # by content: an edited catalogue (coursepack watch) gets its own
+        if key not in self._language_css:
+            self._language_css[key] = load_weasyprint().CSS(
+                string=f"@page {{ {body} }}",
+                font_config=self._font_config,
+                url_fetcher=self._require_fetcher(),
+            )
+        return self._language_css[key]
+
+    def _language_body(self, lang: str) -> str:
+        """The declarations of :meth:`_language_stylesheet`."""
         messages = catalogue(lang, self.layouts)
         before, between, after = messages.parts("page_of", "page", "pages")
         values = {
@@ -905,15 +968,7 @@ class HandoutWriter:
             "answer-key": messages("answer_key"),
             "answer-key-banner": messages("answer_key_banner"),
         }
-        body = " ".join(f"--t-{name}: {css_string(text)};" for name, text in values.items())
-        key = body  # by content: an edited catalogue (coursepack watch) gets its own
-        if key not in self._language_css:
-            self._language_css[key] = load_weasyprint().CSS(
-                string=f"@page {{ {body} }}",
-                font_config=self._font_config,
-                url_fetcher=self._require_fetcher(),
-            )
-        return self._language_css[key]
+        return " ".join(f"--t-{name}: {css_string(text)};" for name, text in values.items())
 
     def _layout_places(self) -> dict[str, tuple[Path, int]]:
         """Where the layout stylesheets ask for each URL they load: url → (file, line)."""
