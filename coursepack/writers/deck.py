@@ -255,8 +255,12 @@ def layout_scale(prs, roles: _Layouts) -> tuple[float, float]:
     template whose placeholders are on the slide; for a 4:3 layout saved as 16:10 (or as
     portrait) the placeholders are scaled down so the layout keeps its proportions and margins
     inside the slide, instead of text running off it."""
+    return _scale_of(prs, [_box(ph) for _, ph in _role_placeholders(roles)])
+
+
+def _scale_of(prs, boxes: list[Box]) -> tuple[float, float]:
+    """:func:`layout_scale` from the boxes of the placeholders."""
     width, height = int(prs.slide_width), int(prs.slide_height)
-    boxes = [_box(ph) for _, ph in _role_placeholders(roles)]
     if not boxes:
         return 1.0, 1.0
     right = max(b.left + b.width for b in boxes)
@@ -514,7 +518,15 @@ class _Emitter:
         self.title_font = title_font
         self.body_font = body_font
         self.metrics = metrics
-        self.scale = layout_scale(prs, roles)
+        boxes = [_box(ph) for _, ph in _role_placeholders(roles)]
+        self.scale = _scale_of(prs, boxes)
+        # With every placeholder of the chosen layouts (and the masters' footers) on the slide
+        # and nothing to scale, no slide has a box to fit (see _inside): python-pptx's lookups
+        # of inherited positions were about half of writing a deck.
+        width, height = int(prs.slide_width), int(prs.slide_height)
+        self._all_inside = self.scale == (1.0, 1.0) and all(
+            box.inside(width, height) == box for box in boxes
+        )
         self.lang = (
             plan.lang if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", plan.lang) else ""
         )
@@ -628,6 +640,8 @@ class _Emitter:
     def _inside(self, slide) -> None:
         """Placeholders whose layout reaches past the slide get the layout's box fitted to the
         slide (see :func:`layout_scale`), as the plan measured them."""
+        if self._all_inside:
+            return
         width, height = int(self.prs.slide_width), int(self.prs.slide_height)
         sx, sy = self.scale
         for ph in slide.placeholders:
