@@ -1,8 +1,9 @@
 """Print the SHA-256 of every output of the sample lessons, to prove a refactor byte-identical.
 
-Builds ``source/unamir.md``, every lesson under the fixture folders of :data:`FOLDERS`, and the course fixture (with its copy of ``unamir.md``) into a fresh
-temporary folder, then prints ``digest  output`` lines. Run it before and after a change that must
-not change any output, and compare::
+Builds ``source/unamir.md``, every lesson of the fixture folders in :data:`FOLDERS`, and the
+course fixture (with its copy of ``unamir.md``) into a fresh temporary folder, then prints
+``digest  output`` lines. Run it before and after a change that must not change any output,
+and compare::
 
     python scripts/output_digests.py > /tmp/before.txt
     # ... change the code ...
