@@ -354,20 +354,23 @@ class Builder:
         report.diagnostics.extend(problems)
         if any(d.is_error for d in problems):
             return report
-        self.check_layouts(planned)
+        stamps = Stamps(options.out_dir)
+        current = {
+            item.path
+            for item in planned
+            if not options.force and stamps.is_current(item.path, item.inputs_digest)
+        }
+        outdated = [item for item in planned if item.path not in current]
+        # The layouts of what will be written (a no-op rebuild compiles no template: a layout
+        # file's edit makes every output that reads it outdated).
+        self.check_layouts(outdated)
         prepare_output_dir(options.out_dir)  # only now: a failed plan leaves no new folder
         # A folder where an output goes is found before anything is written, not after the
         # first outputs are already in place.
         for item in planned:
             if item.path.is_dir():
                 raise BuildFailed(f"cannot write {item.path}: a folder of that name is in the way")
-        stamps = Stamps(options.out_dir)
-        outdated = []
-        for item in planned:
-            if not options.force and stamps.is_current(item.path, item.inputs_digest):
-                report.outputs.append((item.path, "up to date"))
-            else:
-                outdated.append(item)
+        report.outputs.extend((item.path, "up to date") for item in planned if item.path in current)
         # A lesson's outputs (or a course's) are rendered first, then moved into place
         # together once the last is rendered: never a new handout beside an old key.
         expected: dict[Path, int] = {}

@@ -284,6 +284,53 @@ def test_builds_leave_no_temporary_files(tmp_path: Path, unamir_copy: Path, jobs
     assert list(tmp.iterdir()) == []
 
 
+def test_noop_rebuild_compiles_no_template(built: Path) -> None:
+    """Nothing to write, no layout to check: compiling the Jinja templates was about 40% of a
+    no-op rebuild. An edit to a template makes what reads it outdated, and it is checked."""
+    probe = (
+        "import sys, jinja2\n"
+        "compiled = []\n"
+        "original = jinja2.Environment.compile\n"
+        "def counting(self, *args, **kwargs):\n"
+        "    compiled.append(1)\n"
+        "    return original(self, *args, **kwargs)\n"
+        "jinja2.Environment.compile = counting\n"
+        "import atexit\n"
+        "atexit.register(lambda: print('COMPILED', len(compiled), file=sys.stderr))\n"
+        "from cli import main\n"
+        "main()\n"
+    )
+
+    def build() -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", probe, "build", "source", "-o", "build", "-j", "1"],
+            cwd=built,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stderr
+
+    assert "COMPILED 0" in build()
+    layouts = built / "layouts"
+    layouts.mkdir()
+    shutil.copyfile(ROOT / "layouts" / "blocks.html.j2", layouts / "blocks.html.j2")
+    with (layouts / "blocks.html.j2").open("a", encoding="utf-8") as handle:
+        handle.write("{% if %}\n")  # broken: the build must say so, not skip it
+    result = subprocess.run(
+        [sys.executable, "-c", "from cli import main; main()", "build", "source", "-o", "build"],
+        cwd=built,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert "blocks.html.j2:" in result.stderr + result.stdout
+
+
 def test_noop_rebuild_imports_no_writer_library(built: Path) -> None:
     """Deciding that nothing changed must not load WeasyPrint or python-pptx."""
     probe = (
