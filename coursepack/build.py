@@ -10,6 +10,7 @@ written, so a no-op rebuild stays fast. Outdated lessons can be written by worke
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import itertools
 import multiprocessing
@@ -21,7 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -453,9 +454,15 @@ class Builder:
         # Forked workers inherit this builder, with its libraries already imported; where
         # processes are spawned instead, the initializer makes a fresh one.
         _worker_builder = self
+        # What is loaded now (modules, fonts, parsed CSS, templates) lives as long as the build:
+        # frozen, the garbage collector no longer scans it, in the workers (which would also
+        # copy every page it touches) nor here.
+        gc.collect()
+        gc.freeze()
         try:
             yield from self._write_in_workers(groups, jobs, progress)
         finally:
+            gc.unfreeze()
             _worker_builder = None  # the parent's builder is not kept alive by this module
 
     def _write_in_workers(
@@ -474,11 +481,11 @@ class Builder:
                     yield from _reported(future.result(), index, len(lessons), progress)
             return
         # A course pack is one document of hundreds of pages: by far the biggest job, in time
-        # and in memory. This process writes the packs, one at a time (the answer key last),
-        # while jobs - 1 workers write the lessons and exit when they are done; then this
-        # process takes over the lessons no worker has started. So a pack never shares the
-        # machine's memory with more than jobs - 1 small lesson workers, and usually, by the
-        # time the answer-key pack peaks, with none.
+        # and in memory. This process writes the packs, one at a time, while jobs - 1 workers
+        # write the lessons and exit when they are done; then this process takes over the
+        # lessons no worker has started, and writes the last pack (the answer key) once every
+        # lesson is written. So a pack shares the machine's memory with at most jobs - 1 small
+        # lesson workers, and the answer-key pack with none.
         # In plan order, which is the registry's: the answer-key pack, the largest, comes last.
         pack_items = [item for items in packs for item in items]
         total = len(pack_items) + len(lessons)
@@ -509,11 +516,17 @@ class Builder:
                 future.add_done_callback(report)
             pool.shutdown(wait=False)  # workers exit once the lessons are written
         try:
-            for item in pack_items:
+            *first_packs, last_pack = pack_items
+            for item in first_packs:
                 yield from announce([self.write(item)])
             for future, items in zip(futures, lessons, strict=True):
                 if future.cancel():  # not started by any worker: write it here
                     yield from announce([self.write(item) for item in items])
+            # The last pack (the answer key, the biggest) waits for the lesson workers: it
+            # peaks at about 500 MB for 30 lessons, and a worker beside it took the build
+            # past 600 MB (666 MB measured). It costs the wall time of that pack alone.
+            wait(futures)
+            yield from announce([self.write(last_pack)])
             for future, event in zip(futures, announced, strict=True):
                 if not future.cancelled():
                     results = future.result()

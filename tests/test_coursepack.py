@@ -219,11 +219,12 @@ def test_jobs_2_writes_the_same_bytes_as_jobs_1(built: dict[str, Path]) -> None:
 
 _MAIN_PID = 0
 _WAIT_FOR: Path | None = None
+_DONE: Path | None = None  # a worker leaves a file here, named by the time, for each lesson
 
 
 def _slow_write_group(items):
-    """The build's ``_write_group``, but a worker's first lesson waits until the answer-key
-    pack exists (module-level, so the pool can pickle it)."""
+    """The build's ``_write_group``, but a worker's first lesson waits until the handout pack
+    exists (module-level, so the pool can pickle it)."""
     import os
     import time
 
@@ -234,16 +235,21 @@ def _slow_write_group(items):
         while not _WAIT_FOR.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         globals()["_WAIT_FOR"] = None  # only the first lesson waits
-    return build._real_write_group(items)
+    results = build._real_write_group(items)
+    if _DONE is not None:
+        (_DONE / str(time.monotonic_ns())).touch()
+    return results
 
 
 def test_lessons_no_worker_started_are_written_by_the_main_process(
     built: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A worker stuck on its first lesson until the packs are written (a busy machine): the
-    # main process then takes over the lessons still waiting. Every output is written once,
-    # with the same bytes as a one-process build.
+    # A worker stuck on its first lesson until the handout pack is written (a busy machine):
+    # the main process then takes over the lessons still waiting, and writes the answer-key
+    # pack (the biggest in memory) only once every lesson is written. Every output is
+    # written once, with the same bytes as a one-process build.
     import os
+    import time
 
     import coursepack.build as build
 
@@ -253,14 +259,20 @@ def test_lessons_no_worker_started_are_written_by_the_main_process(
     ]
     out = tmp_path / "out3"
     monkeypatch.setattr(sys.modules[__name__], "_MAIN_PID", os.getpid())
-    monkeypatch.setattr(sys.modules[__name__], "_WAIT_FOR", out / KEY_PACK)
+    monkeypatch.setattr(sys.modules[__name__], "_WAIT_FOR", out / PACK)
+    done = tmp_path / "done"
+    done.mkdir()
+    monkeypatch.setattr(sys.modules[__name__], "_DONE", done)
     monkeypatch.setattr(build, "_real_write_group", build._write_group, raising=False)
     monkeypatch.setattr(build, "_write_group", _slow_write_group)
     written_here: list[str] = []  # by this (the main) process; a worker appends to its copy
     real_write = build.Builder.write
+    key_pack_started: list[int] = []
 
     def recording_write(self, item):
         written_here.append(item.path.name)
+        if item.path.name == KEY_PACK:
+            key_pack_started.append(time.monotonic_ns())
         return real_write(self, item)
 
     monkeypatch.setattr(build.Builder, "write", recording_write)
@@ -273,6 +285,9 @@ def test_lessons_no_worker_started_are_written_by_the_main_process(
     for lesson in extra:
         assert "Text" in pdf_text(out / f"{lesson.stem}-handout.pdf")
     assert set(written_here) > {PACK, KEY_PACK}  # the packs and at least one lesson
+    assert written_here[-1] == KEY_PACK
+    by_workers = sorted(int(stamp.name) for stamp in done.iterdir())
+    assert by_workers and by_workers[-1] < key_pack_started[0]  # no worker beside it
 
 
 def test_a_lesson_with_errors_keeps_the_previous_pack(built: dict[str, Path], tmp_path) -> None:
