@@ -944,6 +944,28 @@ def test_formulas_cost_a_handout_little_and_are_not_drawn_again(
     assert maths < 2.5 * plain, f"200 formulas: {maths:.2f} s of CPU vs {plain:.2f} s without"
 
 
+def test_formulas_are_never_silently_lost_when_the_painter_cannot_be_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Formula addresses are painted by our hook only: on a WeasyPrint it does not fit, a
+    lesson with formulas must fail loudly (an internal error), never print the alt text in
+    their place and exit 0; a lesson without formulas still prints."""
+    from coursepack.diagnostics import InternalError
+    from coursepack.writers import formula_paint
+
+    monkeypatch.setattr(formula_paint, "install", lambda weasyprint: False)
+    with_math = write_lesson(tmp_path, "maths.md", "## Powers\n\n- $E = mc^2$ again.\n")
+    without = write_lesson(tmp_path, "words.md", "## Powers\n\n- Energy again.\n")
+    writer = _handout_writer()
+    try:
+        assert writer.render(read_text(without.read_text(encoding="utf-8"), without)[0], "handout")
+        lesson, _ = read_text(with_math.read_text(encoding="utf-8"), with_math)
+        with pytest.raises(InternalError, match="cannot paint formulas"):
+            writer.render(lesson, "handout")
+    finally:
+        writer.close()
+
+
 def test_code_colours_stay_readable_in_a_grayscale_print() -> None:
     """Every code colour has at least 4.5:1 contrast on white (as gray, too: the contrast
     is computed from luminance), and keywords, names and comments also differ in weight or

@@ -55,6 +55,11 @@ def formula_url(tex: str, display: bool) -> str:
     return _SCHEME + base64.urlsafe_b64encode(data).decode("ascii")
 
 
+def names_formulas(html: str) -> bool:
+    """Whether a document's HTML holds formula addresses (that only :func:`install` paints)."""
+    return _SCHEME in html
+
+
 def _formula_of(url: str) -> tuple[str, bool] | None:
     """The (TeX, display) a formula address names, or None."""
     try:

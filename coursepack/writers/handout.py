@@ -26,7 +26,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 from coursepack import code, formulas
-from coursepack.diagnostics import Diagnostic, LessonError, error, warning
+from coursepack.diagnostics import Diagnostic, InternalError, LessonError, error, warning
 from coursepack.fonts import (
     FontStack,
     document_chars,
@@ -561,7 +561,10 @@ class HandoutWriter:
         ``lang``, only allowed files fetched."""
         weasyprint = load_weasyprint()
         HTML = weasyprint.HTML  # noqa: N806 (the class)
-        formula_paint.install(weasyprint)  # formulas painted from cached operators
+        # Formulas are painted from cached operators; without the hook they would print as
+        # their alt text, silently: a WeasyPrint it does not fit is a bug to report, loudly.
+        if not formula_paint.install(weasyprint) and formula_paint.names_formulas(html):
+            raise InternalError(where, "this WeasyPrint cannot paint formulas (see pyproject)")
         extra = [self._paper_stylesheet(paper), self._language_stylesheet(lang)]
         font_config, sheets = self._font_set(html, [self._language_body(lang)])
         stylesheets = sheets + extra
