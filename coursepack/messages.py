@@ -8,6 +8,8 @@ word. A catalogue holds:
 - ``direction``: ``ltr`` or ``rtl``;
 - ``answer``: the words that start a model answer in a lesson (``Respuesta``), besides the
   English ``Answer``, which is always understood;
+- ``letters``: the letters options are lettered with, in order (Arabic أ ب ج, Hebrew א ב ג;
+  A, B, C when the catalogue names none);
 - ``messages``: each message is a text, or for a count a mapping of plural categories
   (``one``, ``other``...) to texts; ``{n}`` and other names in braces are filled in.
 
@@ -29,6 +31,7 @@ import yaml
 
 from coursepack.diagnostics import LessonError
 from coursepack.layouts import LayoutNotFound, LayoutSearch, ThemeError
+from coursepack.model import LATIN_LETTERS, option_letter
 
 __all__ = [
     "FALLBACK",
@@ -94,6 +97,11 @@ class Catalogue:
     messages: Mapping[str, Any] = field(repr=False)
     english: Mapping[str, Any] = field(repr=False)
     path: Path | None = None
+    letters: tuple[str, ...] = LATIN_LETTERS
+
+    def letter(self, index: int) -> str:
+        """The letter of option ``index`` (0-based) in this language (:func:`option_letter`)."""
+        return option_letter(index, self.letters)
 
     @property
     def is_fallback(self) -> bool:
@@ -151,6 +159,16 @@ def _load(path: Path) -> dict[str, Any]:
         raise CatalogueError(f"{where}: invalid message catalogue: {reason}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("messages", {}), dict):
         raise CatalogueError(f"{path}: a message catalogue needs a 'messages:' mapping")
+    letters = data.get("letters", list(LATIN_LETTERS))
+    if (
+        not isinstance(letters, list)
+        or len(letters) < 2
+        or not all(isinstance(x, str) and x.strip() for x in letters)
+        or len(set(letters)) != len(letters)
+    ):
+        raise CatalogueError(
+            f"{path}: 'letters' must be a list of at least two different letters, like [A, B, C, D]"
+        )
     plural = str(data.get("plural", "one"))
     if plural not in PLURAL_RULES:
         known = ", ".join(PLURAL_RULES)
@@ -209,6 +227,7 @@ def _make(
         messages=data.get("messages") or {},
         english=english.get("messages") or {},
         path=path,
+        letters=tuple(str(x).strip() for x in data.get("letters") or LATIN_LETTERS),
     )
 
 

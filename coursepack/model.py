@@ -173,7 +173,9 @@ def iter_inlines(inlines: Inlines) -> Iterator[Inline]:
 LINK_SCHEMES = ("http", "https", "mailto", "tel")
 #: Paper sizes a lesson, a course or ``--paper`` can name.
 PAPERS = ("letter", "a4")
-_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#: The option letters of a lesson in a language written in Latin letters (and of any
+#: language whose catalogue names none: ``letters:`` in layouts/messages/<lang>.yaml).
+LATIN_LETTERS: tuple[str, ...] = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def link_allowed(href: str) -> bool:
@@ -183,11 +185,15 @@ def link_allowed(href: str) -> bool:
     return bool(colon) and scheme.lower() in LINK_SCHEMES and scheme.isascii()
 
 
-def option_letter(index: int) -> str:
-    """The letter of option ``index`` (0-based): A … Z, then AA, AB … (every output)."""
-    if index < len(_LETTERS):
-        return _LETTERS[index]
-    return option_letter(index // len(_LETTERS) - 1) + _LETTERS[index % len(_LETTERS)]
+def option_letter(index: int, letters: Sequence[str] = LATIN_LETTERS) -> str:
+    """The letter of option ``index`` (0-based) in an alphabet (the lesson catalogue's
+    ``letters``: A, B, C; أ, ب, ج; א, ב, ג), then two letters (AA, AB …): every output's
+    lettering of options, matching definitions and ordering items."""
+    count = len(letters) or len(LATIN_LETTERS)
+    letters = letters or LATIN_LETTERS
+    if index < count:
+        return letters[index]
+    return option_letter(index // count - 1, letters) + letters[index % count]
 
 
 def paper_name(text: str | None) -> str | None:
@@ -398,11 +404,6 @@ class Callout:
     title: str
     blocks: tuple[Block, ...]
     line: int
-
-    @property
-    def label(self) -> str:
-        """The heading the box shows: its title, else its style ("Note", "Tip", …)."""
-        return self.title or self.style.capitalize()
 
 
 @dataclass(frozen=True)

@@ -828,3 +828,118 @@ def test_a_callouts_default_heading_is_in_the_lessons_language(tmp_path: Path) -
     assert "Consejo" in text and "Recuerda" in text and "Tip" not in text
     faces = _deck_xml(out / "callout-slides.pptx", "ppt/slides/")
     assert "<a:t>Consejo</a:t>" in faces and "<a:t>Tip</a:t>" not in faces
+
+
+_LETTERED = (
+    "# {h}\n\n"
+    "::: question points=1\n{q}\n\n- [ ] {o1}\n- [x] {o2}\n- [ ] {o3}\n:::\n\n"
+    "::: match points=3\n- {t1} :: {d1}\n- {t2} :: {d2}\n- {t3} :: {d3}\n:::\n"
+)
+_ARABIC = dict(h="أسئلة", q="ما لون السماء؟", o1="أحمر", o2="أزرق", o3="أخضر",
+               t1="شمس", d1="نجم", t2="قمر", d2="تابع", t3="أرض", d3="كوكب")  # fmt: skip
+_HEBREW = dict(h="שאלות", q="מה צבע השמיים?", o1="אדום", o2="כחול", o3="ירוק",
+               t1="שמש", d1="כוכב", t2="ירח", d2="לוויין", t3="ארץ", d3="פלנטה")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("lang", "words", "letters"), [("ar", _ARABIC, "أبج"), ("he", _HEBREW, "אבג")]
+)
+def test_options_are_lettered_in_the_lessons_alphabet(
+    tmp_path: Path, lang: str, words: dict[str, str], letters: str
+) -> None:
+    """Arabic options are أ ب ج, Hebrew א ב ג: in the handout, the key, the answer sheet,
+    the slides and their notes (one rule, coursepack.model.option_letter, with the
+    catalogue's letters); Moodle, which letters only in Latin, numbers none."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "lesson.md").write_text(
+        f"---\ntitle: {words['h']}\nlang: {lang}\n---\n\n" + _LETTERED.format(**words), "utf-8"
+    )
+    out = tmp_path / "out"
+    outputs = ("handout", "key", "slides", "moodle", "answer-sheet")
+    only = [arg for word in outputs for arg in ("--only", word)]
+    result = run_cli("build", str(folder), "-o", str(out), *only)
+    assert result.exit_code == 0, result.output
+    second = letters[1]
+    for name in ("lesson-handout.pdf", "lesson-answer-key.pdf", "lesson-answer-sheet.pdf"):
+        text = unicodedata.normalize("NFKC", pdf_text(out / name))
+        assert not re.search(r"(?<![A-Za-z])[ABC](?![A-Za-z])", text), name
+        for letter in letters:
+            assert letter in text.split() or letter in text, (name, letter)
+    key = unicodedata.normalize("NFKC", pdf_text(out / "lesson-answer-key.pdf"))
+    assert f"{second} {words['o2']}" in key or f"{words['o2']} {second}" in key
+    from conftest import deck_texts
+
+    deck = "\n".join(deck_texts(out / "lesson-slides.pptx"))
+    assert f"{second} — {words['o2']}" in deck  # the notes' answer
+    assert not re.search(r"(?<![A-Za-z])[ABC] —", deck)
+    moodle = (out / "lesson-moodle.xml").read_text("utf-8")
+    assert "<answernumbering>none</answernumbering>" in moodle
+
+
+def test_exports_name_untitled_questions_in_the_lessons_language(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    lesson = INTL / "spanish-food.md"  # its matching block has no prompt of its own
+    result = run_cli("build", str(lesson), "-o", str(out), "--only", "moodle", "--only", "qti")
+    assert result.exit_code == 0, result.output
+    moodle = (out / "spanish-food-moodle.xml").read_text("utf-8")
+    assert "<text>04 Relacionar</text>" in moodle and "Matching" not in moodle
+    assert "<answernumbering>ABCD</answernumbering>" in moodle
+    import zipfile
+
+    with zipfile.ZipFile(out / "spanish-food-qti.zip") as archive:
+        qti = "".join(
+            archive.read(n).decode("utf-8") for n in archive.namelist() if n.endswith(".xml")
+        )
+    assert 'title="04 Relacionar"' in qti and "Matching" not in qti
+
+
+def test_a_quote_on_a_slide_speaks_the_lessons_language(tmp_path: Path) -> None:
+    """A picture inside a quote, and the answer box's and a table's alt text."""
+    from PIL import Image as Picture
+
+    folder = tmp_path / "src"
+    folder.mkdir()
+    Picture.new("RGB", (40, 30), "green").save(folder / "hoja.png")
+    (folder / "cita.md").write_text(
+        "---\ntitle: Cita\nlang: es\n---\n\n# Hojas\n\n"
+        "> Una cita.\n>\n> ![Una hoja verde](hoja.png)\n\n"
+        "| Parte | Función |\n|---|---|\n| hoja | fotosíntesis |\n\n"
+        "::: question points=1\n¿Qué hace la hoja?\n\n- [x] fotosíntesis\n- [ ] nada\n:::\n",
+        "utf-8",
+    )
+    out = tmp_path / "out"
+    result = run_cli("build", str(folder), "-o", str(out), "--only", "slides")
+    assert result.exit_code == 0, result.output
+    from conftest import deck_texts
+
+    texts = "\n".join(deck_texts(out / "cita-slides.pptx"))
+    assert "[Imagen: Una hoja verde]" in texts and "[Image:" not in texts
+    slides = _deck_xml(out / "cita-slides.pptx", "ppt/slides/")
+    assert 'descr="Respuesta"' in slides and 'descr="Answer"' not in slides
+    assert 'descr="Tabla: Parte, Función"' in slides
+
+
+def test_a_callout_inside_a_quote_is_headed_in_the_lessons_language() -> None:
+    from coursepack.messages import catalogue
+    from coursepack.model import Callout, Paragraph, Text
+    from coursepack.writers.deck_plan.paras import quote_paras
+
+    callout = Callout("tip", "", (Paragraph((Text("Mira la hoja."),), 3),), 2)
+    paras = quote_paras((callout,), 0, catalogue("es"))
+    assert [run.text for run in paras[0].runs] == ["Consejo"]
+
+
+def test_an_exported_callout_is_headed_in_the_lessons_language(tmp_path: Path) -> None:
+    body = (
+        "# Hojas\n\n::: question points=1\n¿Qué hace la hoja?\n\n"
+        "::: callout-tip\nPiensa en la luz.\n:::\n\n- [x] fotosíntesis\n- [ ] nada\n:::\n"
+    )
+    lesson = tmp_path / "src" / "hojas.md"
+    lesson.parent.mkdir()
+    lesson.write_text(f"---\ntitle: Hojas\nlang: es\n---\n\n{body}", "utf-8")
+    out = tmp_path / "out"
+    result = run_cli("build", str(lesson), "-o", str(out), "--only", "moodle")
+    assert result.exit_code == 0, result.output
+    moodle = (out / "hojas-moodle.xml").read_text("utf-8")
+    assert "&lt;strong&gt;Consejo&lt;/strong&gt;" in moodle and "Tip" not in moodle

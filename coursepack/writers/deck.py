@@ -24,7 +24,7 @@ from coursepack import code, formulas
 from coursepack.diagnostics import BuildFailed, Diagnostic, LessonError, error, warning
 from coursepack.fonts import FontStack, deck_typefaces, font_stack
 from coursepack.layouts import LayoutSearch
-from coursepack.messages import catalogue
+from coursepack.messages import Catalogue, catalogue
 from coursepack.model import Lesson, assert_never, iso_date
 from coursepack.outputs import Output, PlanContext, Target
 from coursepack.writers import pptx_math
@@ -394,7 +394,8 @@ class DeckWriter:
         # The slides name the fonts the handout prints CJK, Arabic, Hebrew... in, and a
         # right-to-left lesson's paragraphs read from the right.
         emitter.fonts = font_stack(theme)
-        emitter.rtl = catalogue(lesson.meta.lang, self.layouts).rtl
+        emitter.words = catalogue(lesson.meta.lang, self.layouts)  # alt texts
+        emitter.rtl = emitter.words.rtl
         emitter.emit(lesson)
         _core_properties(prs, plan)
         buf = io.BytesIO()
@@ -532,6 +533,7 @@ class _Emitter:
         )
         self.fonts: FontStack | None = None  # the handout's fonts, named for CJK/complex text
         self.rtl = False
+        self.words: Catalogue = catalogue("en")
 
     def emit(self, lesson: Lesson) -> None:
         for number, slide_plan in enumerate(self.plan.slides, 1):
@@ -998,7 +1000,8 @@ class _Emitter:
         shape = slide.shapes.add_table(
             len(tp.rows) + 1, len(tp.header), Emu(left), Emu(tp.box.top), Emu(width), Emu(height)
         )
-        X.set_alt_text(shape, f"Table: {', '.join(''.join(r.text for r in c) for c in tp.header)}")
+        headers = ", ".join("".join(r.text for r in c) for c in tp.header)
+        X.set_alt_text(shape, self.words("table_alt", headers=headers))
         table = shape.table
         for c, w in enumerate(tp.col_widths):
             table.columns[c].width = Emu(w)

@@ -39,6 +39,7 @@ from coursepack.fonts import (
 from coursepack.layouts import LayoutNotFound, LayoutSearch
 from coursepack.messages import catalogue, css_string
 from coursepack.model import (
+    LATIN_LETTERS,
     Block,
     BulletList,
     Callout,
@@ -157,6 +158,15 @@ class LanguageSwitch:
         """The HTML ``dir`` value."""
         return "rtl" if self.catalogue.rtl else "ltr"
 
+    @property
+    def letters(self) -> tuple[str, ...]:
+        """The language's option letters (A, B, C; أ, ب, ج; א, ב, ג)."""
+        return self.catalogue.letters
+
+    def letter(self, index: int) -> str:
+        """The letter of option ``index`` in the language being printed."""
+        return self.catalogue.letter(index)
+
     def use(self, lang: str, blanks: str = "fixed") -> str:
         """Switch to ``lang``'s catalogue and a lesson's blanks; returns "" so a template can
         call it inline."""
@@ -191,16 +201,17 @@ class OrderRow:
     inlines: Inlines
 
 
-def match_rows(block: Match) -> list[MatchRow]:
-    """Terms in written order, definitions in a stable shuffled order, lettered."""
+def match_rows(block: Match, letters: Sequence[str] = LATIN_LETTERS) -> list[MatchRow]:
+    """Terms in written order, definitions in a stable shuffled order, lettered (in the
+    lesson's ``letters``)."""
     shuffled = block.definition_order
-    letter_of = {pair_index: option_letter(pos) for pos, pair_index in enumerate(shuffled)}
+    letter_of = {pair_index: option_letter(pos, letters) for pos, pair_index in enumerate(shuffled)}
     return [
         MatchRow(
             number=i + 1,
             term=pair.term,
             answer=letter_of[i],
-            letter=option_letter(i),
+            letter=option_letter(i, letters),
             definition=block.pairs[shuffled[i]].definition,
         )
         for i, pair in enumerate(block.pairs)
@@ -215,24 +226,28 @@ class VersionTable:
     rows: tuple[tuple[Graded, tuple[tuple[int, str], ...]], ...]
 
 
-def answer_letters(block: Graded) -> str:
+def answer_letters(block: Graded, letters: Sequence[str] = LATIN_LETTERS) -> str:
     """A graded block's answer as letters or numbers to mark by: ``C``, ``A, D`` (select
     all), ``1C 2A 3B`` (matching), ``2 3 1`` (ordering: each shown item's place); ``""`` for
     an open question."""
     match block:
         case Question() if block.options:
-            return ", ".join(option_letter(i) for i, o in enumerate(block.options) if o.correct)
+            return ", ".join(
+                option_letter(i, letters) for i, o in enumerate(block.options) if o.correct
+            )
         case Question():
             return ""
         case Match():
-            return " ".join(f"{row.number}{row.answer}" for row in match_rows(block))
+            return " ".join(f"{row.number}{row.answer}" for row in match_rows(block, letters))
         case Order():
             return " ".join(str(row.position) for row in order_rows(block))
         case _:
             assert_never(block)
 
 
-def version_table(lesson: Lesson, versions: Mapping[str, Lesson]) -> VersionTable:
+def version_table(
+    lesson: Lesson, versions: Mapping[str, Lesson], letters: Sequence[str] = LATIN_LETTERS
+) -> VersionTable:
     """The ordinary key's table of versions: for each graded block (by its written place, its
     source line), its number and its answer letters in each version."""
     by_line = {
@@ -243,7 +258,10 @@ def version_table(lesson: Lesson, versions: Mapping[str, Lesson]) -> VersionTabl
         (
             block,
             tuple(
-                (by_line[letter][block.line].number, answer_letters(by_line[letter][block.line]))
+                (
+                    by_line[letter][block.line].number,
+                    answer_letters(by_line[letter][block.line], letters),
+                )
                 for letter in versions
             ),
         )
@@ -609,7 +627,9 @@ class HandoutWriter:
             created=meta.date if iso_date(meta.date) else "",
             formula=lambda node: self._formula(node, meta.lang or "en"),
             version=version,
-            version_table=version_table(lesson, versions) if versions else None,
+            version_table=(
+                version_table(lesson, versions, context["t"].letters) if versions else None
+            ),
         )
         return self._render_template(TEMPLATE, context, lesson.path)
 
@@ -679,7 +699,7 @@ class HandoutWriter:
             "lesson_clozes": lambda one: lesson_clozes(one, "handout") if is_key else [],
             "default_lines": DEFAULT_LINES,
             "shows": shows,
-            "letter": option_letter,
+            "letter": switch.letter,
             "points_label": points_label,
             "t": switch,
             "link_allowed": link_allowed,

@@ -24,7 +24,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from coursepack.model import Image, Inlines, Lesson, Match, Order, Question
+from coursepack.messages import catalogue
+from coursepack.model import LATIN_LETTERS, Image, Inlines, Lesson, Match, Order, Question
 from coursepack.outputs import Output, PlanContext, Target
 from coursepack.writers.quiz import (
     EXPORT_PACKAGES,
@@ -37,6 +38,7 @@ from coursepack.writers.quiz import (
     image_name,
     item_name,
     item_points,
+    lesson_words,
     may_shuffle,
     plain,
     quiz_items,
@@ -61,7 +63,7 @@ PENALTY = "0.3333333"
 def lesson_xml(lesson: Lesson, *, ordering: bool = True) -> bytes:
     """A lesson's questions as Moodle XML, under a category named after the lesson."""
     quiz = ET.Element("quiz")
-    _category(quiz, [lesson.meta.title])
+    _category(quiz, [lesson.meta.title], lesson.meta.lang)
     for item in quiz_items(lesson):
         quiz.append(question_element(lesson, item, ordering=ordering))
     return _serialise(quiz)
@@ -70,12 +72,17 @@ def lesson_xml(lesson: Lesson, *, ordering: bool = True) -> bytes:
 def course_xml(course: Course, lessons: Sequence[Lesson], *, ordering: bool = True) -> bytes:
     """A course's quiz bank: a category for the course and one inside it per lesson."""
     quiz = ET.Element("quiz")
-    _category(quiz, [course.title])
+    _category(quiz, [course.title], course.lang)
     for lesson in lessons:
-        _category(quiz, [course.title, lesson.meta.title])
+        _category(quiz, [course.title, lesson.meta.title], lesson.meta.lang or course.lang)
         for item in quiz_items(lesson):
             quiz.append(question_element(lesson, item, ordering=ordering))
     return _serialise(quiz)
+
+
+def lang_words(lang: str) -> str:
+    """The name of an untitled category in ``lang``."""
+    return catalogue(lang)("bank_category")
 
 
 def _serialise(quiz: ET.Element) -> bytes:
@@ -84,18 +91,20 @@ def _serialise(quiz: ET.Element) -> bytes:
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
 
 
-def category_path(names: Sequence[str]) -> str:
-    """A category path for the course's question bank: ``$course$/top/A/B``.
+def category_path(names: Sequence[str], untitled: str = "") -> str:
+    """A category path for the course's question bank: ``$course$/top/A/B``; an empty name is
+    ``untitled`` (the catalogue's "Questions" by default).
 
     Moodle splits the path at ``/``; a ``/`` inside a name is written twice.
     """
-    parts = [" ".join(name.split()).replace("/", "//") or "Questions" for name in names]
+    untitled = untitled or catalogue("en")("bank_category")
+    parts = [" ".join(name.split()).replace("/", "//") or untitled for name in names]
     return "/".join(["$course$", "top", *parts])
 
 
-def _category(quiz: ET.Element, names: Sequence[str]) -> None:
+def _category(quiz: ET.Element, names: Sequence[str], lang: str) -> None:
     question = ET.SubElement(quiz, "question", type="category")
-    _text(ET.SubElement(question, "category"), category_path(names))
+    _text(ET.SubElement(question, "category"), category_path(names, lang_words(lang)))
     _text(ET.SubElement(question, "info", format="html"), "")
 
 
@@ -110,6 +119,7 @@ class _Html(Dialect):
         super().__init__(
             image_src=lambda image: "@@PLUGINFILE@@/" + _quote(image_name(lesson, image)),
             escape=lambda text: _GAP_START.sub("&#123;", text),
+            words=lesson_words(lesson),
         )
 
 
@@ -141,7 +151,7 @@ def question_element(lesson: Lesson, item: QuizItem, *, ordering: bool = True) -
 
 def _head(lesson: Lesson, item: QuizItem, qtype: str, text: str, target: Dialect) -> ET.Element:
     question = ET.Element("question", type=qtype)
-    _text(ET.SubElement(question, "name"), item_name(item))
+    _text(ET.SubElement(question, "name"), item_name(item, lesson_words(lesson)))
     _html(ET.SubElement(question, "questiontext", format="html"), text, lesson, target)
     _text(ET.SubElement(question, "generalfeedback", format="html"), "")
     ET.SubElement(question, "defaultgrade").text = str(item_points(item))
@@ -160,7 +170,9 @@ def _multichoice(lesson: Lesson, item: Question) -> ET.Element:
         question,
         single="true" if single else "false",
         shuffleanswers="true" if may_shuffle(item) else "false",
-        answernumbering="ABCD",
+        # Moodle letters options only in Latin letters (ABCD): a lesson lettered in another
+        # alphabet (أ ب ج, א ב ג) gets none rather than letters its handout does not use.
+        answernumbering="ABCD" if lesson_words(lesson).letters == LATIN_LETTERS else "none",
         showstandardinstruction="1",
     )
     correct = sum(option.correct for option in item.options)
@@ -265,7 +277,7 @@ def _cloze(lesson: Lesson, item: Blanks) -> ET.Element:
         item.blocks, target
     )
     question = ET.Element("question", type="cloze")
-    _text(ET.SubElement(question, "name"), item_name(item))
+    _text(ET.SubElement(question, "name"), item_name(item, lesson_words(lesson)))
     _html(ET.SubElement(question, "questiontext", format="html"), text, lesson, target)
     _text(ET.SubElement(question, "generalfeedback", format="html"), "")
     ET.SubElement(question, "penalty").text = PENALTY

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from coursepack.messages import Catalogue
 from coursepack.model import Image, Inlines, Lesson, Match, Order, Question
 from coursepack.outputs import Output, Target
 from coursepack.writers.quiz import (
@@ -41,6 +42,7 @@ from coursepack.writers.quiz import (
     item_name,
     item_points,
     lesson_key,
+    lesson_words,
     may_shuffle,
     plain,
     quiz_items,
@@ -95,8 +97,10 @@ class _Package:
     ids: Identifiers = field(default_factory=Identifiers)
     assessments: list[_Assessment] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    words: Catalogue | None = None  # the lesson being added's language
 
     def add(self, lesson: Lesson) -> None:
+        self.words = lesson_words(lesson)
         key = lesson_key(lesson)
         ident = self.ids.make(key, "assessment")
         meta_ident = self.ids.make(key, "assessment_meta")
@@ -130,7 +134,11 @@ class _Package:
             return FILEBASE + "/".join(urllib.parse.quote(p) for p in path.split("/"))
 
         # A literal "[word]" would be read as a blank by Canvas: its bracket becomes an entity.
-        return Dialect(image_src=src, escape=lambda text: text.replace("[", "&#91;"))
+        return Dialect(
+            image_src=src,
+            escape=lambda text: text.replace("[", "&#91;"),
+            words=lesson_words(lesson),
+        )
 
     def _pack_image(self, lesson: Lesson, image: Image) -> str:
         path = f"images/{lesson.stem}/{image_name(lesson, image)}"
@@ -162,7 +170,7 @@ class _Package:
         self, key: str, item: QuizItem, qtype: str, content: str, answer_ids: Sequence[str]
     ) -> tuple[ET.Element, ET.Element]:
         ident = self.ids.make(key, "item", qtype, content)
-        element = ET.Element("item", ident=ident, title=item_name(item))
+        element = ET.Element("item", ident=ident, title=item_name(item, self.words))
         metadata = ET.SubElement(ET.SubElement(element, "itemmetadata"), "qtimetadata")
         _field(metadata, "question_type", qtype)
         _field(metadata, "points_possible", f"{item_points(item):.1f}")

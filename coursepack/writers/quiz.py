@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
 
 from coursepack import formulas
+from coursepack.layouts import LayoutSearch
+from coursepack.messages import Catalogue, catalogue
 from coursepack.model import (
     Block,
     BulletList,
@@ -56,7 +58,6 @@ from coursepack.model import (
 
 if TYPE_CHECKING:
     from coursepack.diagnostics import Diagnostic
-    from coursepack.layouts import LayoutSearch
 
 
 # --------------------------------------------------------------------------- rendering text
@@ -69,7 +70,8 @@ class Dialect:
     ``html``: render HTML (else plain text). ``blank``: the text of a ``[[blank]]``.
     ``image_src``: the ``src`` of a picture. ``escape``: extra escaping of literal text that
     the format would otherwise read as its own syntax (after HTML escaping). Pictures the text
-    refers to are collected in ``images`` (in order, once each).
+    refers to are collected in ``images`` (in order, once each). ``words``: the lesson's
+    message catalogue (a callout without a title is headed in its language).
     """
 
     html: bool = True
@@ -77,6 +79,7 @@ class Dialect:
     image_src: Callable[[Image], str] = lambda image: image.src
     escape: Callable[[str], str] = lambda text: text
     images: list[Image] = field(default_factory=list)
+    words: Catalogue | None = None
 
     def text(self, value: str) -> str:
         """Literal text, escaped for the format."""
@@ -184,7 +187,8 @@ def _block(block: Block, target: Dialect, view: View) -> str:
         case Columns():
             return render_blocks(block.blocks, target, view)
         case Callout():
-            label = f"<p><strong>{target.text(block.label)}</strong></p>"
+            heading = block.title or (target.words or catalogue("en"))(f"callout_{block.style}")
+            label = f"<p><strong>{target.text(heading)}</strong></p>"
             return f"<blockquote>{label}{render_blocks(block.blocks, target, view)}</blockquote>"
         case Question() | Match() | Order():
             return ""
@@ -341,13 +345,20 @@ def _inline_blanks(inlines: Inlines) -> Iterable[Cloze]:
                 assert_never(node)
 
 
-def item_name(item: QuizItem, limit: int = 80) -> str:
-    """A question's name in the LMS question bank: its number and the start of its text."""
+def lesson_words(lesson: Lesson) -> Catalogue:
+    """The message catalogue of the lesson's language (the words an export writes itself)."""
+    return catalogue(lesson.meta.lang)
+
+
+def item_name(item: QuizItem, t: Catalogue | None = None, limit: int = 80) -> str:
+    """A question's name in the LMS question bank: its number and the start of its text (a
+    word for its kind, in the lesson's language ``t``, when the prompt has no text)."""
     match item:
         case Question() | Match() | Order():
-            text = blocks_plain(item.prompt) or {"match": "Matching", "order": "Ordering"}.get(
-                item.kind, "Question"
+            kind = {"match": "bank_matching", "order": "bank_ordering"}.get(
+                item.kind, "bank_question"
             )
+            text = blocks_plain(item.prompt) or (t or catalogue("en"))(kind)
             name = f"{item.number:02d} {text}"
         case Blanks():
             name = item.title_text
@@ -492,8 +503,9 @@ class ExportWriter:
         self.layouts = layouts
 
     def layout_files(self) -> list[Path]:
-        """None: exports do not read layouts."""
-        return []
+        """The message catalogues (an export names an untitled question in its lesson's
+        language)."""
+        return (self.layouts or LayoutSearch()).message_files()
 
     def layout_problems(self) -> list[Diagnostic]:
         """None: exports do not read layouts."""

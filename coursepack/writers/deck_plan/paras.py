@@ -41,7 +41,6 @@ from coursepack.model import (
     Text,
     assert_never,
     link_allowed,
-    option_letter,
     shows,
 )
 from coursepack.writers.deck_plan.slides import Para, Run, clean
@@ -195,8 +194,10 @@ def list_paras(
     return out
 
 
-def quote_paras(blocks: Sequence[Block], level: int = 0) -> list[Para]:
-    """A block quote's paragraphs, in italics; a quote in a quote goes a level down."""
+def quote_paras(blocks: Sequence[Block], level: int = 0, t: Catalogue | None = None) -> list[Para]:
+    """A block quote's paragraphs, in italics; a quote in a quote goes a level down. A
+    picture is its alt text, a callout its heading, in the lesson's language (``t``)."""
+    t = _words(t)
     out: list[Para] = []
     for block in blocks:
         match block:
@@ -210,7 +211,7 @@ def quote_paras(blocks: Sequence[Block], level: int = 0) -> list[Para]:
                         )
                     )
             case Quote():
-                out.extend(quote_paras(block.blocks, min(level + 1, 2)))
+                out.extend(quote_paras(block.blocks, min(level + 1, 2), t))
             case CodeBlock():
                 out.extend(code_paras(block))
             case Table():
@@ -219,18 +220,19 @@ def quote_paras(blocks: Sequence[Block], level: int = 0) -> list[Para]:
                     Para((Run(line, italic=True),), level, "quote") for line in _table_lines(block)
                 )
             case Image():
-                alt = f"[Image: {clean(block.alt)}]"
+                alt = t("image_notes", alt=clean(block.alt))
                 out.append(Para((Run(alt, italic=True),), level, "quote"))
             case Div():
                 if shows(block, "slide"):
-                    out.extend(quote_paras(block.blocks, level))
+                    out.extend(quote_paras(block.blocks, level, t))
             case Callout():
-                out.append(Para((Run(clean(block.label), bold=True, italic=True),), level, "quote"))
-                out.extend(quote_paras(block.blocks, level))
+                label = callout_label(block, t)
+                out.append(Para((Run(label, bold=True, italic=True),), level, "quote"))
+                out.extend(quote_paras(block.blocks, level, t))
             case Columns():
-                out.extend(quote_paras(block.blocks, level))
+                out.extend(quote_paras(block.blocks, level, t))
             case Question() | Match() | Order():
-                out.extend(quote_paras(block.prompt, level))
+                out.extend(quote_paras(block.prompt, level, t))
             case _:
                 assert_never(block)
     return out
@@ -250,8 +252,6 @@ def code_paras(block: CodeBlock) -> list[Para]:
 
 # --------------------------------------------------------------------------- graded blocks
 
-_letter = option_letter  # the one lettering of every output
-
 
 def _prompt_paras(
     blocks: Sequence[Block], t: Catalogue | None = None
@@ -267,7 +267,7 @@ def _prompt_paras(
             case BulletList():
                 paras.extend(list_paras(block.items, 0, block.ordered, block.start))
             case Quote():
-                paras.extend(quote_paras(block.blocks))
+                paras.extend(quote_paras(block.blocks, 0, t))
             case CodeBlock():
                 paras.extend(code_paras(block))
             case Table():
@@ -328,21 +328,26 @@ def model_answer(block: Question, t: Catalogue | None = None) -> list[Para]:
     return [replace(first, runs=(Run(label, bold=True), *first.runs)), *paras[1:]]
 
 
-def answer_marks(block: Question | Match | Order) -> dict[str, str | None]:
+def answer_marks(
+    block: Question | Match | Order, t: Catalogue | None = None
+) -> dict[str, str | None]:
     """The lines of a graded block's face the answer reveal marks, by their prefix ("A.",
     "1."): every option of a question (``""`` on a correct one: a tick; None: no mark), every
     item of an ordering (its place in the right order, "1", "2"…) and every term of a
     matching (the letter of its definition). A line named here gets room for its mark."""
+    t = _words(t)
     match block:
         case Question():
             return {
-                f"{_letter(i)}.": "" if o.correct else None for i, o in enumerate(block.options)
+                f"{t.letter(i)}.": "" if o.correct else None for i, o in enumerate(block.options)
             }
         case Match():
-            letter_of = {pair: _letter(pos) for pos, pair in enumerate(block.definition_order)}
+            letter_of = {pair: t.letter(pos) for pos, pair in enumerate(block.definition_order)}
             return {f"{i + 1}.": letter_of[i] for i in range(len(block.pairs))}
         case Order():
-            return {f"{_letter(pos)}.": str(item + 1) for pos, item in enumerate(block.shown_order)}
+            return {
+                f"{t.letter(pos)}.": str(item + 1) for pos, item in enumerate(block.shown_order)
+            }
         case _:
             assert_never(block)
 
@@ -399,9 +404,9 @@ def graded_face_and_notes(
                     paras.append(Para((Run(t("select_all"), italic=True),), 0, "plain"))
                 correct = []
                 for i, option in enumerate(block.options):
-                    paras.append(Para(runs_of(option.inlines), 0, "option", f"{_letter(i)}."))
+                    paras.append(Para(runs_of(option.inlines), 0, "option", f"{t.letter(i)}."))
                     if option.correct:
-                        correct.append(f"{_letter(i)} — {clean(readable(option.inlines))}")
+                        correct.append(f"{t.letter(i)} — {clean(readable(option.inlines))}")
                 notes.append(t("notes_answer", n=len(correct)) + "; ".join(correct))
             else:
                 answer = notes_lines(block.answer, t=t)
@@ -411,14 +416,14 @@ def graded_face_and_notes(
         case Match():
             texts = [clean(readable(p.definition)) for p in block.pairs]
             order = block.definition_order
-            letter_of = {pair_index: _letter(pos) for pos, pair_index in enumerate(order)}
+            letter_of = {pair_index: t.letter(pos) for pos, pair_index in enumerate(order)}
             paras.append(Para((Run(t("terms"), bold=True),), 0, "label"))
             for i, pair in enumerate(block.pairs):
                 paras.append(Para(runs_of(pair.term), 0, "option", f"{i + 1}."))
             paras.append(Para((Run(t("definitions"), bold=True),), 0, "label"))
             for pos, pair_index in enumerate(order):
                 pair = block.pairs[pair_index]
-                paras.append(Para(runs_of(pair.definition), 0, "option", f"{_letter(pos)}."))
+                paras.append(Para(runs_of(pair.definition), 0, "option", f"{t.letter(pos)}."))
             notes.append(
                 t("notes_answer", n=len(block.pairs))
                 + ", ".join(f"{i + 1} — {letter_of[i]}" for i in range(len(block.pairs)))
@@ -428,10 +433,10 @@ def graded_face_and_notes(
         case Order():
             texts = [clean(readable(item.inlines)) for item in block.items]
             order = block.shown_order
-            letter_of = {item_index: _letter(pos) for pos, item_index in enumerate(order)}
+            letter_of = {item_index: t.letter(pos) for pos, item_index in enumerate(order)}
             for pos, item_index in enumerate(order):
                 paras.append(
-                    Para(runs_of(block.items[item_index].inlines), 0, "option", f"{_letter(pos)}.")
+                    Para(runs_of(block.items[item_index].inlines), 0, "option", f"{t.letter(pos)}.")
                 )
             notes.append(t("correct_order") + ", ".join(letter_of[i] for i in range(len(texts))))
             notes.extend(f"{i + 1}. {letter_of[i]} — {t}" for i, t in enumerate(texts))

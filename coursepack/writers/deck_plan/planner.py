@@ -174,7 +174,7 @@ class _Walker:
                         list_paras(block.items, 0, block.ordered, block.start, builds)
                     )
                 case Quote():
-                    self.text(block.line).paras.extend(quote_paras(block.blocks))
+                    self.text(block.line).paras.extend(quote_paras(block.blocks, 0, self.t))
                 case CodeBlock():
                     self.text(block.line).paras.extend(code_paras(block))
                 case Table() | Image() | Callout() | Columns():
@@ -641,7 +641,7 @@ class _Planner:
         size, tbox, body = self._body_box(self._longest_title(gtitle))
         if isinstance(block, Question) and not block.options:
             return self._open_question(block, gtitle, paras, notes, tbox, body)
-        marks = answer_marks(block) if self.lesson.meta.reveal_answers else {}
+        marks = answer_marks(block, self.t) if self.lesson.meta.reveal_answers else {}
         if isinstance(block, Match):
             two = self._match_slide(block, paras, gtitle, size, tbox, body, notes, marks)
             if two is not None:
