@@ -592,14 +592,18 @@ class HandoutWriter:
             document = HTML(string=html, base_url=str(where.parent), url_fetcher=fetcher).render(
                 stylesheets=stylesheets,
                 font_config=font_config,
-                pdf_tags=True,  # tagged PDF with /Lang; PDF/UA adds a random XMP id
+                pdf_tags=True,  # tagged PDF with /Lang
             )
             # The style cascade is garbage once the pages are laid out, but in reference
             # cycles: collect it now, before writing adds its own peak on top (a 300-page
             # course pack peaks about 90 MB lower).
             gc.collect()
             with reproducible_fonts():
-                pdf = document.write_pdf(pdf_tags=True, uncompressed_pdf=False)
+                # PDF/UA-1: tagged, and its XMP metadata says so (pdfuaid:part 1; no
+                # random id, no date: the same bytes every build).
+                pdf = document.write_pdf(
+                    pdf_tags=True, uncompressed_pdf=False, pdf_variant="pdf/ua-1"
+                )
             problems = list(refused)
         if problems:
             self._raise_refused(lessons, where, problems)

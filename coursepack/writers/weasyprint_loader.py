@@ -32,11 +32,13 @@ def load_weasyprint() -> ModuleType:
     module = sys.modules.get("weasyprint") or _import_weasyprint()
     # Every time, not only at the first import: WeasyPrint may have been imported by other
     # code first (each install is done once and then only checks its mark).
+    from coursepack.writers.pdf_tags import install as install_header_scopes
     from coursepack.writers.pydyf_pages import cache_page_references
     from coursepack.writers.rtl_text import install as install_glyph_aliases
 
     cache_page_references()
     install_glyph_aliases()
+    install_header_scopes()
     return module
 
 
