@@ -895,7 +895,7 @@ def test_exports_name_untitled_questions_in_the_lessons_language(tmp_path: Path)
 
 
 def test_a_quote_on_a_slide_speaks_the_lessons_language(tmp_path: Path) -> None:
-    """A picture inside a quote, and the answer box's and a table's alt text."""
+    """A picture inside a quote, and the answer marks' and a table's alt text."""
     from PIL import Image as Picture
 
     folder = tmp_path / "src"
@@ -916,7 +916,7 @@ def test_a_quote_on_a_slide_speaks_the_lessons_language(tmp_path: Path) -> None:
     texts = "\n".join(deck_texts(out / "cita-slides.pptx"))
     assert "[Imagen: Una hoja verde]" in texts and "[Image:" not in texts
     slides = _deck_xml(out / "cita-slides.pptx", "ppt/slides/")
-    assert 'descr="Respuesta"' in slides and 'descr="Answer"' not in slides
+    assert 'descr="Respuesta correcta"' in slides and 'descr="Answer' not in slides
     assert 'descr="Tabla: Parte, Función"' in slides
 
 

@@ -129,10 +129,10 @@ def test_every_patch_applies_to_the_installed_weasyprint() -> None:
     out = run_python(
         """
         from coursepack.writers.weasyprint_loader import load_weasyprint
-        from coursepack.writers import formula_paint, pydyf_pages, rtl_text, svg_paths
+        from coursepack.writers import formula_paint, pdf_tags, pydyf_pages, rtl_text, svg_paths
         weasyprint = load_weasyprint()
-        print(pydyf_pages.cache_page_references(), rtl_text.install(),
+        print(pydyf_pages.cache_page_references(), rtl_text.install(), pdf_tags.install(),
               svg_paths.install(weasyprint), formula_paint.install(weasyprint))
         """
     )
-    assert out == "True True True True"
+    assert out == "True True True True True"
