@@ -414,16 +414,21 @@ def test_the_reveal_marks_sit_on_the_lines_they_mark(tmp_path: Path) -> None:
                     and not inside(b, box, tol=0)
                 ]
                 assert line, (lang, slide.shapes.title.text_frame.text, box)
-                # "B." as a word; right to left, pdftotext gives "B" and "." apart
+                # "B." as a word; right to left ".ב", or "B" and "." apart
                 texts = [w for w, _ in line]
-                prefixes = [w for w in texts if re.fullmatch(r"[A-Z]\.|\d+\.", w)] or [
-                    w + "." for w in texts if re.fullmatch(r"[A-Z]|\d+", w)
-                ]
-                letters = [w for w in prefixes if w[0].isalpha()]
+                tokens = []
+                for i, word in enumerate(texts):
+                    found = re.fullmatch(r"(\w+)\.|\.(\w+)", word)
+                    if found:
+                        tokens.append(found.group(1) or found.group(2))
+                    elif "." in texts[max(0, i - 1) : i] + texts[i + 1 : i + 2]:
+                        tokens.append(word)  # "B" next to a "." of its own
+                tokens = [t for t in tokens if t.isdigit() or (len(t) == 1 and t.isalpha())]
+                letters = [t for t in tokens if t.isalpha()]
                 label = shape.text_frame.text
                 if not label:  # a tick: a correct option's line, framed
                     [prefix] = letters
-                    assert re.search(rf"\b{prefix[0]} —", notes), (prefix, notes[:80])
+                    assert re.search(rf"(?<!\w){prefix} —", notes), (prefix, notes[:80])
                     [frame] = [f for f in frames if f[1] < centre < f[3]]
                     assert all(inside(b, frame) for _, b in line), (lang, line, frame)
                     checked["tick"] += 1
@@ -432,12 +437,12 @@ def test_the_reveal_marks_sit_on_the_lines_they_mark(tmp_path: Path) -> None:
                 elif label.isdigit():  # an item's place: the notes' order
                     order = notes.splitlines()[0].split(": ", 1)[1].split(", ")
                     [prefix] = letters
-                    assert order.index(prefix[0]) + 1 == int(label)
+                    assert order.index(prefix) + 1 == int(label)
                     checked["number"] += 1
                 else:  # the letter of a term's definition
-                    pairs = dict(re.findall(r"(\d+) — ([A-Z])", notes.splitlines()[0]))
-                    term = next(w for w in prefixes if w[0].isdigit())
-                    assert pairs[term[:-1]] == label
+                    pairs = dict(re.findall(r"(\d+) — (\w)", notes.splitlines()[0]))
+                    term = next(t for t in tokens if t.isdigit())
+                    assert pairs[term] == label
                     checked["letter"] += 1
     # two languages: one tick, two on the long question, three letters, four numbers each
     assert checked == {"tick": 6, "letter": 6, "number": 8, "shrunk": 4}
