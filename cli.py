@@ -139,11 +139,11 @@ def check(paths: tuple[Path, ...], strict: bool) -> int:
     lesson_paths, _courses, course_problems = collect(paths or (DEFAULT_SOURCE,))
     course_problems = theme_problems + list(course_problems)
     _echo_diagnostics(course_problems)
-    failed = any(d.is_error or strict for d in course_problems)
+    failed = any(d.fails(strict) for d in course_problems)
     results = check_paths(lesson_paths)
     for _path, (_lesson, diagnostics) in results.items():
         _echo_diagnostics(diagnostics)
-        failed |= any(d.is_error or strict for d in diagnostics)
+        failed |= any(d.fails(strict) for d in diagnostics)
     if not failed:
         count = len(results)
         click.echo(f"{count} lesson{'s' if count != 1 else ''} OK", err=True)
@@ -399,12 +399,12 @@ def fonts_install(families: tuple[str, ...], force: bool) -> int:
     so that PowerPoint and LibreOffice draw the slides' Arabic, Hebrew, CJK... lines with them."""
     from coursepack.build import BuildFailed
     from coursepack.font_install import install_fonts, installable_families, user_font_folder
-    from coursepack.fonts import font_stack
+    from coursepack.fonts import font_stack, system_families
     from coursepack.layouts import LayoutSearch
 
     theme = LayoutSearch().theme
     stack = font_stack(theme)
-    available = installable_families(stack, (theme.get("fonts") or {}).get("system") or [])
+    available = installable_families(stack, system_families(theme))
     wanted = list(families) or available
     unknown = [name for name in wanted if name not in available]
     if unknown:

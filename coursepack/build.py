@@ -719,13 +719,13 @@ def check_and_build(
     report = BuildReport()
     lesson_paths, courses, course_problems = collect(paths)
     report.diagnostics.extend(course_problems)
-    if options.strict and course_problems:
+    if options.strict and any(d.fails(strict=True) for d in course_problems):
         report.strict_failure = True
     lessons = []
     broken: set[Path] = set()
     for path, (lesson, diagnostics) in check_paths(lesson_paths).items():
         report.diagnostics.extend(diagnostics)
-        bad = any(d.is_error for d in diagnostics) or (options.strict and bool(diagnostics))
+        bad = any(d.fails(options.strict) for d in diagnostics)
         if bad or lesson is None:
             broken.add(path.resolve())
             report.strict_failure |= bad

@@ -13,7 +13,15 @@ from pathlib import Path
 
 from . import formulas
 from .course import lesson_files
-from .diagnostics import Diagnostic, InternalError, LessonError, display_path, error, warning
+from .diagnostics import (
+    Diagnostic,
+    InternalError,
+    LessonError,
+    display_path,
+    error,
+    note,
+    warning,
+)
 from .layouts import LayoutNotFound
 from .messages import CatalogueError, answer_words, catalogue
 from .model import (
@@ -524,12 +532,12 @@ _PUNCTUATION = ".,;:!?()[]«»\"'“”‘’،؛؟。、，！？：；（）�
 
 
 def _check_deck_fonts(lesson: Lesson) -> list[Diagnostic]:
-    """One warning per lesson, at the first line concerned, when the slides name a packaged
+    """One note per lesson, at the first line concerned, when the slides name a packaged
     font (for Arabic, Hebrew, CJK...) that this computer's presentation programs cannot find:
     the deck names its fonts and embeds none, so those lines would show boxes or another font
     until ``coursepack fonts install`` puts the packaged fonts among the computer's own."""
     from .font_install import INSTALL_COMMAND, is_installed
-    from .fonts import deck_typefaces, font_stack
+    from .fonts import deck_typefaces, font_stack, system_families
     from .layouts import LayoutSearch, ThemeError
 
     try:
@@ -537,7 +545,7 @@ def _check_deck_fonts(lesson: Lesson) -> list[Diagnostic]:
         stack = font_stack(theme)
     except (ThemeError, LayoutNotFound, LessonError):
         return []
-    system = set((theme.get("fonts") or {}).get("system") or [])
+    system = set(system_families(theme))
     first_line = 0
     names: list[str] = []
     words: list[str] = []
@@ -563,8 +571,9 @@ def _check_deck_fonts(lesson: Lesson) -> list[Diagnostic]:
     first_line = _line_with(source, first_line, tuple(words[:1]))
     quoted = " ".join(f'"{name}"' for name in names)
     plural = "s" if len(names) > 1 else ""
+    # A note, not a warning: it is about this computer, not the lesson, so --strict ignores it.
     return [
-        warning(
+        note(
             lesson.path,
             first_line,
             f"the slides name the font{plural} {', '.join(names)} (for {', '.join(words[:3])}), "

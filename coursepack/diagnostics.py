@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-Severity = Literal["error", "warning"]
+# A note is advice about this computer rather than the lesson (a font the presenting
+# computer may lack): it is printed, but never fails a build, not even with --strict, so a
+# lesson does not pass on one machine and fail on another.
+Severity = Literal["error", "warning", "note"]
 
 
 @dataclass(frozen=True, order=True)
@@ -31,6 +34,11 @@ class Diagnostic:
     def is_error(self) -> bool:
         """True for errors (warnings do not fail a build unless ``--strict``)."""
         return self.severity == "error"
+
+    def fails(self, strict: bool) -> bool:
+        """Whether this diagnostic stops its lesson: an error always, a warning with
+        ``--strict``, a note never."""
+        return self.severity == "error" or (strict and self.severity == "warning")
 
 
 class LessonError(Exception):
@@ -87,6 +95,11 @@ def error(path: Path, line: int, message: str) -> Diagnostic:
 def warning(path: Path, line: int, message: str) -> Diagnostic:
     """Shorthand for a warning diagnostic."""
     return Diagnostic(path, line, "warning", message)
+
+
+def note(path: Path, line: int, message: str) -> Diagnostic:
+    """Shorthand for a note (advice that never fails a build)."""
+    return Diagnostic(path, line, "note", message)
 
 
 class InternalError(Exception):

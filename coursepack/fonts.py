@@ -224,12 +224,18 @@ def _theme_list(fonts: Mapping[str, Any], key: str) -> list[str]:
     return [str(name) for name in value if str(name).strip()]
 
 
+def system_families(theme: Mapping[str, Any]) -> list[str]:
+    """The system font families ``theme.yaml`` allows under ``fonts: system:`` (one name or
+    a list)."""
+    return _theme_list(theme.get("fonts") or {}, "system")
+
+
 def font_stack(theme: Mapping[str, Any]) -> FontStack:
     """The faces of every family the theme names, resolved once (see the module docstring)."""
     fonts = theme.get("fonts") or {}
     text = _theme_list(fonts, "handout") + _theme_list(fonts, "handout_fallbacks")
     code = _theme_list(fonts, "code")
-    system = set(_theme_list(fonts, "system"))
+    system = set(system_families(theme))
     return _resolve(tuple(dict.fromkeys(text)), tuple(dict.fromkeys(code)), frozenset(system))
 
 
@@ -309,8 +315,7 @@ def unusable_theme_fonts(theme: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [
         (missing.family, missing.hint)
         for missing in stack.unavailable
-        if missing.family not in PACKAGED
-        and missing.family in used | set(_theme_list(theme.get("fonts") or {}, "system"))
+        if missing.family not in PACKAGED and missing.family in used | set(system_families(theme))
     ]
 
 
