@@ -739,7 +739,7 @@ class _Emitter:
             frame.line.width = Pt(2.5)
             X.drop_style(frame)
             frame.name = f"Answer frame {len(slide.shapes)}"
-            X.set_alt_text(frame, mark.alt)
+            X.set_decorative(frame)  # the badge says it
             ids.append(frame.shape_id)
         b = mark.badge
         kind = MSO_SHAPE.OVAL if b.width == b.height else MSO_SHAPE.ROUNDED_RECTANGLE
@@ -777,7 +777,7 @@ class _Emitter:
             X.drop_style(tick)
             X.round_line(tick)
             tick.name = f"Answer tick {len(slide.shapes)}"
-            X.set_alt_text(tick, mark.alt)
+            X.set_decorative(tick)  # the badge under it says it
             ids.append(tick.shape_id)
         return ids
 

@@ -111,6 +111,27 @@ def set_alt_text(shape, descr: str, title: str = "") -> None:
         c_nv_pr.set("title", title)
 
 
+# Office's "mark as decorative" (2017 drawing extension): screen readers skip the shape.
+_DECORATIVE_URI = "{C183D7F6-B498-43B3-948B-1728B52AA6E4}"
+_DECORATIVE_NS = "http://schemas.microsoft.com/office/drawing/2017/decorative"
+
+
+def set_decorative(shape) -> None:
+    """Mark a shape as decorative (a frame or tick beside a shape that already carries the alt
+    text), so that a screen reader does not say the same thing twice."""
+    from lxml import etree
+
+    c_nv_pr = shape._element.find(".//" + qn("p:cNvPr"))
+    c_nv_pr.attrib.pop("descr", None)
+    ext_lst = c_nv_pr.find(qn("a:extLst"))
+    if ext_lst is None:
+        ext_lst = etree.SubElement(c_nv_pr, qn("a:extLst"))
+    ext = etree.SubElement(ext_lst, qn("a:ext"), uri=_DECORATIVE_URI)
+    etree.SubElement(ext, f"{{{_DECORATIVE_NS}}}decorative", nsmap={"adec": _DECORATIVE_NS}).set(
+        "val", "1"
+    )
+
+
 def drop_style(shape) -> None:
     """Remove a new shape's ``p:style`` (python-pptx gives autoshapes and connectors the
     theme's line, fill and shadow references): its look is then only what we set on it, the
