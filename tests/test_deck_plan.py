@@ -33,6 +33,7 @@ from coursepack.model import (
     TableCell,
     Text,
     Topic,
+    plain_text,
 )
 from coursepack.reader import read_lesson
 from coursepack.writers.deck_plan import (
@@ -339,6 +340,45 @@ def test_thirty_row_table_splits_with_the_header_repeated() -> None:
     assert [s.title for s in tables] == [
         f"A Table Of Thirty Rows ({i}/{n})" for i in range(1, n + 1)
     ]
+
+
+def _cell_text(cell) -> str:
+    return "".join(run.text for run in cell)
+
+
+def test_wide_tables_split_by_columns_and_no_column_is_narrower_than_a_word() -> None:
+    """13 and 150 columns: every column at least as wide as its longest word (at the size it
+    is written), the first column on every slide, all slides of a table at one size, every
+    other column exactly once and in order."""
+    lesson = read("wide-tables.md")
+    source = [b for topic in lesson.sections[0].topics for b in topic.blocks]
+    plan = plan_of(lesson)
+    lr = 2 * 91440
+    for table in source:
+        assert isinstance(table, Table)
+        labels = [plain_text(cell.inlines) for cell in table.header]
+        slides = [
+            s
+            for s in plan.slides
+            if isinstance(s, TableSlide) and labels[0] == _cell_text(s.table.header[0])
+        ]
+        assert len(slides) >= 2
+        assert len({s.table.size for s in slides}) == 1
+        shown = []
+        for slide in slides:
+            plan_table = slide.table
+            assert sum(plan_table.col_widths) <= plan_table.box.width
+            assert sum(plan_table.row_heights) <= plan_table.box.height
+            for c, width in enumerate(plan_table.col_widths):
+                for r, row in enumerate((plan_table.header, *plan_table.rows)):
+                    for word in _cell_text(row[c]).split():
+                        need = METRICS.width(word, plan_table.size, r == 0) / METRICS.slack
+                        assert need * EMU_PER_PT + lr <= width, (slide.title, word)
+            assert [_cell_text(row[0]) for row in plan_table.rows] == [
+                plain_text(row[0].inlines) for row in table.rows
+            ]
+            shown.extend(_cell_text(cell) for cell in plan_table.header[1:])
+        assert shown == labels[1:]
 
 
 def _thousand_characters() -> str:

@@ -25,6 +25,7 @@ from coursepack.writers.deck import DeckWriter
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "deck"
 UNAMIR = ROOT / "source" / "unamir.md"
+WIDE = FIXTURES / "wide-tables.md"  # a 13-column and a 150-column table
 EMU_PER_PT = 12700
 TOLERANCE = 3.0  # points: glyph boxes may poke out of a text box by a hair
 FOOTER_TYPES = (13, 15, 16)  # slide number, footer, date placeholders
@@ -81,6 +82,7 @@ def rendered(tmp_path_factory) -> dict[str, tuple[bytes, Path]]:
     ]
     inputs += [("callouts", FIXTURES.parent / "reader" / "callouts.md", None)]
     inputs += [("callouts-portrait", FIXTURES.parent / "reader" / "callouts.md", tall)]
+    inputs += [("wide-tables", WIDE, None), ("wide-tables-portrait", WIDE, tall)]
     decks: dict[str, bytes] = {}
     for name, source, template in inputs:
         lesson, diags = read_lesson(source)
@@ -167,6 +169,8 @@ DECKS = [
     "columns-4x3",
     "callouts",
     "callouts-portrait",
+    "wide-tables",
+    "wide-tables-portrait",
 ]
 
 
@@ -222,6 +226,63 @@ def test_no_body_text_under_the_floor(rendered, name: str) -> None:
                     assert run.font.size >= floor, (slide.shapes.title.text_frame.text, run.text)
                     checked += 1
     assert checked > 10  # the smallest sample deck (callouts) has 14 runs
+
+
+def _source_columns(path: Path) -> dict[str, list[list[str]]]:
+    """Per table of the fixture (by the heading above it): its columns, each the cells'
+    texts from the header down, read straight from the Markdown."""
+    tables: dict[str, list[list[str]]] = {}
+    heading = ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            heading = line[3:]
+        elif line.startswith("|") and not line.startswith("|---"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            columns = tables.setdefault(heading, [[] for _ in cells])
+            for column, cell in zip(columns, cells, strict=True):
+                column.append(cell)
+    return tables
+
+
+@pytest.mark.parametrize("name", ["wide-tables", "wide-tables-portrait"])
+def test_wide_tables_are_split_by_columns_with_the_first_column_repeated(
+    rendered, name: str
+) -> None:
+    """A 13-column table broke words mid-word on slides and a 150-column one ran off the
+    slide: each is split by columns onto numbered continuation slides, every one repeating
+    the first column; every cell holds its source text whole; every table is on its slide,
+    and LibreOffice draws only whole words of the source."""
+    data, pdf = rendered[name]
+    prs = Presentation(io.BytesIO(data))
+    width, height = prs.slide_width / EMU_PER_PT, prs.slide_height / EMU_PER_PT
+    pages = words_by_page(pdf)
+    for heading, columns in _source_columns(WIDE).items():
+        slides = [
+            (number, slide)
+            for number, slide in enumerate(prs.slides)
+            if slide.shapes.title.text_frame.text.startswith(heading)
+        ]
+        assert len(slides) >= 2, heading
+        assert [s.shapes.title.text_frame.text for _, s in slides] == [
+            f"{heading} ({i}/{len(slides)})" for i in range(1, len(slides) + 1)
+        ]
+        seen = []
+        source_words = {w for column in columns for cell in column for w in cell.split()}
+        for number, slide in slides:
+            (frame,) = [shape for shape in slide.shapes if shape.has_table]
+            box = shape_boxes(slide)[list(slide.shapes).index(frame)]
+            assert inside(box, (0, 0, width, height), tol=0.5), (heading, number, box)
+            table = frame.table
+            shown = [[row.cells[c].text for row in table.rows] for c in range(len(table.columns))]
+            assert shown[0] == columns[0]  # the row labels, on every slide
+            for column in shown[1:]:
+                assert column in columns[1:], column  # each cell's text whole, in its column
+                seen.append(columns.index(column))
+            title = slide.shapes.title.text_frame.text
+            footer = {*title.split(), *prs.core_properties.title.split(), str(number + 1)}
+            drawn = [word for word, _box in pages[number][2]]
+            assert [w for w in drawn if w not in source_words | footer] == [], (heading, number)
+        assert seen == list(range(1, len(columns)))  # every column once, in order
 
 
 def test_overflow_deck_really_was_split(rendered) -> None:

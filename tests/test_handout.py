@@ -688,3 +688,32 @@ def test_renders_collect_garbage_less_often_and_restore_the_thresholds() -> None
         raise RuntimeError("layout failed")
     assert seen == [handout._RENDER_GC_THRESHOLD] != [before]
     assert gc.get_threshold() == before
+
+
+def test_tables_too_wide_for_the_page_are_split_by_columns(tmp_path: Path) -> None:
+    """A 13-column table lost its last column off the page and a 150-column one most of
+    them: each is split by columns, the first column (the row labels) repeated and every
+    part after the first marked; every word of every cell is on the page, whole."""
+    from collections import Counter
+
+    from conftest import run_cli
+    from test_deck_render import WIDE, _source_columns, words_by_page
+
+    only = ("--only", "handout", "--only", "key")
+    result = run_cli("build", str(WIDE), "-o", str(tmp_path), "-j", "1", *only)
+    assert result.exit_code == 0, result.output
+    tables = _source_columns(WIDE)
+    for name in ("wide-tables-handout.pdf", "wide-tables-answer-key.pdf"):
+        drawn: Counter[str] = Counter()
+        for width, height, words in words_by_page(tmp_path / name):
+            for word, (x0, y0, x1, y1) in words:
+                assert min(x0, y0) >= 0 and x1 <= width and y1 <= height, (name, word)
+                drawn[word] += 1
+        for columns in tables.values():
+            for column in columns:
+                for cell in column:
+                    assert all(drawn[word] for word in cell.split()), (name, cell)
+        wide, narrow = drawn["Item"], drawn["Country"]  # each part's first header cell
+        assert wide >= 10 and narrow >= 2, name
+        assert drawn["Row1"] == wide and drawn["Argentina"] == narrow  # labels on every part
+        assert drawn["continued"] == wide - 1 + narrow - 1, name  # "Table continued"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import itertools
 import logging
 import os
 import re
@@ -72,6 +73,7 @@ from coursepack.model import (
 from coursepack.outputs import Output, PlanContext, Target
 from coursepack.writers import formula_paint
 from coursepack.writers.weasyprint_loader import load_weasyprint
+from coursepack.writers.wide_tables import column_groups
 
 if TYPE_CHECKING:
     import jinja2
@@ -535,8 +537,15 @@ class HandoutWriter:
         version's model, see :mod:`coursepack.versions`); ``versions`` gives an ordinary key
         the table of every version's answers.
         """
-        html = self.render_html(lesson, audience, paper, version=version, versions=versions)
-        return self._pdf(html, self._paper(lesson, paper), [lesson], lesson.path, lesson.meta.lang)
+        return self._pdf(
+            lambda splits: self.render_html(
+                lesson, audience, paper, version=version, versions=versions, splits=splits
+            ),
+            self._paper(lesson, paper),
+            [lesson],
+            lesson.path,
+            lesson.meta.lang,
+        )
 
     def render_answer_sheet(self, lesson: Lesson, paper: str | None, version: str = "") -> bytes:
         """One page to answer the choice questions on: a row of lettered boxes each."""
@@ -544,7 +553,7 @@ class HandoutWriter:
         context = self._shared_context("handout", chosen, lesson.meta.lang, lesson.meta.blanks)
         context.update(lesson=lesson, meta=lesson.meta, version=version, created="")
         html = self._render_template(ANSWER_SHEET_TEMPLATE, context, lesson.path)
-        return self._pdf(html, chosen, [lesson], lesson.path, lesson.meta.lang)
+        return self._pdf(lambda _splits: html, chosen, [lesson], lesson.path, lesson.meta.lang)
 
     def render_pack(
         self,
@@ -554,9 +563,14 @@ class HandoutWriter:
         paper: str | None = None,
     ) -> bytes:
         """A course pack: a cover, the contents, then every lesson (handouts or answer keys)."""
-        html = self.render_pack_html(course, lessons, audience, paper)
-        paper = self._pack_paper(course, lessons, paper)
-        return self._pdf(html, paper, lessons, course.path, course.lang)
+        chosen = self._pack_paper(course, lessons, paper)
+        return self._pdf(
+            lambda splits: self.render_pack_html(course, lessons, audience, paper, splits=splits),
+            chosen,
+            lessons,
+            course.path,
+            course.lang,
+        )
 
     def render_pack_html(
         self,
@@ -564,21 +578,31 @@ class HandoutWriter:
         lessons: Sequence[Lesson],
         audience: HandoutAudience,
         paper: str | None = None,
+        splits: TableSplits | None = None,
     ) -> str:
-        """The HTML of a course pack (see :meth:`render_pack`)."""
+        """The HTML of a course pack (see :meth:`render_pack`; ``splits``: see
+        :meth:`render_html`)."""
         chosen = self._pack_paper(course, lessons, paper)
-        context = self._shared_context(audience, chosen, course.lang)
+        context = self._shared_context(audience, chosen, course.lang, splits=splits)
         context.update(course=course, lessons=tuple(lessons))
         context["formula"] = lambda node: self._formula(node, course.lang or "en")
         return self._render_template(PACK_TEMPLATE, context, course.path)
 
     def _pdf(
-        self, html: str, paper: str, lessons: Sequence[Lesson], where: Path, lang: str
+        self,
+        html_of: Callable[[TableSplits | None], str],
+        paper: str,
+        lessons: Sequence[Lesson],
+        where: Path,
+        lang: str,
     ) -> bytes:
-        """Print ``html``: shared fonts and CSS, the paper size and the page labels in
-        ``lang``, only allowed files fetched."""
+        """Print the HTML ``html_of`` makes: shared fonts and CSS, the paper size and the page
+        labels in ``lang``, only allowed files fetched. A data table wider than its page even
+        at its narrowest (its longest words side by side) is split by columns, the first
+        column repeated, and the document laid out again: nothing runs off the page."""
         weasyprint = load_weasyprint()
         HTML = weasyprint.HTML  # noqa: N806 (the class)
+        html = html_of(None)
         # Formulas are painted from cached operators; without the hook they would print as
         # their alt text, silently: a WeasyPrint it does not fit is a bug to report, loudly.
         if not formula_paint.install(weasyprint) and formula_paint.names_formulas(html):
@@ -589,11 +613,22 @@ class HandoutWriter:
         fetcher = self._require_fetcher()
         folders = sorted({lesson.folder for lesson in lessons} | {where.parent})
         with fetcher.allowing(folders) as refused, _quiet_refusals(), _fewer_collections():
-            document = HTML(string=html, base_url=str(where.parent), url_fetcher=fetcher).render(
-                stylesheets=stylesheets,
-                font_config=font_config,
-                pdf_tags=True,  # tagged PDF with /Lang
-            )
+
+            def lay_out(html: str, font_config: Any) -> Any:
+                return HTML(string=html, base_url=str(where.parent), url_fetcher=fetcher).render(
+                    stylesheets=stylesheets,
+                    font_config=font_config,
+                    pdf_tags=True,  # tagged PDF with /Lang
+                )
+
+            document = lay_out(html, font_config)
+            # Only a document with data tables is walked for them (a course pack has 10^5 boxes).
+            splits = too_wide_tables(document) if 'data-table="' in html else {}
+            if splits:  # "Table continued" is new text: the fonts for it too
+                html = html_of(splits)
+                font_config, sheets = self._font_set(html, [self._language_body(lang)])
+                stylesheets = sheets + extra
+                document = lay_out(html, font_config)
             # The style cascade is garbage once the pages are laid out, but in reference
             # cycles: collect it now, before writing adds its own peak on top (a 300-page
             # course pack peaks about 90 MB lower).
@@ -617,12 +652,14 @@ class HandoutWriter:
         *,
         version: str = "",
         versions: Mapping[str, Lesson] | None = None,
+        splits: TableSplits | None = None,
     ) -> str:
-        """The HTML that :meth:`render` prints (for tests and debugging)."""
+        """The HTML that :meth:`render` prints (for tests and debugging); ``splits`` gives
+        the columns of each part of the data tables split by columns (by their order)."""
         if audience not in ("handout", "key"):
             raise ValueError(f"audience must be 'handout' or 'key', not {audience!r}")
         context = self._shared_context(
-            audience, self._paper(lesson, paper), lesson.meta.lang, lesson.meta.blanks
+            audience, self._paper(lesson, paper), lesson.meta.lang, lesson.meta.blanks, splits
         )
         meta = lesson.meta
         context.update(
@@ -688,7 +725,12 @@ class HandoutWriter:
     # ----------------------------------------------------------------- template context
 
     def _shared_context(
-        self, audience: HandoutAudience, paper: str, lang: str, blanks: str = "fixed"
+        self,
+        audience: HandoutAudience,
+        paper: str,
+        lang: str,
+        blanks: str = "fixed",
+        splits: TableSplits | None = None,
     ) -> dict[str, Any]:
         """What every template gets: the audience switch, the messages and the helpers."""
         if audience not in ("handout", "key"):
@@ -718,6 +760,7 @@ class HandoutWriter:
             "formula": lambda node: self._formula(node, "en"),
             "code_lines": code.lines,
             "no_case_for": no_case_for,
+            "table_parts": table_parts_counter(splits),
             "version": "",  # a test version's letter (render_html sets it)
             "version_table": None,
         }
@@ -1030,6 +1073,48 @@ class HandoutWriter:
             path, line = places.get(problem.url, (where, 0))
             diagnostics.append(error(path, line, describe(problem)))
         raise LessonError(diagnostics)
+
+
+# Per data table of a document (numbered in document order): the columns of each of its parts.
+TableSplits = Mapping[int, list[list[int]]]
+
+
+def table_parts_counter(splits: TableSplits | None) -> Callable[[Table], list[Any]]:
+    """The template's ``table_parts(table)``: the parts of the next data table, each
+    ``(number, columns, first)``: its number in the document (``data-table``), the indices of
+    its columns, and whether it is the first part. One part of every column unless ``splits``
+    names the table."""
+    count = itertools.count()
+
+    def parts(table: Table) -> list[Any]:
+        number = next(count)
+        groups = (splits or {}).get(number) or [list(range(len(table.header)))]
+        return [(number, columns, i == 0) for i, columns in enumerate(groups)]
+
+    return parts
+
+
+def too_wide_tables(document: Any) -> dict[int, list[list[int]]]:
+    """The data tables of a laid-out WeasyPrint ``document`` that reach past their container
+    (a table is as narrow as its longest words, then overflows): their column splits, from
+    the widths WeasyPrint gave their columns."""
+    found: dict[int, list[list[int]]] = {}
+    for page in document.pages:
+        stack = [(page._page_box, page._page_box)]
+        while stack:
+            box, parent = stack.pop()
+            element = getattr(box, "element", None)
+            number = element.get("data-table") if element is not None else None
+            if type(box).__name__ == "TableBox" and number is not None:
+                room = parent.width
+                widths = list(getattr(box, "column_widths", []) or [])
+                if widths and box.margin_width() > room + 0.5 and int(number) not in found:
+                    found[int(number)] = column_groups(widths, room)
+                continue
+            # A table's wrapper is as wide as the table: the room is its container's.
+            inner = parent if getattr(box, "is_table_wrapper", False) else box
+            stack.extend((child, inner) for child in getattr(box, "children", ()))
+    return found
 
 
 def _layout_loader(layouts: LayoutSearch) -> jinja2.BaseLoader:

@@ -1,9 +1,13 @@
-"""Fitting tables: column widths, row heights, the largest size that fits, splits by rows.
+"""Fitting tables: column widths, row heights, the largest size that fits, splits by rows
+and by columns.
 
 A table is written at the largest size from ``table_max`` down to the floor that fits the
 content area; beyond that it is split by rows onto continuation slides with the header repeated.
 A row taller than a slide even at the floor is cut at sentence ends (else words) into several
-rows, and a header taller than a third of the area is cut the same way.
+rows, and a header taller than a third of the area is cut the same way. No word is ever broken
+inside a cell: every column is at least as wide as its longest word, and a table too wide for
+that even at the floor (13 months, 150 columns) is split by columns onto continuation slides,
+each repeating the first column (the row labels).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from coursepack.writers.deck_plan.paras import runs_of
 from coursepack.writers.deck_plan.slides import EMU_PER_PT, Box, Cell, FitRules, TablePlan
 from coursepack.writers.deck_plan.text_fit import boundaries, run_starts, sizes_between, slice_runs
 from coursepack.writers.text_metrics import Piece, TextMetrics
+from coursepack.writers.wide_tables import column_groups
 
 
 def _cell_margin() -> tuple[int, int]:
@@ -35,24 +40,7 @@ def _column_widths(
 ) -> list[int]:
     """Column widths in EMU summing to ``total`` (``unwrapped``: natural widths instead)."""
     ncols = len(header)
-    lr, _ = _cell_margin()
-    natural = [0.0] * ncols
-    minimum = [0.0] * ncols
-    for r_index, row in enumerate([header, *rows]):
-        for c in range(ncols):
-            cell = row[c] if c < len(row) else ()
-            bold = r_index == 0
-            line = sum(
-                metrics.width(run.text, size, bold or run.bold, run.italic, run.mono)
-                for run in cell
-            )
-            natural[c] = max(natural[c], line)
-            for run in cell:
-                for word in run.text.split():
-                    w = metrics.width(word, size, bold or run.bold, run.italic, run.mono)
-                    minimum[c] = max(minimum[c], w)
-    natural_emu = [n / metrics.slack * EMU_PER_PT + lr + 1 for n in natural]
-    minimum_emu = [m / metrics.slack * EMU_PER_PT + lr + 1 for m in minimum]
+    natural_emu, minimum_emu = _extents(header, rows, size, metrics)
     if unwrapped:
         return [int(n) for n in natural_emu]
     if sum(natural_emu) <= total:
@@ -85,6 +73,54 @@ def _column_widths(
         for c, gap in short.items():
             widths[c] += gap
     return _exact([widths[c] for c in range(ncols)], total)
+
+
+def _extents(
+    header: Sequence[Cell], rows: Sequence[Sequence[Cell]], size: float, metrics: TextMetrics
+) -> tuple[list[float], list[float]]:
+    """Per column, in EMU with the cell margins: its widest line unwrapped (natural) and its
+    longest word (the least width that breaks no word)."""
+    ncols = len(header)
+    lr, _ = _cell_margin()
+    natural = [0.0] * ncols
+    minimum = [0.0] * ncols
+    for r_index, row in enumerate([header, *rows]):
+        for c in range(ncols):
+            cell = row[c] if c < len(row) else ()
+            bold = r_index == 0
+            line = sum(
+                metrics.width(run.text, size, bold or run.bold, run.italic, run.mono)
+                for run in cell
+            )
+            natural[c] = max(natural[c], line)
+            for run in cell:
+                for word in run.text.split():
+                    w = metrics.width(word, size, bold or run.bold, run.italic, run.mono)
+                    minimum[c] = max(minimum[c], w)
+    natural_emu = [n / metrics.slack * EMU_PER_PT + lr + 1 for n in natural]
+    minimum_emu = [m / metrics.slack * EMU_PER_PT + lr + 1 for m in minimum]
+    return natural_emu, minimum_emu
+
+
+def _least_width(
+    header: Sequence[Cell], rows: Sequence[Sequence[Cell]], size: float, metrics: TextMetrics
+) -> float:
+    """The narrowest the table can be at ``size`` without breaking a word."""
+    return sum(_extents(header, rows, size, metrics)[1])
+
+
+def _column_groups(
+    header: Sequence[Cell],
+    rows: Sequence[Sequence[Cell]],
+    box: Box,
+    metrics: TextMetrics,
+    rules: FitRules,
+) -> list[list[int]]:
+    """The columns of each slide of a table: all of them when every column fits its longest
+    word at the floor, else split with the first column repeated (see
+    :mod:`coursepack.writers.wide_tables`)."""
+    _, least = _extents(header, rows, rules.body_floor, metrics)
+    return column_groups(least, box.width)
 
 
 def _exact(widths: list[float], total: int) -> list[int]:
@@ -230,10 +266,39 @@ def _fit_header(
 
 
 def fit_table(table: Table, box: Box, metrics: TextMetrics, rules: FitRules) -> list[TablePlan]:
-    """The table at the largest size that fits, else split by rows with the header repeated."""
+    """The table at the largest size that fits, else split by rows with the header repeated;
+    a table too wide for its words is first split by columns, the first column repeated."""
     header = tuple(runs_of(cell.inlines) for cell in table.header)
     rows = tuple(tuple(runs_of(cell.inlines) for cell in row) for row in table.rows)
     aligns = tuple(table.aligns) + ("",) * (len(header) - len(table.aligns))
+    groups = _column_groups(header, rows, box, metrics, rules)
+
+    def fit(columns: list[int], rules: FitRules) -> list[TablePlan]:
+        def pick(cells: Sequence[Cell]) -> tuple[Cell, ...]:
+            return tuple(cells[c] if c < len(cells) else () for c in columns)
+
+        rows_of = tuple(pick(row) for row in rows)
+        aligns_of = tuple(aligns[c] for c in columns)
+        return _fit_rows(pick(header), rows_of, aligns_of, box, metrics, rules)
+
+    parts = [fit(columns, rules) for columns in groups]
+    smallest = min(plan.size for part in parts for plan in part)
+    if len(parts) > 1 and any(plan.size != smallest for part in parts for plan in part):
+        # One table, one size: every slide of its columns at the size the widest part needs.
+        parts = [fit(columns, replace(rules, table_max=smallest)) for columns in groups]
+    return [plan for part in parts for plan in part]
+
+
+def _fit_rows(
+    header: tuple[Cell, ...],
+    rows: tuple[tuple[Cell, ...], ...],
+    aligns: tuple[str, ...],
+    box: Box,
+    metrics: TextMetrics,
+    rules: FitRules,
+) -> list[TablePlan]:
+    """Columns that fit side by side at the floor: the largest size that fits, else split by
+    rows with the header repeated."""
     header, rows = _fit_header(header, rows, box, metrics, rules)
     rows = _split_tall_rows(header, rows, box, metrics, rules)
 
@@ -243,6 +308,8 @@ def fit_table(table: Table, box: Box, metrics: TextMetrics, rules: FitRules) -> 
         return widths, head, [_row_height(r, widths, size, False, metrics) for r in rows]
 
     def pages(size: float) -> tuple[list[int], int, list[list[int]]] | None:
+        if size > rules.body_floor and _least_width(header, rows, size, metrics) > box.width:
+            return None  # a word would be broken at this size
         widths, head, heights = layout(size)
         if head + max(heights, default=0) > box.height:
             return None  # some row cannot fit under the header at this size
