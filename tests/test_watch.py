@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from conftest import start_coursepack, write_lesson
 
 from coursepack.build import BuildOptions
@@ -249,32 +250,67 @@ def test_ctrl_c_ends_watch_with_one_line(tmp_path: Path) -> None:
     assert process.returncode == 0
 
 
+# Holds a build still once its handout is written to a temporary file and flushed (the seam
+# is the fsync every version of coursepack makes before it moves that file into place): the
+# file it says it is waiting in names the temporary; it goes on when the test creates GO.
+PAUSE_WITH_THE_HANDOUT_STAGED = """
+import os, pathlib, time
+_real_fsync = os.fsync
+def _fsync(fd):
+    _real_fsync(fd)
+    try:
+        name = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return
+    staged = pathlib.Path(os.environ["STAGED"])
+    if ".w-handout.pdf." in name and name.endswith(".tmp") and not staged.exists():
+        staged.write_text(name)
+        while not pathlib.Path(os.environ["GO"]).exists():
+            time.sleep(0.02)
+os.fsync = _fsync
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="finds its files in /proc")
 def test_a_build_in_another_terminal_while_watching(tmp_path: Path, monkeypatch) -> None:
     """``coursepack build`` into the folder watch writes to, while watch rebuilds: neither
-    fails, deletes the other's files or loses its outputs."""
+    fails, deletes the other's files or loses its outputs.
+
+    The interleaving is forced, not hoped for: the other build is held with its new handout
+    in a temporary file while watch builds a save, then let go. Before issue 12's fix watch's
+    clean-up deleted that temporary (``.*.pdf.*.tmp`` of any process) and the other build
+    failed to move it into place; now it is named after its process and kept."""
 
     from conftest import run_cli
 
     lesson = write_lesson(tmp_path / "source", "w.md", "# Part\n## Topic\n- first version\n")
     out = tmp_path / "out"
+    staged, go = tmp_path / "staged", tmp_path / "go"
     with Watching([lesson], out, monkeypatch) as w:
-        for round_ in range(3):
-            other = start_coursepack(
-                "build",
-                str(lesson),
-                "-o",
-                str(out),
-                "--only",
-                "handout",
-                "--force",
-                "-j",
-                "1",
-                cwd=tmp_path,
-            )
-            lesson.write_text(lesson.read_text() + f"- edit {round_}\n", encoding="utf-8")
+        assert wait_for(lambda: "first version" in handout_text(out / "w-handout.pdf"))
+        other = start_coursepack(
+            *("build", str(lesson), "-o", str(out), "--only", "handout", "--force", "-j", "1"),
+            cwd=tmp_path,
+            env={"STAGED": str(staged), "GO": str(go)},
+            prelude=PAUSE_WITH_THE_HANDOUT_STAGED,
+        )
+        try:
+            assert wait_for(lambda: staged.exists() or other.poll() is not None, 300)
+            assert staged.exists(), other.communicate()
+            temporary = Path(staged.read_text())
+            written = sum("written" in line for line in w.lines)
+            lesson.write_text(lesson.read_text() + "- edit while held\n", encoding="utf-8")
+            assert wait_for(lambda: sum("written" in line for line in w.lines) > written)
+            assert temporary.exists()  # watch's build left the other build's file alone
+        finally:
+            go.touch()
             _out, err = other.communicate(timeout=300)
-            assert other.returncode == 0, err
-        assert wait_for(lambda: "edit 2" in handout_text(out / "w-handout.pdf")), w.lines
+        assert other.returncode == 0, err
+        assert "error" not in err, err
+        # The other build's handout (of the version before the edit) landed last; watch
+        # goes on building every save.
+        lesson.write_text(lesson.read_text() + "- last edit\n", encoding="utf-8")
+        assert wait_for(lambda: "last edit" in handout_text(out / "w-handout.pdf")), w.lines
         assert not [line for line in w.lines if "error" in line], w.lines
     again = run_cli("build", str(lesson), "-o", str(out), "--only", "handout", cwd=tmp_path)
     assert again.exit_code == 0 and "1 up to date" in again.stdout, again.output
