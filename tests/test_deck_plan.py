@@ -381,6 +381,22 @@ def test_wide_tables_split_by_columns_and_no_column_is_narrower_than_a_word() ->
         assert shown == labels[1:]
 
 
+def test_column_groups_repeat_the_first_column_and_even_the_parts_out() -> None:
+    from coursepack.writers.wide_tables import column_groups
+
+    assert column_groups([5, 1, 1], 12) == [[0, 1, 2]]  # fits: one part
+    # 4 + 4 + 4 columns beside the labels, not the greedy 5 + 5 + 2
+    assert column_groups([2] * 13, 12) == [[0, 1, 2, 3, 4], [0, 5, 6, 7, 8], [0, 9, 10, 11, 12]]
+    # as even as the widths allow: 6 + 6 + 1, not the greedy 7 + 5 + 1 (the last is 6 wide)
+    assert column_groups([3, *[1] * 12, 6], 10) == [
+        [0, *range(1, 7)],
+        [0, *range(7, 13)],
+        [0, 13],
+    ]
+    assert column_groups([5, 20, 1, 1], 12) == [[1], [0, 2, 3]]  # too wide even alone
+    assert column_groups([11, 2, 2, 2], 12) == [[0], [1, 2, 3]]  # labels fit beside nothing
+
+
 def _thousand_characters() -> str:
     sentences = [
         f"Sentence number {i} tells the class one more fact about the mission and its mandate."

@@ -7,6 +7,7 @@ every part, then as many more columns as fit beside it, in parts as even as the 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 
 
@@ -18,12 +19,24 @@ def column_groups(least: Sequence[float], room: float) -> list[list[int]]:
     if sum(least) <= room or len(least) < 2:
         return [list(range(len(least)))]
     labels = least[0]
+    if labels + min(least[1:]) > room:
+        # Row labels too wide to stand beside any column: split without repeating them.
+        return _parts(least, room, 0.0, 0)
+    return [
+        [0, *g] if len(g) > 1 or labels + least[g[0]] <= room else g
+        for g in _parts(least, room, labels, 1)
+    ]
+
+
+def _parts(least: Sequence[float], room: float, labels: float, first: int) -> list[list[int]]:
+    """The columns from ``first`` on in parts that each fit in ``room`` beside ``labels``
+    (a column too wide alone is a part of its own), as even as the widths allow."""
 
     def greedy(limit: float) -> list[list[int]]:
-        """The columns after the first, as many a part as fit in ``limit`` beside it."""
+        """As many columns a part as fit in ``limit``, from the first part on."""
         groups: list[list[int]] = [[]]
         used = labels
-        for c in range(1, len(least)):
+        for c in range(first, len(least)):
             if groups[-1] and used + least[c] > limit:
                 groups.append([])
                 used = labels
@@ -33,7 +46,7 @@ def column_groups(least: Sequence[float], room: float) -> list[list[int]]:
 
     groups = greedy(room)
     # The least room that still needs no more parts (found by bisection) evens them out.
-    low, high = labels + max(least[1:]), float(room)
+    low, high = labels + max(least[first:]), float(room)
     for _ in range(40):
         middle = (low + high) / 2
         if len(greedy(middle)) <= len(groups):
@@ -42,4 +55,29 @@ def column_groups(least: Sequence[float], room: float) -> list[list[int]]:
             low = middle
     if high <= room:
         groups = greedy(high)
-    return [[0, *g] if len(g) > 1 or labels + least[g[0]] <= room else g for g in groups]
+    # Greedy parts are fullest first and leave the last short: as many columns a part, else
+    # cuts where each part's share of the width ends (the nearest column edge), if they fit.
+    data = least[first:]
+    edges = [0.0]
+    for width in data:
+        edges.append(edges[-1] + width)
+    k = len(groups)
+    by_count = [round(len(data) * i / k) for i in range(k + 1)]
+    by_width = [_nearest(edges, edges[-1] * i / k) for i in range(k + 1)]
+    for cuts in (by_count, by_width):
+        even = [
+            list(range(a + first, b + first)) for a, b in zip(cuts, cuts[1:], strict=False) if b > a
+        ]
+        if len(even) == k and all(labels + sum(least[c] for c in g) <= room for g in even):
+            groups = even
+            break
+    return groups
+
+
+def _nearest(edges: Sequence[float], value: float) -> int:
+    """The index of the value in the sorted ``edges`` nearest to ``value`` (the earlier on a
+    tie)."""
+    i = bisect_left(edges, value)
+    if i == len(edges) or (i > 0 and value - edges[i - 1] <= edges[i] - value):
+        return i - 1
+    return i
