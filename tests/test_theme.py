@@ -35,6 +35,21 @@ def test_every_theme_problem_has_its_line_and_nothing_is_written(tmp_path: Path)
     assert not (folder / "out").exists()
 
 
+def test_check_reports_the_theme_a_build_would_stop_on(tmp_path: Path) -> None:
+    """``check`` said "1 lesson OK" for a folder whose ./layouts/theme.yaml stops every build."""
+    folder = _folder_with_theme(tmp_path, "colours: 5\nhandout: 5\n")
+    result = run_cli("check", "unamir.md", cwd=folder)
+    assert result.exit_code == 1, result.output
+    assert "layouts/theme.yaml:1: error: 'colours' must be a group" in result.output
+    assert "layouts/theme.yaml:2: warning: unknown theme key 'handout'" in result.output
+    assert "OK" not in result.output
+    (folder / "layouts" / "theme.yaml").write_text("handout: 5\n", encoding="utf-8")
+    result = run_cli("check", "unamir.md", cwd=folder)
+    assert result.exit_code == 0, result.output
+    assert "layouts/theme.yaml:1: warning: unknown theme key 'handout'" in result.output
+    assert run_cli("check", "--strict", "unamir.md", cwd=folder).exit_code == 1
+
+
 def test_a_font_that_is_not_a_name_is_reported(tmp_path: Path) -> None:
     folder = _folder_with_theme(tmp_path, "fonts:\n  handout: 5\n  handout_fallbacks: Noto\n")
     result = run_cli("build", "unamir.md", "-o", "out", cwd=folder)
