@@ -181,7 +181,12 @@ class _Session:
 
     def describe(self) -> str:
         """What is watched, in one line."""
-        lessons = sorted(p for p in self.inputs() if p.suffix == ".md" and _stat(p) is not None)
+        layouts = {Path(folder).absolute() for folder in default_search_path()}
+        lessons = sorted(
+            p
+            for p in self.inputs()
+            if p.suffix == ".md" and p.parent not in layouts and _stat(p) is not None
+        )  # not the layouts' starter.md
         courses = [p for p in self.inputs() if p.name == COURSE_FILE and _stat(p) is not None]
         pictures = [p for p in self.read_files if _stat(p) is not None]
         parts = [f"{len(lessons)} lesson{'s' if len(lessons) != 1 else ''}"]

@@ -151,6 +151,14 @@ def test_an_edit_saved_during_the_first_build_is_built(tmp_path: Path, monkeypat
         assert wait_for(lambda: "saved during the build" in handout_text(handout)), w.lines
 
 
+def test_watch_says_what_it_watches(tmp_path: Path, monkeypatch) -> None:
+    """The built-in layouts' starter.md was counted as a lesson ("watching 2 lessons")."""
+    lesson = write_lesson(tmp_path / "source", "w.md", "# Part\n## Topic\n- a point\n")
+    with Watching([lesson], tmp_path / "out", monkeypatch) as w:
+        said = [line for line in w.lines if line.startswith("watching")]
+    assert said == ["watching 1 lesson, the built-in layouts (Ctrl-C to stop)"]
+
+
 def test_a_folder_deleted_and_restored_is_still_watched(tmp_path: Path, monkeypatch) -> None:
     import shutil
 
