@@ -346,7 +346,7 @@ class Builder:
         report = BuildReport()
         if options.out_dir.is_dir():  # even when nothing is built: one version of each lesson
             with folder_lock(options.out_dir):  # a build still moving its files finishes first
-                report.notices.extend(recover_interrupted(options.out_dir))
+                report.notices.extend(recover_interrupted(options.out_dir, OUTPUTS.is_output_name))
         if not lessons and not courses:
             return report  # nothing to write (e.g. every lesson has errors): not even the folder
         refuse_file_as_output_dir(options.out_dir)

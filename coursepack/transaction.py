@@ -31,7 +31,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 # A temporary of another machine (a shared drive) is only deleted once it is this old.
@@ -305,13 +305,14 @@ def _write_journal(
     return path
 
 
-def recover_interrupted(folder: Path) -> list[str]:
+def recover_interrupted(folder: Path, is_output: Callable[[str], bool]) -> list[str]:
     """Put back the previous files of every build of ``folder`` that was killed while it was
     moving its outputs into place (its journal is there and its process is gone), and delete
     its journal: one line per such build saying which files are back. Call it under
     :func:`folder_lock`, before abandoned temporaries are deleted (the previous files are
-    among them). A journal that is damaged or names anything outside ``folder`` is only
-    deleted: a shared folder cannot make a build move its files."""
+    among them). A journal that is damaged, names anything outside ``folder`` or a target
+    that ``is_output`` says no build writes (a lesson, with ``-o .``) is only deleted: a
+    shared folder cannot make a build move or delete a teacher's files."""
     said = []
     for journal in sorted(folder.glob(".coursepack-moving.*.json")):
         match = _JOURNAL.match(journal.name)
@@ -324,6 +325,8 @@ def recover_interrupted(folder: Path) -> list[str]:
         if not _gone(match["host"], int(match["pid"]), age):
             continue  # still moving (a folder without locks): its own to finish
         entries = _journal_entries(journal)
+        if not all(is_output(target) for target, _temporary, _kept in entries):
+            entries = []
         restored = []
         for target, temporary, kept in entries:
             with contextlib.suppress(OSError):

@@ -715,12 +715,12 @@ def test_a_build_sigkilled_between_two_moves_is_put_right_by_the_next_build(tmp_
 
 
 def test_a_journal_naming_files_outside_its_folder_moves_nothing(tmp_path: Path) -> None:
-    """A journal is a file in a shared folder: one that names another folder's files (or is
-    damaged) is deleted, and nothing is moved."""
+    """A journal is a file in a shared folder: one that names another folder's files, a file
+    no build writes (the lesson, with ``-o .``), or is damaged, is deleted and moves nothing."""
     import json
 
     from coursepack import transaction
-    from coursepack.transaction import recover_interrupted
+    from coursepack.registry import OUTPUTS
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
@@ -728,21 +728,20 @@ def test_a_journal_naming_files_outside_its_folder_moves_nothing(tmp_path: Path)
     secret.write_text("mine")
     out = tmp_path / "out"
     out.mkdir()
+    (out / "l.md").write_text("my lesson")
     host = transaction._HOST
-    bad = {
-        "files": [
-            {
-                "target": "../secret.txt",
-                "temporary": f".secret.txt.{host}-{gone.pid}.abcdefgh.tmp",
-                "previous": None,
-            }
-        ]
-    }
-    (out / f".coursepack-moving.{host}-{gone.pid}.abcdefgh.json").write_text(json.dumps(bad))
+
+    def journal(token: str, target: str) -> None:
+        entry = {"target": target, "temporary": f".{target}.{host}-{gone.pid}.{token}.tmp"}
+        text = json.dumps({"files": [{**entry, "previous": None}]})
+        (out / f".coursepack-moving.{host}-{gone.pid}.{token}.json").write_text(text)
+
+    journal("abcdefgh", "../secret.txt")
+    journal("qrstuvwx", "l.md")
     (out / f".coursepack-moving.{host}-{gone.pid}.ijklmnop.json").write_text("[[[")
-    assert recover_interrupted(out) == []
+    assert transaction.recover_interrupted(out, OUTPUTS.is_output_name) == []
     assert secret.read_text() == "mine"
-    assert list(out.iterdir()) == []
+    assert [p.name for p in out.iterdir()] == ["l.md"]
 
 
 def test_the_folder_lock_is_fcntl_else_msvcrt_else_none(monkeypatch) -> None:
