@@ -25,7 +25,10 @@ parts, and a CJK font would add 6-10 MB to every deck.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,12 +93,51 @@ _STYLES = {
 }
 
 
+#: Beside the fonts: which packaged file each one was made from (its SHA-256), so that a run
+#: after a font package upgrade, or after an interrupted copy, writes the file again.
+MANIFEST = ".coursepack-fonts.json"
+
+
 def _file_name(face: FontFace) -> str:
+    """``coursepack-NotoSansKR-Bold.ttf``: only letters and digits of the family name (the
+    name comes from a package or theme.yaml, and this file goes into the user's own folder)."""
     style = _STYLES.get((face.weight, face.style), f"{face.weight}{face.style.capitalize()}")
-    return f"{FILE_PREFIX}{face.family.replace(' ', '')}-{style}.ttf"
+    family = re.sub(r"[^A-Za-z0-9]", "", face.family) or "Font"
+    return f"{FILE_PREFIX}{family}-{re.sub(r'[^A-Za-z0-9]', '', style)}.ttf"
+
+
+def _source_digest(face: FontFace) -> str:
+    """What an installed file was made from: the packaged file's bytes and the face's weight."""
+    digest = hashlib.sha256(face.path.read_bytes())
+    digest.update(f"|{face.weight}|{face.style}".encode())
+    return digest.hexdigest()
+
+
+def _read_manifest(folder: Path) -> dict[str, str]:
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _write_atomic(folder: Path, target: Path, write: Callable[[Path], None]) -> None:
+    """``write`` into a temporary of this run in ``folder``, then move it over ``target``
+    (never through a link there, never a half-written font at ``target``)."""
+    import tempfile
+
+    handle, name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".part")
+    os.close(handle)
+    partial = Path(name)
+    try:
+        write(partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _is_variable(path: Path) -> bool:
+    """Whether the font file has variation axes (``fvar``)."""
     from fontTools.ttLib import TTFont
 
     with TTFont(path, lazy=True, fontNumber=0) as font:
@@ -124,9 +166,7 @@ def _static_copy(face: FontFace, target: Path) -> None:
         except (ValueError, KeyError, AttributeError):  # no STAT table to name the instance by
             static = instancer.instantiateVariableFont(font, location)
             _name_static(static, face)
-        partial = target.with_name(target.name + ".part")
-        static.save(partial)
-        partial.replace(target)
+        static.save(target)
 
 
 def _name_static(font, face: FontFace) -> None:
@@ -155,6 +195,7 @@ def install_fonts(
     ``folder`` (default: :func:`user_font_folder`) and tell the system about them."""
     folder = folder or user_font_folder()
     folder.mkdir(parents=True, exist_ok=True)
+    manifest = _read_manifest(folder)
     written: list[tuple[str, Path]] = []
     kept: list[tuple[str, Path]] = []
     unknown: list[str] = []
@@ -165,14 +206,21 @@ def install_fonts(
             continue
         for face in faces:
             target = folder / _file_name(face)
-            if target.exists() and not force:
+            source = _source_digest(face)
+            # Kept only when it is the file this package makes: not after an upgrade, not a
+            # file a run was stopped in the middle of (it is written elsewhere, then moved).
+            fresh = target.is_file() and not target.is_symlink()
+            if manifest.get(target.name) == source and fresh and not force:
                 kept.append((family, target))
                 continue
             if progress:
                 progress(f"installing {family} ({target.stem.split('-')[-1]}) in {folder}")
-            _static_copy(face, target)
+            _write_atomic(folder, target, lambda path, face=face: _static_copy(face, path))
+            manifest[target.name] = source
             written.append((family, target))
     if written:
+        text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+        _write_atomic(folder, folder / MANIFEST, lambda path: path.write_text(text, "utf-8"))
         _register(folder, [path for _, path in written])
     installed_families.cache_clear()
     return InstallResult(tuple(written), tuple(kept), tuple(unknown))

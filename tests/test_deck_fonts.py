@@ -9,6 +9,7 @@ uses a temporary home folder (and fontconfig's folders under it), never the mach
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -100,6 +101,7 @@ def test_fonts_install_lets_libreoffice_draw_a_korean_line(tmp_path: Path) -> No
     assert installed.returncode == 0, installed.stderr
     folder = home / ".local" / "share" / "fonts"
     assert sorted(p.name for p in folder.iterdir()) == [
+        ".coursepack-fonts.json",
         "coursepack-NotoSansKR-Bold.ttf",
         "coursepack-NotoSansKR-Regular.ttf",
     ]
@@ -121,3 +123,43 @@ def test_unknown_family_is_refused_with_the_list(tmp_path: Path) -> None:
     assert "cannot install Comic Sans MS: not a font of theme.yaml" in result.stderr
     assert "Noto Sans Hebrew" in result.stderr
     assert not (home / ".local" / "share" / "fonts").exists()
+
+
+def test_fonts_install_rewrites_what_it_did_not_finish_and_never_writes_through_a_link(
+    tmp_path: Path,
+) -> None:
+    """A font file cut short (a stopped run) or made from an older package is written again;
+    an up-to-date one is kept; a link at a font's name is replaced, its target untouched."""
+    from coursepack.fonts import font_stack
+    from coursepack.layouts import LayoutSearch
+
+    stack = font_stack(LayoutSearch().theme)
+    folder = tmp_path / "fonts"
+    families = ["Atkinson Hyperlegible", "Noto Sans Hebrew"]  # one static, one variable
+    first = font_install.install_fonts(stack, families, folder=folder)
+    assert not first.kept and not first.unknown
+    names = sorted(p.name for p in folder.iterdir())
+    assert all(re.fullmatch(r"coursepack-[A-Za-z0-9]+-[A-Za-z0-9]+\.ttf", n) for n in names[1:])
+    assert names[0] == ".coursepack-fonts.json"  # and no temporary left
+
+    again = font_install.install_fonts(stack, families, folder=folder)
+    assert not again.written and len(again.kept) == len(first.written)
+
+    regular = folder / "coursepack-NotoSansHebrew-Regular.ttf"
+    whole = regular.read_bytes()
+    regular.write_bytes(whole[:100])  # cut short, as by a stopped copy
+    manifest = folder / ".coursepack-fonts.json"
+    entries = json.loads(manifest.read_text(encoding="utf-8"))
+    del entries[regular.name]
+    manifest.write_text(json.dumps(entries), encoding="utf-8")
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep me", encoding="utf-8")
+    bold = folder / "coursepack-NotoSansHebrew-Bold.ttf"
+    bold.unlink()
+    bold.symlink_to(outside)
+
+    third = font_install.install_fonts(stack, ["Noto Sans Hebrew"], folder=folder, force=False)
+    assert sorted(path.name for _, path in third.written) == [bold.name, regular.name]
+    assert len(regular.read_bytes()) == len(whole)  # whole again (the head table's date differs)
+    assert outside.read_text(encoding="utf-8") == "keep me"
+    assert not bold.is_symlink() and bold.stat().st_size > 1000
