@@ -54,11 +54,22 @@ def set_owner(pid: int) -> None:
     _owner = pid
 
 
+def _token() -> str:
+    """Eight random characters: two names made by one process at once never clash."""
+    return "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8))
+
+
 def temporary_path(target: Path, kind: str = "tmp") -> Path:
     """A new name beside ``target`` that says which build made it."""
-    token = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8))
     owner = _owner or os.getpid()
-    return target.parent / f".{target.name}.{_HOST}-{owner}.{token}.{kind}"
+    return target.parent / f".{target.name}.{_HOST}-{owner}.{_token()}.{kind}"
+
+
+def _identity(path: Path) -> list[int]:
+    """Which file is at ``path`` (inode, size, modification time): a rename keeps all three, and
+    a newer build's file differs, so a journal can tell whether its file is still in place."""
+    status = path.lstat()
+    return [status.st_ino, status.st_size, status.st_mtime_ns]
 
 
 def _alive(pid: int) -> bool:
@@ -121,6 +132,18 @@ def write_temporary(target: Path, data: bytes) -> Path:
             path.unlink()
         raise
     return path
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush ``folder``'s entries to disk (a rename is durable only then), where the system
+    lets a folder be opened (not on Windows)."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, flags)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def lock_kind() -> str | None:
@@ -295,13 +318,18 @@ def _write_journal(
         if temporary.parent != folder or target.parent != folder:
             raise ValueError(f"{target} is not in {folder}")  # a bug: the journal names names
         entries.append(
-            {"target": target.name, "temporary": temporary.name, "previous": kept and kept.name}
+            {
+                "target": target.name,
+                "temporary": temporary.name,
+                "previous": kept and kept.name,
+                "file": _identity(temporary),
+            }
         )
     owner = _owner or os.getpid()
-    token = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8))
-    path = folder / f".coursepack-moving.{_HOST}-{owner}.{token}.json"
+    path = folder / f".coursepack-moving.{_HOST}-{owner}.{_token()}.json"
     data = json.dumps({"pid": owner, "host": _HOST, "files": entries}, indent=1).encode()
     os.replace(write_temporary(path, data), path)
+    sync_folder(folder)  # the journal must survive a power cut that the moves do not
     return path
 
 
@@ -324,11 +352,18 @@ def recover_interrupted(folder: Path, is_output: Callable[[str], bool]) -> list[
             continue
         if not _gone(match["host"], int(match["pid"]), age):
             continue  # still moving (a folder without locks): its own to finish
-        entries = _journal_entries(journal)
-        if not all(is_output(target) for target, _temporary, _kept in entries):
+        entries = _journal_entries(journal, f"{match['host']}-{match['pid']}")
+        if not all(is_output(target) for target, _temporary, _kept, _file in entries):
+            entries = []
+        if not all(_still_there(folder, *entry) for entry in entries):
+            # A later build replaced one of the files this one moved (a journal followed late:
+            # Windows, another computer): its set is the one to keep, nothing is put back.
+            for _target, temporary, kept, _file in entries:
+                _drop(folder / temporary)
+                _drop(folder / kept if kept else None)
             entries = []
         restored = []
-        for target, temporary, kept in entries:
+        for target, temporary, kept, _file in entries:
             with contextlib.suppress(OSError):
                 if (folder / temporary).exists():  # never moved: the previous file is in place
                     (folder / temporary).unlink()
@@ -350,9 +385,10 @@ def recover_interrupted(folder: Path, is_output: Callable[[str], bool]) -> list[
     return said
 
 
-def _journal_entries(journal: Path) -> list[tuple[str, str, str | None]]:
-    """(target, temporary, previous) names from a journal: only plain names of files in its
-    folder, each temporary and previous file named after its target; nothing when damaged."""
+def _journal_entries(journal: Path, owner: str) -> list[tuple[str, str, str | None, list[int]]]:
+    """(target, temporary, previous, file identity) from a journal: only plain names of files
+    in its folder, each temporary and previous file named after its target and made by the
+    journal's own process (``host-pid``); nothing when damaged."""
     try:
         if journal.stat().st_size > 1 << 20:
             return []
@@ -361,22 +397,49 @@ def _journal_entries(journal: Path) -> list[tuple[str, str, str | None]]:
         entries = []
         for entry in files:
             target, temporary, kept = entry["target"], entry["temporary"], entry["previous"]
+            identity = entry["file"]
             for name in (target, temporary, kept):
                 if name is not None and (
                     not isinstance(name, str) or name != Path(name).name or name in ("", ".", "..")
                 ):
                     return []
-            if not _names_its(temporary, target, "tmp") or (
-                kept is not None and not _names_its(kept, target, "old")
+            if not _names_its(temporary, target, "tmp", owner) or (
+                kept is not None and not _names_its(kept, target, "old", owner)
             ):
                 return []
-            entries.append((target, temporary, kept))
+            if not (
+                isinstance(identity, list)
+                and len(identity) == 3
+                and all(type(n) is int for n in identity)
+            ):
+                return []
+            entries.append((target, temporary, kept, identity))
         return entries
     except (OSError, ValueError, RecursionError, KeyError, TypeError):
         return []
 
 
-def _names_its(name: str, target: str, kind: str) -> bool:
-    """True when ``name`` is one of our temporaries (of ``kind``) for ``target``."""
+def _still_there(
+    folder: Path, target: str, temporary: str, kept: str | None, identity: list[int]
+) -> bool:
+    """Whether a journal's entry still describes the folder: not yet moved (its temporary is
+    there), or moved and its file still at the target (a regular file, not replaced since)."""
+    if os.path.lexists(folder / temporary):
+        return True
+    path = folder / target
+    try:
+        return path.is_file() and not path.is_symlink() and _identity(path) == identity
+    except OSError:
+        return False
+
+
+def _names_its(name: str, target: str, kind: str, owner: str) -> bool:
+    """True when ``name`` is one of ``owner``'s (``host-pid``) temporaries of ``kind`` for
+    ``target``."""
     match = _TEMPORARY.match(name)
-    return match is not None and match["output"] == target and name.endswith("." + kind)
+    return (
+        match is not None
+        and match["output"] == target
+        and f"{match['host']}-{match['pid']}" == owner
+        and name.endswith("." + kind)
+    )

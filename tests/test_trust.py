@@ -744,6 +744,49 @@ def test_a_journal_naming_files_outside_its_folder_moves_nothing(tmp_path: Path)
     assert [p.name for p in out.iterdir()] == ["l.md"]
 
 
+def test_a_journal_whose_files_were_replaced_since_puts_nothing_back(tmp_path: Path) -> None:
+    """A journal followed late (on Windows, or another computer's on a shared drive) must not
+    put a killed build's previous files over the outputs of the builds since; and a crafted
+    journal naming an output in the folder cannot delete or replace it, since it cannot name
+    the file that is there now (nor temporaries of another process than its own)."""
+    import json
+
+    from coursepack import transaction
+    from coursepack.registry import OUTPUTS
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host = transaction._HOST
+    out = tmp_path / "out"
+    out.mkdir()
+    handout, key = out / "l-handout.pdf", out / "l-answer-key.pdf"
+    handout.write_bytes(b"today's handout")
+    key.write_bytes(b"today's key")
+    old = out / f".l-handout.pdf.{host}-{gone.pid}.abcdefgh.old"
+    old.write_bytes(b"the handout of two days ago")
+    stranger = out / f".l-answer-key.pdf.{host}-1.abcdefgh.old"  # another process's file
+    stranger.write_bytes(b"planted")
+
+    def journal(token: str, *entries: dict) -> Path:
+        path = out / f".coursepack-moving.{host}-{gone.pid}.{token}.json"
+        path.write_text(json.dumps({"files": list(entries)}))
+        return path
+
+    def entry(target: Path, previous: Path | None, identity: list[int]) -> dict:
+        temporary = f".{target.name}.{host}-{gone.pid}.qrstuvwx.tmp"  # moved: not there
+        return {"target": target.name, "temporary": temporary,
+                "previous": previous and previous.name, "file": identity}  # fmt: skip
+
+    elsewhere = [1, 2, 3]  # not the file at the target now
+    journal("aaaaaaaa", entry(handout, old, elsewhere), entry(key, None, elsewhere))
+    journal("bbbbbbbb", entry(key, stranger, transaction._identity(key)))
+    assert transaction.recover_interrupted(out, OUTPUTS.is_output_name) == []
+    assert handout.read_bytes() == b"today's handout" and key.read_bytes() == b"today's key"
+    assert not old.exists()  # the stale journal's own backup is dropped with it
+    assert stranger.read_bytes() == b"planted"  # not its file: neither used nor deleted
+    assert not list(out.glob(".coursepack-moving.*"))
+
+
 def test_the_folder_lock_is_fcntl_else_msvcrt_else_none(monkeypatch) -> None:
     """Windows has no fcntl: the lock falls back to msvcrt (before, nothing guarded two
     builds into one folder there). Only the choice can run here, not Windows itself."""
