@@ -69,7 +69,9 @@ def test_internal_error_is_one_line_with_exit_3(tmp_path: Path, monkeypatch) -> 
 
     monkeypatch.setattr(handout.HandoutWriter, "render", broken)
     lesson = write_lesson(tmp_path, "x.md", "# S\n## T\n- x\n")
-    result = run_cli("build", str(lesson), "-o", "out", "--only", "handout", "--jobs", "1")
+    result = run_cli(
+        "build", str(lesson), "-o", "out", "--only", "handout", "--jobs", "1", cwd=tmp_path
+    )
     assert result.exit_code == 3
     assert "internal error while building" in result.output and "x.md" in result.output
     assert "Traceback" not in result.output
