@@ -62,6 +62,28 @@ def start_coursepack(
     )
 
 
+def libreoffice_convert(
+    files: list[Path], outdir: Path, to: str = "pdf", env: dict[str, str] | None = None
+) -> None:
+    """Convert ``files`` with LibreOffice (``soffice --headless --convert-to``) into
+    ``outdir``, in one run with a fresh profile of its own (two runs at once must not share
+    one). The timeout only stops a LibreOffice that hangs; it measures nothing."""
+    import uuid
+
+    profile = Path("/tmp") / f"coursepack-lo-{uuid.uuid4().hex}"
+    try:
+        subprocess.run(
+            ["soffice", f"-env:UserInstallation=file://{profile}", "--headless"]
+            + ["--convert-to", to, "--outdir", str(outdir), *map(str, files)],
+            check=True,
+            capture_output=True,
+            timeout=1800,
+            env=env,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
 @pytest.fixture
 def unamir_copy(tmp_path: Path) -> Path:
     """A private copy of the UNAMIR lesson in its own folder."""

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, write_lesson
+from conftest import ROOT, libreoffice_convert, write_lesson
 
 from coursepack import font_install
 
@@ -49,14 +49,7 @@ def _coursepack(home: Path, cwd: Path, *args: str) -> subprocess.CompletedProces
 
 def _render(home: Path, deck: Path, out: Path) -> Path:
     """The deck as LibreOffice prints it, for the teacher whose home is ``home``."""
-    subprocess.run(
-        ["soffice", f"-env:UserInstallation=file://{home}/lo-profile", "--headless"]
-        + ["--convert-to", "pdf", "--outdir", str(out), str(deck)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-        env=_env(home),
-    )
+    libreoffice_convert([deck], out, env=_env(home))
     return out / f"{deck.stem}.pdf"
 
 

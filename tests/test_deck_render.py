@@ -11,11 +11,11 @@ import io
 import re
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from conftest import libreoffice_convert
 from pptx import Presentation
 from pptx.util import Pt
 
@@ -89,25 +89,7 @@ def rendered(tmp_path_factory) -> dict[str, tuple[bytes, Path]]:
         assert lesson is not None, diags
         decks[name] = DeckWriter().render(lesson, template)
         (out / f"{name}.pptx").write_bytes(decks[name])
-    profile = Path("/tmp") / f"coursepack-lo-{uuid.uuid4().hex}"
-    try:
-        subprocess.run(
-            [
-                "soffice",
-                f"-env:UserInstallation=file://{profile}",
-                "--headless",
-                "--convert-to",
-                "pdf",
-                "--outdir",
-                str(out),
-                *(str(out / f"{name}.pptx") for name in decks),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    libreoffice_convert([out / f"{name}.pptx" for name in decks], out)
     return {name: (data, out / f"{name}.pdf") for name, data in decks.items()}
 
 
@@ -307,25 +289,7 @@ def test_libreoffice_impress_plays_the_builds_and_the_answer_reveal(tmp_path: Pa
     assert lesson is not None, diags
     deck = tmp_path / "builds.pptx"
     deck.write_bytes(DeckWriter().render(lesson))
-    profile = Path("/tmp") / f"coursepack-lo-{uuid.uuid4().hex}"
-    try:
-        subprocess.run(
-            [
-                "soffice",
-                f"-env:UserInstallation=file://{profile}",
-                "--headless",
-                "--convert-to",
-                "odp",
-                "--outdir",
-                str(tmp_path),
-                str(deck),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    libreoffice_convert([deck], tmp_path, to="odp")
     import zipfile
 
     with zipfile.ZipFile(tmp_path / "builds.odp") as odp:
@@ -425,25 +389,7 @@ def test_the_reveal_marks_sit_on_the_lines_they_mark(tmp_path: Path) -> None:
         assert lesson is not None, diags
         decks[lang] = tmp_path / f"marks-{lang}.pptx"
         decks[lang].write_bytes(DeckWriter().render(lesson))
-    profile = Path("/tmp") / f"coursepack-lo-{uuid.uuid4().hex}"
-    try:
-        subprocess.run(
-            [
-                "soffice",
-                f"-env:UserInstallation=file://{profile}",
-                "--headless",
-                "--convert-to",
-                "pdf",
-                "--outdir",
-                str(tmp_path),
-                *map(str, decks.values()),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    libreoffice_convert(list(decks.values()), tmp_path)
     checked = {"tick": 0, "letter": 0, "number": 0, "shrunk": 0}
     for lang, deck in decks.items():
         prs = Presentation(deck)
@@ -526,25 +472,7 @@ def test_every_sample_lesson_renders_with_nothing_outside_its_slide(tmp_path: Pa
         deck.write_bytes(DeckWriter().render(lesson))
         decks.append(deck)
     assert len(decks) > 20
-    profile = Path("/tmp") / f"coursepack-lo-{uuid.uuid4().hex}"
-    try:
-        subprocess.run(
-            [
-                "soffice",
-                f"-env:UserInstallation=file://{profile}",
-                "--headless",
-                "--convert-to",
-                "pdf",
-                "--outdir",
-                str(tmp_path),
-                *map(str, decks),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=900,
-        )
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    libreoffice_convert(list(decks), tmp_path)
     problems = []
     for deck in decks:
         prs = Presentation(deck)

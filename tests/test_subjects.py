@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import pdf_text, run_cli, write_lesson
+from conftest import libreoffice_convert, pdf_text, run_cli, write_lesson
 from test_robustness import cpu_pair
 
 from coursepack import code, formulas
@@ -620,8 +620,6 @@ def test_code_moves_whole_to_the_next_slide_and_only_a_giant_block_is_split(
 def test_libreoffice_renders_every_subject_deck_inside_its_slides(
     built: Path, picture_decks: Path, tmp_path: Path
 ) -> None:
-    import subprocess
-    import uuid
 
     from test_deck_render import EMU_PER_PT, inside, shape_boxes, words_by_page
 
@@ -629,18 +627,7 @@ def test_libreoffice_renders_every_subject_deck_inside_its_slides(
     decks += [picture_decks / f"{stem}-slides.pptx" for stem in ("maths", "chemistry")]
     for index, deck in enumerate(decks):
         shutil.copyfile(deck, tmp_path / f"{index}-{deck.name}")
-    profile = Path("/tmp") / f"coursepack-lo-{uuid.uuid4().hex}"
-    try:
-        subprocess.run(
-            ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to"]
-            + ["pdf", "--outdir", str(tmp_path)]
-            + [str(tmp_path / f"{i}-{d.name}") for i, d in enumerate(decks)],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    libreoffice_convert([tmp_path / f"{i}-{d.name}" for i, d in enumerate(decks)], tmp_path)
     problems = []
     for index, deck_path in enumerate(decks):
         name = f"{index}-{deck_path.stem}"
