@@ -67,6 +67,8 @@ __all__ = ["BuildFailed", "InternalError", "Builder", "BuildOptions", "BuildRepo
 
 # Libraries whose upgrade can change any output (each output adds its own, see Output.packages).
 READING_PACKAGES = ("markdown-it-py", "mdit-py-plugins", "PyYAML")
+#: The folder in the output folder where the course packs keep their rendered parts.
+PACK_CACHE = ".coursepack-cache/pack-parts"
 
 # "rendered": in a temporary file, not yet in place (the lesson's other outputs may still be
 # rendering); "kept": not written because another output of its lesson failed, so its previous
@@ -366,6 +368,9 @@ class Builder:
         # file's edit makes every output that reads it outdated).
         self.check_layouts(outdated)
         prepare_output_dir(options.out_dir)  # only now: a failed plan leaves no new folder
+        for writer in self._writers.values():
+            if hasattr(writer, "pack_cache"):  # the course packs' parts, kept between builds
+                writer.pack_cache = options.out_dir / PACK_CACHE
         # A folder where an output goes is found before anything is written, not after the
         # first outputs are already in place.
         for item in planned:

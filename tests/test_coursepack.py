@@ -203,6 +203,57 @@ def test_key_pack_has_the_answers_and_the_points_per_lesson(built: dict[str, Pat
     assert summary[cursor:].startswith(f"Total{sum(lesson.total_points for lesson in lessons)}")
 
 
+@pytest.mark.parametrize("name", [PACK, KEY_PACK])
+def test_pack_passes_the_pdf_ua_checker(built: dict[str, Path], name: str) -> None:
+    """Joined from parts, the pack is still one tagged document: no finding of any severity."""
+    pdfua = pytest.importorskip("pdfua", reason="pdfua is in the test extra")
+    report = pdfua.validate(str(built["out"] / name))
+    assert [(f.rule_id, f.severity.name, f.message) for f in report.findings] == []
+
+
+def test_an_edit_renders_one_lessons_parts_and_writes_a_full_builds_bytes(
+    built: dict[str, Path], tmp_path: Path
+) -> None:
+    """After a one-word edit, only the edited lesson's parts are rendered again (the others
+    come from the cache in the output folder; one of them is torn on purpose and is rendered
+    again, not joined), and both packs are byte for byte those of a fresh build."""
+    from coursepack.build import PACK_CACHE
+
+    course = make_course(tmp_path / "course")
+    out = tmp_path / "out"
+    shutil.copytree(built["out"], out)
+    cache = out / PACK_CACHE
+    before = {part.name: part.stat().st_mtime_ns for part in cache.glob("*.pdf")}
+    # Each lesson, the front and the page numbers, for each of the two packs.
+    assert len(before) == 2 * (len(ORDER) + 2)
+    # A part of the first lesson (its anchors are lesson-1…), which the edit leaves alone.
+    torn = next(
+        part
+        for part in sorted(cache.glob("*.pdf"))
+        if '"lesson-1"' in part.with_suffix(".json").read_text(encoding="utf-8")
+    )
+    torn.write_bytes(torn.read_bytes()[:1000])
+    lesson = course / "unamir.md"
+    text = lesson.read_text(encoding="utf-8")
+    at = text.index("\n- ") + 3
+    lesson.write_text(text[:at] + "Briefly, " + text[at:], encoding="utf-8")
+    only = ("--only", "handout", "--only", "key", "--jobs", "1")
+    result = run_cli("build", "course", "-o", "out", *only, cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    after = {part.name: part.stat().st_mtime_ns for part in cache.glob("*.pdf")}
+    assert len(set(after) - set(before)) == 2  # the edited lesson in each pack
+    assert len(set(before) - set(after)) == 2  # its old parts, pruned
+    kept = set(before) & set(after)
+    assert after[torn.name] != before[torn.name]  # rendered again
+    assert all(after[name] == before[name] for name in kept - {torn.name})
+
+    result = run_cli("build", "course", "-o", "fresh", *only, cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    for name in (PACK, KEY_PACK):
+        assert (out / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+    assert "Briefly," in pdf_text(tmp_path / "fresh" / PACK)
+
+
 # --------------------------------------------------------------------------- building many
 
 

@@ -17,11 +17,13 @@ import dataclasses
 import gc
 import itertools
 import logging
+import math
 import os
 import re
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
+from html import escape as html_escape
 from pathlib import Path, PurePath
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
@@ -70,7 +72,7 @@ from coursepack.model import (
     plain_text,
     shows,
 )
-from coursepack.outputs import Output, PlanContext, Target
+from coursepack.outputs import Output, PlanContext, Target, sha256_file
 from coursepack.writers import formula_paint
 from coursepack.writers.weasyprint_loader import load_weasyprint
 from coursepack.writers.wide_tables import column_groups
@@ -483,11 +485,15 @@ class HandoutWriter:
         self._css_texts: list[str] | None = None
         self._paper_css: dict[str, Any] = {}
         self._language_css: dict[str, Any] = {}
+        self._extra_css: dict[str, Any] = {}
         self._fetcher: SafeURLFetcher | None = None
         self._css_places: dict[str, tuple[Path, int]] | None = None
         self._gap_fonts: list[Path] | None = None
         self._answer_fonts: list[Path] | None = None
         self._regular_fonts: list[Path] | None = None
+        #: Where the course packs keep their rendered parts (the build sets it: a folder in
+        #: the output folder); None keeps nothing.
+        self.pack_cache: Path | None = None
 
     # ----------------------------------------------------------------- public API
 
@@ -520,6 +526,7 @@ class HandoutWriter:
             self._stylesheets = None
             self._paper_css.clear()
             self._language_css.clear()
+            self._extra_css.clear()
             gc.collect()
 
     def render(
@@ -561,16 +568,71 @@ class HandoutWriter:
         lessons: Sequence[Lesson],
         audience: HandoutAudience,
         paper: str | None = None,
+        cache_dir: Path | None = None,
     ) -> bytes:
-        """A course pack: a cover, the contents, then every lesson (handouts or answer keys)."""
+        """A course pack: a cover, the contents, then every lesson (handouts or answer keys).
+
+        Printed in parts (:mod:`coursepack.writers.pack_parts`): each lesson's pages, the
+        front (cover and contents) and the page numbers, each kept in ``cache_dir`` (inside
+        the output folder; None: nothing kept) by a digest of what it is made from, then
+        joined. A build after an edit renders only the parts the edit changed, and writes the
+        same bytes as a build with an empty cache."""
+        from coursepack.writers import pack_parts
+
         chosen = self._pack_paper(course, lessons, paper)
-        return self._pdf(
-            lambda splits: self.render_pack_html(course, lessons, audience, paper, splits=splits),
-            chosen,
-            lessons,
-            course.path,
-            course.lang,
-        )
+        cache = pack_parts.PartCache(cache_dir)
+        width = self._page_number_width(course.lang)
+        # The page number's box keeps one width on every page (the words of the longest
+        # number), so the running title beside it wraps the same whatever the number is.
+        part_css = f'@page {{ @bottom-right {{ content: ""; width: {width}pt; }} }}'
+        inputs = self._part_inputs(chosen, course.lang)
+
+        def part_html(part: str, number: int = 0, toc: Mapping[str, int] | None = None):
+            return lambda splits: self.render_pack_html(
+                course, lessons, audience, paper, splits, part=part, only=number, toc=toc
+            )
+
+        parts = [
+            self._pack_part(
+                cache,
+                part_html("lesson", number),
+                chosen,
+                [lesson],
+                course,
+                part_css,
+                inputs,
+                # A lesson's part is known by its source (its HTML is made from nothing
+                # else but the inputs above): an unchanged lesson's HTML is not even made.
+                known_by=[
+                    "lesson",
+                    audience,
+                    str(number),
+                    str(paper),
+                    course.lang,
+                    lesson.source_hash,
+                    *(f"{image.name}={sha256_file(image)}" for image in sorted(lesson.images)),
+                ],
+            )
+            for number, lesson in enumerate(lessons, 1)
+        ]
+        # The contents' page numbers depend on how long the contents are: lay it out with a
+        # guess, then again with its own length until they agree (once, in practice).
+        front_pages = 2
+        for _ in range(4):
+            toc = self._toc_pages(front_pages, parts)
+            front = self._pack_part(
+                cache, part_html("front", toc=toc), chosen, lessons, course, part_css, inputs
+            )
+            if front.pages == front_pages:
+                break
+            front_pages = front.pages
+        else:  # pragma: no cover (a contents that grows with its own numbers, forever)
+            raise InternalError(course.path, "the contents' length does not settle")
+        numbered = pack_parts.numbered_pages(front, parts, [i > 0 for i in range(front.pages)])
+        numbers = self._page_numbers(cache, numbered, chosen, course, width, inputs)
+        pdf = pack_parts.join(front, parts, numbers, numbered)
+        cache.prune(f"{course.slug}-{audience}")
+        return pdf
 
     def render_pack_html(
         self,
@@ -579,14 +641,152 @@ class HandoutWriter:
         audience: HandoutAudience,
         paper: str | None = None,
         splits: TableSplits | None = None,
+        *,
+        part: str = "whole",
+        only: int = 0,
+        toc: Mapping[str, int] | None = None,
     ) -> str:
-        """The HTML of a course pack (see :meth:`render_pack`; ``splits``: see
+        """The HTML of a course pack (``part``: "whole", or the "front" with the contents'
+        page numbers ``toc``, or lesson number ``only`` alone; ``splits``: see
         :meth:`render_html`)."""
         chosen = self._pack_paper(course, lessons, paper)
         context = self._shared_context(audience, chosen, course.lang, splits=splits)
         context.update(course=course, lessons=tuple(lessons))
+        context.update(pack_part=part, only_lesson=only, toc_pages=dict(toc or {}))
         context["formula"] = lambda node: self._formula(node, course.lang or "en")
         return self._render_template(PACK_TEMPLATE, context, course.path)
+
+    def _pack_part(
+        self,
+        cache: Any,
+        html_of: Callable[[TableSplits | None], str],
+        paper: str,
+        lessons: Sequence[Lesson],
+        course: Course,
+        extra_css: str,
+        inputs: Sequence[str],
+        *,
+        tagged: bool = True,
+        known_by: Sequence[str] = (),
+    ) -> Any:
+        """One part of a pack, from the cache when its inputs are the same: its HTML, or
+        (``known_by``) the sources its HTML is made from."""
+        from coursepack.writers import pack_parts
+
+        html = None if known_by else html_of(None)
+        key = pack_parts.digest(*inputs, extra_css, str(tagged), *(known_by or [html or ""]))
+        part = cache.get(key)
+        if part is None:
+            facts: list[tuple[int, int, dict[str, int]]] = []
+            pdf = self._pdf(
+                html_of,
+                paper,
+                lessons,
+                course.path,
+                course.lang,
+                first_html=html,
+                extra_css=extra_css,
+                tagged=tagged,
+                on_document=lambda document: facts.append(pack_parts.page_facts(document)),
+            )
+            part = pack_parts.Part(pdf, *facts[-1])
+            cache.put(key, part)
+        return part
+
+    @staticmethod
+    def _toc_pages(front_pages: int, parts: Sequence[Any]) -> dict[str, int]:
+        """The page number of every lesson anchor, with a front of ``front_pages`` pages."""
+        from coursepack.writers import pack_parts
+
+        front = pack_parts.Part(b"", front_pages, 0, {})
+        pages: dict[str, int] = {}
+        for start, part in zip(pack_parts.starts(front, parts), parts, strict=True):
+            for name, index in part.anchors.items():
+                pages.setdefault(name, start + index - part.first + 1)
+        return pages
+
+    def _page_numbers(
+        self,
+        cache: Any,
+        numbered: Sequence[bool],
+        paper: str,
+        course: Course,
+        width: int,
+        inputs: Sequence[str],
+    ) -> bytes:
+        """A document of the pack's length with only the page numbers ("Page 7 of 14") where
+        the pack shows them, in the box the parts leave empty (untagged: the join paints them
+        as artifacts)."""
+        lang = html_escape(course.lang or "en")
+        direction = "rtl" if catalogue(course.lang or "en", self.layouts).rtl else "ltr"
+        pages = "".join(
+            '<div class="n"></div>' if shown else '<div class="n off"></div>' for shown in numbered
+        )
+        html = (
+            f'<!DOCTYPE html><html lang="{lang}" dir="{direction}"><head>'
+            f'<meta charset="utf-8"></head><body>{pages}</body></html>'
+        )
+        none = "content: none;"
+        css = (
+            f"@page {{ @top-left {{ {none} }} @top-center {{ {none} }} @top-right {{ {none} }}"
+            f" @bottom-left {{ {none} }} @bottom-center {{ {none} }}"
+            f" @bottom-right {{ width: {width}pt; }} }}"
+            f" @page off {{ @bottom-right {{ {none} }} }}"
+            " html, body { background: none !important; }"
+            " div.n { break-before: page; margin: 0; padding: 0; height: 1pt; }"
+            " div.n:first-child { break-before: auto; } div.off { page: off; }"
+        )
+        return self._pack_part(
+            cache, lambda _splits: html, paper, [], course, css, inputs, tagged=False
+        ).pdf
+
+    def _page_number_width(self, lang: str) -> int:
+        """The width (pt) of the pack's page-number box: the words around the widest
+        four-digit numbers, in the course's language, at the footer's 8pt, with room."""
+        messages = catalogue(lang, self.layouts)
+        before, between, after = messages.parts("page_of", "page", "pages")
+        fonts = self._theme_font_files(400, "normal")
+        widest = max(
+            text_width_em(f"{before}{digit * 4}{between}{digit * 4}{after}", fonts)
+            for digit in "0123456789"
+        )
+        return math.ceil(widest * 8 * 1.1) + 2
+
+    def _part_inputs(self, paper: str, lang: str) -> list[str]:
+        """What every part of a pack is made from besides its HTML: the versions, the layout
+        stylesheets and generated CSS (theme, fonts), the page words, the paper, the fonts."""
+        from importlib import metadata
+
+        from coursepack import __version__
+
+        versions = []
+        for name in (*PDF_PACKAGES, *PACK_PACKAGES):
+            try:
+                versions.append(f"{name}={metadata.version(name)}")
+            except metadata.PackageNotFoundError:
+                versions.append(f"{name}=none")
+        fonts = []
+        for face in self._fonts().faces:
+            try:
+                info = face.path.stat()
+                fonts.append(f"{face.path}:{info.st_size}:{info.st_mtime_ns}")
+            except OSError:
+                fonts.append(f"{face.path}:missing")
+        # The templates, stylesheets, theme and messages by content (small files).
+        faces = {face.path for face in self._fonts().faces}
+        layouts = [
+            f"{path}={sha256_file(path)}" for path in self.layout_files() if path not in faces
+        ]
+        return [
+            f"coursepack={__version__}",
+            *versions,
+            *layouts,
+            *self._layout_css_texts(),
+            self.generated_css(),
+            self._language_body(lang),
+            paper,
+            *fonts,
+        ]
 
     def _pdf(
         self,
@@ -595,6 +795,11 @@ class HandoutWriter:
         lessons: Sequence[Lesson],
         where: Path,
         lang: str,
+        *,
+        first_html: str | None = None,
+        extra_css: str = "",
+        tagged: bool = True,
+        on_document: Callable[[Any], None] | None = None,
     ) -> bytes:
         """Print the HTML ``html_of`` makes: shared fonts and CSS, the paper size and the page
         labels in ``lang``, only allowed files fetched. A data table wider than its page even
@@ -602,12 +807,14 @@ class HandoutWriter:
         column repeated, and the document laid out again: nothing runs off the page."""
         weasyprint = load_weasyprint()
         HTML = weasyprint.HTML  # noqa: N806 (the class)
-        html = html_of(None)
+        html = html_of(None) if first_html is None else first_html
         # Formulas are painted from cached operators; without the hook they would print as
         # their alt text, silently: a WeasyPrint it does not fit is a bug to report, loudly.
         if not formula_paint.install(weasyprint) and formula_paint.names_formulas(html):
             raise InternalError(where, "this WeasyPrint cannot paint formulas (see pyproject)")
         extra = [self._paper_stylesheet(paper), self._language_stylesheet(lang)]
+        if extra_css:
+            extra.append(self._extra_stylesheet(extra_css))
         font_config, sheets = self._font_set(html, [self._language_body(lang)])
         stylesheets = sheets + extra
         fetcher = self._require_fetcher()
@@ -618,7 +825,7 @@ class HandoutWriter:
                 return HTML(string=html, base_url=str(where.parent), url_fetcher=fetcher).render(
                     stylesheets=stylesheets,
                     font_config=font_config,
-                    pdf_tags=True,  # tagged PDF with /Lang
+                    pdf_tags=tagged,  # tagged PDF with /Lang
                 )
 
             document = lay_out(html, font_config)
@@ -629,6 +836,8 @@ class HandoutWriter:
                 font_config, sheets = self._font_set(html, [self._language_body(lang)])
                 stylesheets = sheets + extra
                 document = lay_out(html, font_config)
+            if on_document is not None:
+                on_document(document)
             # The style cascade is garbage once the pages are laid out, but in reference
             # cycles: collect it now, before writing adds its own peak on top (a 300-page
             # course pack peaks about 90 MB lower).
@@ -637,7 +846,9 @@ class HandoutWriter:
                 # PDF/UA-1: tagged, and its XMP metadata says so (pdfuaid:part 1; no
                 # random id, no date: the same bytes every build).
                 pdf = document.write_pdf(
-                    pdf_tags=True, uncompressed_pdf=False, pdf_variant="pdf/ua-1"
+                    pdf_tags=tagged,
+                    uncompressed_pdf=False,
+                    pdf_variant="pdf/ua-1" if tagged else None,
                 )
             problems = list(refused)
         if problems:
@@ -1013,6 +1224,14 @@ class HandoutWriter:
             )
         return self._paper_css[paper]
 
+    def _extra_stylesheet(self, css: str) -> Any:
+        """A stylesheet of ours after the others (a course pack's parts), parsed once."""
+        if css not in self._extra_css:
+            self._extra_css[css] = load_weasyprint().CSS(
+                string=css, font_config=self._font_config, url_fetcher=self._require_fetcher()
+            )
+        return self._extra_css[css]
+
     def _language_stylesheet(self, lang: str) -> Any:
         """The words of the page margins in ``lang`` (CSS variables of the page context:
         ``--t-page-before`` "Page ", ``--t-page-between`` " of ", ``--t-page-after``,
@@ -1214,6 +1433,17 @@ __all__ = [
 # --------------------------------------------------------------------------- registered outputs
 
 #: Libraries whose upgrade can change a handout's or key's bytes (stamped with the output).
+#: What else a course pack's parts are made with (read, formulas, code, the join).
+PACK_PACKAGES = (
+    "markdown-it-py",
+    "mdit-py-plugins",
+    "PyYAML",
+    "ziamath",
+    "latex2mathml",
+    "Pygments",
+    "fonttools",
+    "pikepdf",
+)
 PDF_PACKAGES = (
     "weasyprint",
     "pydyf",
@@ -1371,7 +1601,7 @@ class PackPdf(Output):
     """A course pack of handouts or of answer keys (``course.yaml``)."""
 
     scope = "course"
-    packages = PDF_PACKAGES
+    packages = (*PDF_PACKAGES, "pikepdf")
     writer = HandoutWriter
 
     def __init__(self, name: str, suffix: str, audience: HandoutAudience) -> None:
@@ -1393,7 +1623,11 @@ class PackPdf(Output):
         """The pack's PDF."""
         assert target.course is not None
         return writer.render_pack(
-            target.course, target.lessons, self.audience, paper=settings["paper"]
+            target.course,
+            target.lessons,
+            self.audience,
+            paper=settings["paper"],
+            cache_dir=writer.pack_cache,
         )
 
 
