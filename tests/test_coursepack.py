@@ -419,3 +419,29 @@ def test_a_lesson_listed_from_a_subfolder_is_checked_too(tmp_path: Path) -> None
     assert result.exit_code == 0, result.stderr
     reader = PdfReader(tmp_path / "build" / "sub-course-coursepack.pdf")
     assert [item.title for item, _ in outline(reader)] == ["Intro", "Treaty"]
+
+
+def test_the_part_cache_reads_only_its_own_whole_entries(tmp_path: Path) -> None:
+    """Entries are named by their digest alone (nothing a lesson writes reaches a path), an
+    entry whose PDF does not match its recorded checksum is not used, and a pack's prune
+    keeps what any pack's manifest names."""
+    from coursepack.writers.pack_parts import Part, PartCache
+
+    folder = tmp_path / "cache"
+    cache = PartCache(folder)
+    part = Part(b"%PDF-1.7 part", 3, 0, {"lesson-1": 0})
+    key, other = "a" * 64, "b" * 64
+    cache.put(key, part)
+    cache.put("../../escape", part)
+    assert cache.get(key) == part
+    assert cache.get("../../escape") is None and not (tmp_path / "escape.pdf").exists()
+    assert sorted(p.name for p in folder.iterdir()) == [f"{key}.json", f"{key}.pdf"]
+    (folder / f"{key}.pdf").write_bytes(b"%PDF-1.7 par")  # torn
+    assert PartCache(folder).get(key) is None
+    cache.prune("course-handout")
+    second = PartCache(folder)
+    second.put(other, part)
+    second.prune("course-key")  # keeps the handout pack's entry too
+    assert {p.name for p in folder.glob("*.pdf")} == {f"{key}.pdf", f"{other}.pdf"}
+    PartCache(folder).prune("course-handout")  # the handout pack now uses nothing
+    assert {p.name for p in folder.glob("*.pdf")} == {f"{other}.pdf"}
