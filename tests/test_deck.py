@@ -103,7 +103,7 @@ def test_titles_sit_in_title_placeholders(small) -> None:
         assert title.text_frame.text.strip()
     titles = [s.shapes.title.text_frame.text.replace("\u00a0", " ") for s in prs.slides]
     assert titles[0] == "A Small Lesson"
-    assert "Check for understanding: Question 3 (1 point)" in titles
+    assert "Question 3 (1 point)" in titles  # the topic only says "Questions"
 
 
 def test_default_template_is_16_9_with_its_layouts(small) -> None:
@@ -674,14 +674,14 @@ def test_question_slides_reveal_their_answer_on_one_click(tmp_path: Path) -> Non
     # the options start a gutter further in than the prompt: room for the marks
     margins = [p._p.pPr.get("marL") for p in question.text_frame.paragraphs]
     assert int(margins[-1]) > int(margins[0]) + 0.5 * 914400
-    open_q = slide_titled(prs, "Check for understanding: Question\u00a02")
+    open_q = slide_titled(prs, "Quiz: Question\u00a02")
     assert revealed_texts(open_q) == ["Model answer: Because it is."]
     assert len(click_steps(open_q)) == 1
 
 
 def test_matching_letters_and_ordering_numbers_appear_beside_their_lines(small) -> None:
     prs = open_deck(small[1])
-    match = slide_titled(prs, "Check for understanding: Question\u00a03")
+    match = slide_titled(prs, "Question\u00a03")
     badges = sorted(shown_on_click(match), key=lambda s: s.top)
     pairs = re.findall(r"(\d+) — ([A-Z])", notes_text(match).splitlines()[0])
     assert [b.text_frame.text for b in badges] == [letter for _, letter in pairs]
@@ -691,7 +691,7 @@ def test_matching_letters_and_ordering_numbers_appear_beside_their_lines(small) 
     for badge in badges:  # between the terms and the definitions
         assert terms.left + terms.width <= badge.left
         assert badge.left + badge.width <= definitions.left
-    order = slide_titled(prs, "Check for understanding: Question\u00a04")
+    order = slide_titled(prs, "Question\u00a04")
     badges = sorted(shown_on_click(order), key=lambda s: s.top)
     right = notes_text(order).splitlines()[0].removeprefix("Correct order: ").split(", ")
     shown = "ABC"[: len(right)]  # the items as the slide letters them, top to bottom
@@ -703,12 +703,12 @@ def test_matching_letters_and_ordering_numbers_appear_beside_their_lines(small) 
 def test_reveal_answers_false_keeps_the_answers_in_the_notes_only(tmp_path: Path) -> None:
     text = BUILDS.replace("incremental: true", "reveal-answers: false")
     prs = open_deck(deck_of(tmp_path, text))
-    for start in ("Quiz: Question\u00a01", "Check for understanding: Question\u00a02"):
+    for start in ("Quiz: Question\u00a01", "Quiz: Question\u00a02"):
         slide = slide_titled(prs, start)
         assert click_steps(slide) == [] and revealed_texts(slide) == []
         assert notes_text(slide).startswith(("Answer: B", "Model answer: Because"))
     # the open question's lower half: ruled lines for the class's answers, under the prompt
-    open_q = slide_titled(prs, "Check for understanding: Question\u00a02")
+    open_q = slide_titled(prs, "Quiz: Question\u00a02")
     lines = [s for s in open_q.shapes if s.name.startswith("Answer line")]
     prompt = next(s for s in open_q.placeholders if s.placeholder_format.idx == 1)
     assert len(lines) >= 3 and all(line.height == 0 for line in lines)

@@ -140,9 +140,9 @@ def test_slide_kinds_and_titles_of_a_small_lesson() -> None:
         (SectionSlide, "Second Section"),
         # a topic that opens with a question ("Questions": its name only repeats the word)
         (QuestionSlide, "Question 1 (2 points)"),
-        (QuestionSlide, "Check for understanding: Question 2 (3 points)"),
-        (TwoColumnSlide, "Check for understanding: Question 3 (1 point)"),
-        (QuestionSlide, "Check for understanding: Question 4 (1 point)"),
+        (QuestionSlide, "Question 2 (3 points)"),
+        (TwoColumnSlide, "Question 3 (1 point)"),
+        (QuestionSlide, "Question 4 (1 point)"),
     ]
     assert plan.title == "A Small Lesson" and plan.footer == "A Small Lesson"
     # no footer on the cover; the others carry it (short enough to need no cut here)
@@ -1016,3 +1016,20 @@ def test_a_matching_too_big_for_two_columns_marks_its_terms_in_the_list(tmp_path
         for mark in marks:
             assert mark.frame is None and mark.alt == f"Matches {mark.label}"
     assert dict(found) == letters and len(found) == 9
+
+
+def test_every_question_of_a_topic_that_opens_with_questions_shows_the_topic(
+    tmp_path: Path,
+) -> None:
+    """A topic of questions only never gets a slide of its own: each of its questions' slides
+    carries its name, not the first alone (the others said "Check for understanding"). After
+    a slide that shows the topic's name, a question needs it no more."""
+    text = "# S\n\n## Exit ticket\n\n" + QUESTION + "\n" + QUESTION
+    text += "\n## Notes\n\nSome words.\n\n" + QUESTION
+    titles = [s.title.replace("\u00a0", " ") for s in plan_text(tmp_path, text).slides]
+    assert titles[-4:] == [
+        "Exit ticket: Question 1 (1 point)",
+        "Exit ticket: Question 2 (1 point)",
+        "Notes",
+        "Check for understanding: Question 3 (1 point)",
+    ]

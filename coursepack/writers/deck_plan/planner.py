@@ -389,9 +389,11 @@ class _Planner:
                 notes = tuple(chunk.notes + other.notes)
                 planned.append((replace(pair, notes=notes), True))
                 continue
-            # a topic that opens with a question has no slide of its own: the question's
-            # slide shows the topic's name
-            made = self._chunk(chunk, title, lead=title if empty_slide and not planned else "")
+            # a topic that opens with questions has no slide of its own: each question's
+            # slide shows the topic's name until some other slide has shown it (only graded
+            # slides are planned with counts=False)
+            shown = any(counts for _, counts in planned)
+            made = self._chunk(chunk, title, lead=title if empty_slide and not shown else "")
             if made and chunk.notes:
                 first, counts = made[0]
                 made[0] = (replace(first, notes=first.notes + tuple(chunk.notes)), counts)
