@@ -839,16 +839,20 @@ _ARABIC = dict(h="أسئلة", q="ما لون السماء؟", o1="أحمر", o2
                t1="شمس", d1="نجم", t2="قمر", d2="تابع", t3="أرض", d3="كوكب")  # fmt: skip
 _HEBREW = dict(h="שאלות", q="מה צבע השמיים?", o1="אדום", o2="כחול", o3="ירוק",
                t1="שמש", d1="כוכב", t2="ירח", d2="לוויין", t3="ארץ", d3="פלנטה")  # fmt: skip
+_GREEK = dict(h="Ερωτήσεις", q="Τι χρώμα έχει ο ουρανός;", o1="κόκκινο", o2="μπλε",
+              o3="πράσινο", t1="Ήλιος", d1="άστρο", t2="Σελήνη", d2="δορυφόρος", t3="Γη",
+              d3="πλανήτης")  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("lang", "words", "letters"), [("ar", _ARABIC, "أبج"), ("he", _HEBREW, "אבג")]
+    ("lang", "words", "letters"),
+    [("ar", _ARABIC, "أبج"), ("he", _HEBREW, "אבג"), ("el", _GREEK, "αβγ")],
 )
 def test_options_are_lettered_in_the_lessons_alphabet(
     tmp_path: Path, lang: str, words: dict[str, str], letters: str
 ) -> None:
-    """Arabic options are أ ب ج, Hebrew א ב ג: in the handout, the key, the answer sheet,
-    the slides and their notes (one rule, coursepack.model.option_letter, with the
+    """Arabic options are أ ب ج, Hebrew א ב ג, Greek α β γ: in the handout, the key, the
+    answer sheet, the slides and their notes (one rule, coursepack.model.option_letter, with the
     catalogue's letters); Moodle, which letters only in Latin, numbers none."""
     folder = tmp_path / "src"
     folder.mkdir()
