@@ -396,16 +396,31 @@ def fonts() -> None:
 @guarded
 def fonts_install(families: tuple[str, ...], force: bool) -> int:
     """Install the packaged fonts (or only FAMILIES, e.g. "Noto Sans KR") as this user's fonts,
-    so that PowerPoint and LibreOffice draw the slides' Arabic, Hebrew, CJK... lines with them."""
+    so that PowerPoint and LibreOffice draw the slides' Arabic, Hebrew, CJK... lines with them.
+    Without FAMILIES, the families this computer already has from elsewhere are left alone."""
     from coursepack.build import BuildFailed
-    from coursepack.font_install import install_fonts, installable_families, user_font_folder
+    from coursepack.font_install import (
+        INSTALL_COMMAND,
+        install_fonts,
+        installable_families,
+        missing_families,
+        user_font_folder,
+    )
     from coursepack.fonts import font_stack, system_families
     from coursepack.layouts import LayoutSearch
 
     theme = LayoutSearch().theme
     stack = font_stack(theme)
     available = installable_families(stack, system_families(theme))
-    wanted = list(families) or available
+    folder = user_font_folder()
+    wanted = list(families)
+    if not wanted:
+        wanted, skipped = missing_families(available, folder)
+        if skipped:
+            _say(
+                f"not installing {', '.join(skipped)}: this computer has them already "
+                f'(name one to install coursepack\'s copy, e.g. {INSTALL_COMMAND} "{skipped[0]}")'
+            )
     unknown = [name for name in wanted if name not in available]
     if unknown:
         missing = {item.family: item.hint for item in stack.unavailable}
@@ -416,7 +431,6 @@ def fonts_install(families: tuple[str, ...], force: bool) -> int:
         raise BuildFailed(
             "cannot install " + "; ".join(reasons) + f" (the fonts it has: {', '.join(available)})"
         )
-    folder = user_font_folder()
     try:
         result = install_fonts(stack, wanted, folder, force, _say)
     except OSError as exc:

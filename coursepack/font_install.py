@@ -45,6 +45,7 @@ __all__ = [
     "installable_families",
     "installed_families",
     "is_installed",
+    "missing_families",
     "user_font_folder",
 ]
 
@@ -102,8 +103,12 @@ def _file_name(face: FontFace) -> str:
     """``coursepack-NotoSansKR-Bold.ttf``: only letters and digits of the family name (the
     name comes from a package or theme.yaml, and this file goes into the user's own folder)."""
     style = _STYLES.get((face.weight, face.style), f"{face.weight}{face.style.capitalize()}")
-    family = re.sub(r"[^A-Za-z0-9]", "", face.family) or "Font"
-    return f"{FILE_PREFIX}{family}-{re.sub(r'[^A-Za-z0-9]', '', style)}.ttf"
+    return f"{_family_stem(face.family)}{re.sub(r'[^A-Za-z0-9]', '', style)}.ttf"
+
+
+def _family_stem(family: str) -> str:
+    """``coursepack-NotoSansKR-``: how the names of a family's files begin."""
+    return f"{FILE_PREFIX}{re.sub(r'[^A-Za-z0-9]', '', family) or 'Font'}-"
 
 
 def _source_digest(face: FontFace) -> str:
@@ -222,7 +227,7 @@ def install_fonts(
         text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
         _write_atomic(folder, folder / MANIFEST, lambda path: path.write_text(text, "utf-8"))
         _register(folder, [path for _, path in written])
-    installed_families.cache_clear()
+    _fc_families.cache_clear()
     return InstallResult(tuple(written), tuple(kept), tuple(unknown))
 
 
@@ -245,10 +250,26 @@ def _register(folder: Path, files: list[Path]) -> None:
         subprocess.run(["fc-cache", "-f", str(folder)], capture_output=True, check=False)
 
 
-@lru_cache(maxsize=1)
 def installed_families() -> frozenset[str] | None:
     """The family names of the fonts installed on this computer (``fc-list``), or ``None``
-    where fontconfig is not there to ask (macOS and Windows usually)."""
+    where fontconfig is not there to ask (macOS and Windows usually).
+
+    Asked once per state of the user's font folder: a running ``coursepack watch`` sees the
+    fonts that ``coursepack fonts install`` (in another terminal) has just added."""
+    return _fc_families(_folder_state(user_font_folder()))
+
+
+def _folder_state(folder: Path) -> tuple[int, int] | None:
+    try:
+        info = folder.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_ino
+
+
+@lru_cache(maxsize=1)
+def _fc_families(folder_state: tuple[int, int] | None) -> frozenset[str] | None:
+    """``fc-list``'s families (``folder_state`` only keys the cache)."""
     if shutil.which("fc-list") is None:
         return None
     try:
@@ -273,6 +294,22 @@ def is_installed(family: str) -> bool:
     names = installed_families()
     if names is not None:
         return family in names
-    stem = f"{FILE_PREFIX}{family.replace(' ', '')}-"
-    folder = user_font_folder()
+    return _has_own_files(family, user_font_folder())
+
+
+def _has_own_files(family: str, folder: Path) -> bool:
+    stem = _family_stem(family)
     return folder.is_dir() and any(path.name.startswith(stem) for path in folder.iterdir())
+
+
+def missing_families(available: Iterable[str], folder: Path) -> tuple[list[str], list[str]]:
+    """What ``coursepack fonts install`` without names installs into ``folder``, and what it
+    leaves alone: a family this computer has from elsewhere than this module's own files
+    (the distribution's Noto Sans, say), since a copy in the user's folder would shadow the
+    system's and its updates. Named, such a family is installed all the same."""
+    names = installed_families() or frozenset()
+    wanted, skipped = [], []
+    for family in available:
+        elsewhere = family in names and not _has_own_files(family, folder)
+        (skipped if elsewhere else wanted).append(family)
+    return wanted, skipped

@@ -156,3 +156,51 @@ def test_fonts_install_rewrites_what_it_did_not_finish_and_never_writes_through_
     assert len(regular.read_bytes()) == len(whole)  # whole again (the head table's date differs)
     assert outside.read_text(encoding="utf-8") == "keep me"
     assert not bold.is_symlink() and bold.stat().st_size > 1000
+
+
+def test_fonts_install_without_names_leaves_the_systems_own_families_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A family the computer has from elsewhere (the distribution's Noto Sans) is not copied
+    into the user's folder, where it would shadow the system's; one coursepack installed
+    itself is kept up to date; the rest is installed."""
+    folder = tmp_path / "fonts"
+    folder.mkdir()
+    (folder / "coursepack-NotoSansHebrew-Regular.ttf").write_bytes(b"ours")
+    have = frozenset({"Noto Sans", "Noto Sans Hebrew", "DejaVu Sans"})
+    monkeypatch.setattr(font_install, "installed_families", lambda: have)
+    available = ["Atkinson Hyperlegible", "Noto Sans", "Noto Sans Hebrew", "Noto Sans KR"]
+    wanted, skipped = font_install.missing_families(available, folder)
+    assert wanted == ["Atkinson Hyperlegible", "Noto Sans Hebrew", "Noto Sans KR"]
+    assert skipped == ["Noto Sans"]
+    # without fontconfig to ask (macOS, Windows), everything is installed
+    monkeypatch.setattr(font_install, "installed_families", lambda: None)
+    assert font_install.missing_families(available, folder) == (available, [])
+
+
+def test_installed_families_are_asked_again_after_the_font_folder_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running watch learns of fonts installed meanwhile: fontconfig is asked once per state
+    of the user's font folder, not once per process."""
+    if shutil.which("fc-list") is None:
+        pytest.skip("needs fontconfig")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    calls: list[list[str]] = []
+    real_run = subprocess.run
+
+    def counting_run(args, *rest, **kwargs):
+        calls.append(list(args))
+        return real_run(args, *rest, **kwargs)
+
+    monkeypatch.setattr(font_install.subprocess, "run", counting_run)
+    font_install._fc_families.cache_clear()
+    font_install.installed_families()
+    font_install.installed_families()
+    assert len(calls) == 1  # cached while nothing changed
+    folder = tmp_path / "fonts"
+    folder.mkdir()
+    (folder / "coursepack-X-Regular.ttf").write_bytes(b"")
+    font_install.installed_families()
+    assert len(calls) == 2
+    font_install._fc_families.cache_clear()
