@@ -461,8 +461,8 @@ class Builder:
         _worker_builder = self
         # What is loaded now (modules, fonts, parsed CSS, templates) lives as long as the build:
         # frozen, the garbage collector no longer scans it, in the workers (which would also
-        # copy every page it touches) nor here.
-        gc.collect()
+        # copy every page it touches) nor here. Not collected first: the few cycles the imports
+        # left would be freed, at 0.09 s of CPU per build.
         gc.freeze()
         try:
             yield from self._write_in_workers(groups, jobs, progress)

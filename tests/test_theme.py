@@ -103,3 +103,29 @@ def test_code_styles_and_slide_math_are_checked_too(tmp_path: Path) -> None:
     )
     assert "theme.yaml:5: error: code comment: italic must be true or false" in result.output
     assert not (folder / "out").exists()
+
+
+def test_a_theme_is_parsed_once_per_content_and_each_reader_gets_its_own_values(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A build reads the same theme.yaml for the command, the check and each writer: parsed
+    once (YAML's composer was a third of a no-op rebuild), re-read when its bytes change, and
+    a reader changing its values (the theme merge does) changes nobody else's."""
+    import yaml
+
+    from coursepack import layouts
+
+    theme = tmp_path / "theme.yaml"
+    theme.write_text('colours:\n  accent: "#8b1e1e"\n', encoding="utf-8")
+    composed = []
+    compose = yaml.compose
+    monkeypatch.setattr(yaml, "compose", lambda *a, **k: composed.append(1) or compose(*a, **k))
+    first, _ = layouts.load_theme(theme)
+    first["colours"]["accent"] = "#000000"
+    second, _ = layouts.load_theme(theme)
+    assert second == {"colours": {"accent": "#8b1e1e"}}
+    assert len(composed) == 1
+    theme.write_text('colours:\n  accent: "#1e8b1e"\n', encoding="utf-8")  # same size, new bytes
+    third, _ = layouts.load_theme(theme)
+    assert third == {"colours": {"accent": "#1e8b1e"}}
+    assert len(composed) == 2

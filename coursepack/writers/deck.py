@@ -237,17 +237,33 @@ def _box(ph) -> Box:
     return Box(int(ph.left), int(ph.top), int(ph.width), int(ph.height))
 
 
-def _role_placeholders(roles: _Layouts):
-    """(layout, placeholder) for every positioned placeholder of the chosen layouts and the
-    master's footers (which the slides may get)."""
-    for role in fields(roles):
-        layout = getattr(roles, role.name)
-        for _, ph in _ph_types(layout):
-            if _placed(ph):
-                yield layout, ph
-        for t, ph in _ph_types(layout.slide_master):
-            if t in _FOOTER_TYPES and _placed(ph):
-                yield layout, ph
+def _placed_box(ph) -> Box | None:
+    """The box of a placeholder with a position (see :func:`_placed`), else None: each of its
+    inherited values looked up once (python-pptx searches the master for every one)."""
+    left, top, width, height = ph.left, ph.top, ph.width, ph.height
+    if None in (left, top, width, height) or int(width or 0) * int(height or 0) <= 0:
+        return None
+    return Box(int(left), int(top), int(width), int(height))
+
+
+def _role_boxes(roles: _Layouts) -> list[Box]:
+    """The box of every positioned placeholder of the chosen layouts and of the masters'
+    footers (which the slides may get), worked out once per choice of layouts: the geometry
+    and the emitter both need them, and python-pptx's lookups of inherited positions were a
+    quarter of writing a deck."""
+    boxes: list[Box] | None = getattr(roles, "_boxes", None)
+    if boxes is None:
+        boxes = []
+        for role in fields(roles):
+            layout = getattr(roles, role.name)
+            boxes += [b for _, ph in _ph_types(layout) if (b := _placed_box(ph)) is not None]
+            boxes += [
+                b
+                for t, ph in _ph_types(layout.slide_master)
+                if t in _FOOTER_TYPES and (b := _placed_box(ph)) is not None
+            ]
+        roles._boxes = boxes  # type: ignore[attr-defined]  # not a field: compare, replace
+    return boxes
 
 
 def layout_scale(prs, roles: _Layouts) -> tuple[float, float]:
@@ -255,7 +271,7 @@ def layout_scale(prs, roles: _Layouts) -> tuple[float, float]:
     template whose placeholders are on the slide; for a 4:3 layout saved as 16:10 (or as
     portrait) the placeholders are scaled down so the layout keeps its proportions and margins
     inside the slide, instead of text running off it."""
-    return _scale_of(prs, [_box(ph) for _, ph in _role_placeholders(roles)])
+    return _scale_of(prs, _role_boxes(roles))
 
 
 def _scale_of(prs, boxes: list[Box]) -> tuple[float, float]:
@@ -519,7 +535,7 @@ class _Emitter:
         self.title_font = title_font
         self.body_font = body_font
         self.metrics = metrics
-        boxes = [_box(ph) for _, ph in _role_placeholders(roles)]
+        boxes = _role_boxes(roles)
         self.scale = _scale_of(prs, boxes)
         # With every placeholder of the chosen layouts (and the masters' footers) on the slide
         # and nothing to scale, no slide has a box to fit (see _inside): python-pptx's lookups
