@@ -12,9 +12,10 @@ LaTeX → MathML (latex2mathml), and everything else is derived from that MathML
 - :func:`omml` — an Office Math (OMML) ``m:oMath`` element for editable PowerPoint equations;
 - :func:`tex_source` — the ``\\(…\\)`` form exports carry (Moodle and Canvas run MathJax).
 
-Every function is cached on its arguments (the formula's text), so the handout, the key and
-the deck draw a formula once per process and a rebuild in ``watch`` draws none again; the
-drawings are also kept in the user's cache folder, so the next build reads them back. A
+Everything is made once per formula and process, from one parse, and kept by content in
+the user's cache folder with the drawing: the handout, the key and the deck draw a formula
+once, a rebuild in ``watch`` draws none again, and the next build (its ``check`` too) reads
+drawing and text forms back without importing ziamath or latex2mathml at all. A
 lesson's LaTeX is data, never a program: nothing here reads the lesson's files or the
 network (no ``\\input``, no macros that expand).
 """
@@ -170,11 +171,10 @@ def problem(tex: str, display: bool = False) -> str | None:
     The formula is drawn here, once (the writers reuse the drawing): a formula that reads
     but cannot be drawn is an error of ``check`` too, never a crash of the build.
     """
-    parsed = _parse(tex, display)
-    if isinstance(parsed, str):
-        return parsed
     try:
-        _drawing(tex, display)
+        _record(tex, display)  # kept from an earlier build: not even parsed again
+    except FormulaError as exc:
+        return str(exc)
     except Exception as exc:  # ziamath meeting MathML it cannot lay out
         return f"the formula cannot be drawn ({type(exc).__name__})"
     return None
@@ -206,6 +206,17 @@ class Drawing:
     depth: float  # how far the drawing reaches below the baseline
 
 
+@dataclass(frozen=True)
+class _Record:
+    """Everything the outputs take from one formula, made from one parse and kept on disk:
+    a later build (and its ``check``) reads it back without importing, parsing or drawing."""
+
+    drawing: Drawing
+    spoken: str  # the English alt text
+    linear: str
+    omml: str
+
+
 # ziamath draws at this size (in SVG user units per em); the writers scale by em.
 _DRAW_SIZE = 20.0
 
@@ -218,7 +229,7 @@ TEXT_COLOUR = "#010203"
 # Drawings are also kept on disk, named by a hash of what makes them, so a new process (the
 # next build after an edit, a no-op rebuild's check) reads them back instead of drawing.
 # COURSEPACK_CACHE names the folder ("" turns it off); else the user's cache folder.
-_CACHE_FORMAT = "2"
+_CACHE_FORMAT = "3"  # 3: the text forms too
 
 
 def cache_folder() -> Path | None:
@@ -247,45 +258,65 @@ def _cache_file(tex: str, display: bool) -> Path | None:
     return folder / digest[:2] / f"{digest}.json"
 
 
-def _read_cached(path: Path | None) -> Drawing | None:
+def _read_cached(path: Path | None) -> _Record | None:
     if path is None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        drawing = Drawing(
-            svg=str(data["svg"]),
-            width=float(data["width"]),
-            height=float(data["height"]),
-            depth=float(data["depth"]),
+        record = _Record(
+            drawing=Drawing(
+                svg=str(data["svg"]),
+                width=float(data["width"]),
+                height=float(data["height"]),
+                depth=float(data["depth"]),
+            ),
+            spoken=str(data["spoken"]),
+            linear=str(data["linear"]),
+            omml=str(data["omml"]),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent, or not one we wrote: draw it again
-    return drawing if drawing.svg.startswith("<svg") else None
+    if not (record.drawing.svg.startswith("<svg") and record.omml.startswith("<m:oMath ")):
+        return None
+    return record
 
 
-def _write_cached(path: Path | None, drawing: Drawing) -> None:
+def _write_cached(path: Path | None, record: _Record) -> None:
     if path is None:
         return
+    data = dataclasses.asdict(record.drawing)
+    data.update(spoken=record.spoken, linear=record.linear, omml=record.omml)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(dataclasses.asdict(drawing)), encoding="utf-8")
+        temporary.write_text(json.dumps(data), encoding="utf-8")
         os.replace(temporary, path)  # whole or not at all, whoever reads it meanwhile
     except OSError:
         pass  # a read-only home folder: draw again next time
 
 
 @lru_cache(maxsize=_CACHE)
-def _drawing(tex: str, display: bool) -> Drawing:
-    """The drawing of a formula (in the sentinel colour), made once per process and kept on
-    disk for the next one."""
+def _record(tex: str, display: bool) -> _Record:
+    """The drawing (in the sentinel colour) and text forms of a readable formula, made once
+    per process and kept on disk for the next one (which then never imports ziamath or
+    latex2mathml); :class:`FormulaError` when it cannot be read."""
     cache = _cache_file(tex, display)
     cached = _read_cached(cache)
     if cached is not None:
         return cached
-    drawing = _draw(tex, display)
-    _write_cached(cache, drawing)
-    return drawing
+    record = _Record(
+        drawing=_draw(tex, display),
+        spoken=_spoken_english(tex, display),
+        linear=_linear_text(tex, display),
+        omml=_omml_element(tex, display),
+    )
+    _write_cached(cache, record)
+    return record
+
+
+def _drawing(tex: str, display: bool) -> Drawing:
+    """The drawing of a formula, in the sentinel colour."""
+    return _record(tex, display).drawing
 
 
 def _parent_style_fields(style: object) -> dict[str, object]:
@@ -294,17 +325,70 @@ def _parent_style_fields(style: object) -> dict[str, object]:
     return {field.name: getattr(style, field.name) for field in dataclasses.fields(style)}
 
 
+#: The ziamath whose row layout :func:`_measure_rows_only_to_stretch` was read against: on
+#: another version rows are laid out by ziamath's own code.
+_ZIAMATH_ROWS = "0.13"
+
+# What ziamath 0.13's ``Moperator`` stretches to the row's height (``stretchy`` from its
+# operator table or the element), and the elements that become such operators.
+_STRETCH_TAGS = frozenset({"mo", "mi"})
+
+
+def _may_stretch(element: ET.Element) -> bool:
+    """Whether anything in ``element`` could be an operator ziamath stretches to its row
+    (a parenthesis, ∑, ∫, a \\left fence…): only those read the row's height."""
+    from ziamath import operators
+
+    for node in element.iter():
+        if node.tag == "mfenced" or node.get("stretchy", "false") != "false":
+            return True
+        if node.tag in _STRETCH_TAGS:
+            text = (node.text or "").strip()
+            if any(
+                operators.get_params(text, form).get("stretchy", "false") != "false"
+                for form in ("prefix", "infix", "postfix")
+            ):
+                return True
+    return False
+
+
+def _measure_rows_only_to_stretch(mrow_class: type) -> None:
+    """ziamath lays out every child of a row twice, the first time only to measure the
+    row's height for the operators that stretch to it, and does so again in every row
+    inside (so a formula nested three deep is laid out eight times): most of the time it
+    takes to draw one. The height is read by stretchy operators alone (``Moperator``'s
+    ``rowymin``, ``nostretch``); a row with none inside skips the measuring pass and gets
+    the height of an empty row, which nothing reads (a test compares the drawings)."""
+    original = mrow_class._get_height_nostretch
+    if getattr(original, "ziamaths", None) is not None:
+        return
+
+    def _get_height_nostretch(self: object, line: list, **kwargs: object) -> tuple:
+        if any(_may_stretch(child) for child in line):
+            return original(self, line, **kwargs)
+        return 9999, -9999  # what ziamath gives a row it measures nothing in
+
+    _get_height_nostretch.ziamaths = original  # type: ignore[attr-defined]
+    mrow_class._get_height_nostretch = _get_height_nostretch
+
+
 @lru_cache(maxsize=1)
 def _ziamath() -> ModuleType:
-    """ziamath, with its style inheritance made cheap: it turns the parent's style into a
-    dictionary with a deep ``dataclasses.asdict`` for every node, a fifth of drawing a
-    formula; a shallow one gives ``parse_style`` the same values (a test compares the
-    drawings)."""
+    """ziamath, made cheaper where it does work twice (a test compares the drawings with
+    ziamath's own): its style inheritance turns the parent's style into a dictionary with a
+    deep ``dataclasses.asdict`` for every node, a fifth of drawing a formula, where a
+    shallow one gives ``parse_style`` the same values; and rows are measured only when
+    something in them stretches (:func:`_measure_rows_only_to_stretch`, ziamath 0.13)."""
+    from importlib.metadata import version
+
     import ziamath
     from ziamath import styles
+    from ziamath.nodes.mrow import Mrow
 
     if getattr(styles, "asdict", None) is dataclasses.asdict:
         styles.asdict = _parent_style_fields
+    if version("ziamath") == _ZIAMATH_ROWS and hasattr(Mrow, "_get_height_nostretch"):
+        _measure_rows_only_to_stretch(Mrow)
     return ziamath
 
 
@@ -527,13 +611,16 @@ def _spoken(node: ET.Element) -> str:
     return " ".join(word for word in words if word)
 
 
-@lru_cache(maxsize=_CACHE)
+def _spoken_english(tex: str, display: bool) -> str:
+    words = _spoken(mathml(tex, display))
+    return re.sub(r"\s+", " ", words.replace(" ,", ",")).strip() or tex.strip()
+
+
 def spoken(tex: str, display: bool = False, lang: str = "en") -> str:
     """The alt text: English words for English lessons, the LaTeX source for others."""
     if not lang.lower().startswith("en"):
         return tex.strip()
-    words = _spoken(mathml(tex, display))
-    return re.sub(r"\s+", " ", words.replace(" ,", ",")).strip() or tex.strip()
+    return _record(tex, display).spoken
 
 
 def _linear(node: ET.Element) -> str:
@@ -598,9 +685,12 @@ def _linear(node: ET.Element) -> str:
     return "".join(parts)
 
 
-@lru_cache(maxsize=_CACHE)
 def linear(tex: str, display: bool = False) -> str:
     """The formula on one line of Unicode text: ``x² + 3x − 4 = 0``."""
+    return _record(tex, display).linear
+
+
+def _linear_text(tex: str, display: bool) -> str:
     text = re.sub(r" {2,}", " ", _linear(mathml(tex, display))).strip()
     # A sign that opens the formula or a bracket is unary: no space after it.
     return re.sub(r"(^|[(\[{]) ?([−+±]) ", r"\1\2", text).replace(" )", ")")
@@ -775,8 +865,11 @@ def _nary(
     )
 
 
-@lru_cache(maxsize=_CACHE)
 def omml(tex: str, display: bool = False) -> str:
     """The formula as one ``<m:oMath>`` element (OMML namespace declared on it)."""
+    return _record(tex, display).omml
+
+
+def _omml_element(tex: str, display: bool) -> str:
     body = _omml(mathml(tex, display))
     return f'<m:oMath xmlns:m="{OMML_NS}">{body}</m:oMath>'

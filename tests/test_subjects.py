@@ -136,11 +136,11 @@ def test_spoken_linear_and_tex_forms() -> None:
 
 
 def test_formulas_are_drawn_once_per_content_whatever_the_colour() -> None:
-    formulas._drawing.cache_clear()
+    formulas._record.cache_clear()
     assert formulas.problem("\\sqrt{2}") is None  # check draws it...
     black = formulas.svg("\\sqrt{2}", False, "#000000")  # ...and the writers reuse it
     ink = formulas.svg("\\sqrt{2}", False, "#1f2933")
-    info = formulas._drawing.cache_info()
+    info = formulas._record.cache_info()
     assert (info.misses, info.hits) == (1, 2)
     assert 'fill="#1f2933"' in ink.svg and 'fill="#000000"' in black.svg
     assert "#010203" not in ink.svg
@@ -169,17 +169,57 @@ def test_drawings_are_kept_on_disk_for_the_next_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COURSEPACK_CACHE", str(tmp_path))
-    formulas._drawing.cache_clear()
+    formulas._record.cache_clear()
     first = formulas.svg("\\frac{7}{8}", True)
     assert len(list((tmp_path / "formulas").glob("*/*.json"))) == 1
-    formulas._drawing.cache_clear()  # a new process, as far as the memory cache goes
+    formulas._record.cache_clear()  # a new process, as far as the memory cache goes
 
     def no_drawing(tex: str, display: bool) -> None:
         raise AssertionError("drawn again")
 
     monkeypatch.setattr(formulas, "_draw", no_drawing)
     assert formulas.svg("\\frac{7}{8}", True) == first
-    formulas._drawing.cache_clear()
+    formulas._record.cache_clear()
+
+
+def test_a_later_build_reads_every_form_of_a_formula_back_without_parsing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """check, the alt text, the notes' text and the deck's OMML of a formula drawn by an
+    earlier process come from the disk cache: nothing is parsed, drawn or imported again
+    (importing ziamath, which loads its math font, cost a warm build more than its parses)."""
+    monkeypatch.setenv("COURSEPACK_CACHE", str(tmp_path))
+    tex = "x^2 + \\frac{3}{4}x - 4 = 0"
+    formulas._record.cache_clear()
+    first = (
+        formulas.problem(tex),
+        formulas.svg(tex),
+        formulas.spoken(tex),
+        formulas.linear(tex),
+        formulas.omml(tex),
+    )
+    assert first[0] is None and first[2].startswith("x squared plus")
+    formulas._record.cache_clear()  # a new process, as far as the memory cache goes
+
+    def no_parse(tex: str, display: bool) -> None:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(formulas, "_parse", no_parse)
+    monkeypatch.setattr(formulas, "_draw", no_parse)
+    again = (
+        formulas.problem(tex),
+        formulas.svg(tex),
+        formulas.spoken(tex),
+        formulas.linear(tex),
+        formulas.omml(tex),
+    )
+    assert again == first
+    # Bad LaTeX is never kept as a drawing: it is parsed (and refused) every time.
+    monkeypatch.undo()
+    monkeypatch.setenv("COURSEPACK_CACHE", str(tmp_path))
+    assert formulas.problem("\\frac{1}{") is not None
+    assert formulas.problem("\\frac{1}{") is not None
+    formulas._record.cache_clear()
 
 
 def test_cheap_style_inheritance_draws_what_ziamath_draws(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -202,6 +242,47 @@ def test_cheap_style_inheritance_draws_what_ziamath_draws(monkeypatch: pytest.Mo
     assert styles.asdict is formulas._parent_style_fields
     monkeypatch.setattr(styles, "asdict", dataclasses.asdict)
     assert all(formulas._draw(tex, False) == drawing for tex, drawing in ours.items())
+
+
+def test_rows_measured_only_to_stretch_draw_what_ziamath_draws(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ziamath laying out a row's children a second time only when something in the row
+    stretches gives the drawings of its own code (every formula of the fixtures and the
+    benchmark, and fences, matrices, cases, big operators, nested in each other)."""
+    import sys
+
+    from ziamath.nodes.mrow import Mrow
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from formulas import FORMULAS
+
+    formulas._ziamath()
+    if getattr(Mrow._get_height_nostretch, "ziamaths", None) is None:
+        pytest.skip(f"ziamath is not {formulas._ZIAMATH_ROWS}: its own row layout is used")
+    dollars = re.compile(r"\$\$(.+?)\$\$|\$([^$\s][^$]*?[^$\s]|[^$\s])\$", re.S)
+    found = {
+        (match.group(1) or match.group(2), bool(match.group(1)))
+        for lesson in SUBJECTS.glob("*.md")
+        for match in dollars.finditer(lesson.read_text(encoding="utf-8"))
+    }
+    found |= {(FORMULAS[i % 5].format(i=i + 2, j=i % 7 + 1), i % 2 == 0) for i in range(10)}
+    extra = [
+        "\\left(\\frac{a}{b}\\right)^2 + (x)",
+        "\\begin{pmatrix}1 & 2\\\\ 3 & 4\\end{pmatrix}",
+        "f(x)=\\sqrt{(x+1)(x-1)}",
+        "\\lim_{x\\to 0}\\frac{\\sin x}{x}",
+        "\\begin{cases}x & x>0\\\\ -x & \\text{else}\\end{cases}",
+        "\\left[\\int_0^1 f\\,dx\\right] = \\sum_{k=1}^{n} \\frac{1}{k^2}",
+        "\\{1, 2\\} \\cup |x| + \\overline{AB} + \\vec{v}",
+        "\\sqrt[3]{\\frac{1}{2}} = x_{i_{j_k}}^{2^{3}}",
+    ]
+    found |= {(tex, display) for tex in extra for display in (False, True)}
+    texs = sorted(item for item in found if formulas.problem(*item) is None)
+    assert len(texs) > 30
+    ours = {item: formulas._draw(*item) for item in texs}
+    monkeypatch.setattr(Mrow, "_get_height_nostretch", Mrow._get_height_nostretch.ziamaths)
+    assert [formulas._draw(*item) for item in texs] == [ours[item] for item in texs]
 
 
 # --------------------------------------------------------------------------- code
@@ -909,7 +990,7 @@ def test_formulas_cost_a_handout_little_and_are_not_drawn_again(
 
     monkeypatch.setattr(formulas, "_draw", counted("draw", draw))
     monkeypatch.setattr(formula_paint, "_paint", counted("paint", paint))
-    formulas._drawing.cache_clear()
+    formulas._record.cache_clear()
     formula_paint.painting_of.cache_clear()
     writer = _handout_writer()
     try:
@@ -917,7 +998,7 @@ def test_formulas_cost_a_handout_little_and_are_not_drawn_again(
         assert calls == {"draw": 200, "paint": 200}
         writer.render(lessons[True], "key")  # the same process: memory caches
         assert calls == {"draw": 200, "paint": 200}
-        formulas._drawing.cache_clear()  # a new process, as far as the memory goes
+        formulas._record.cache_clear()  # a new process, as far as the memory goes
         formula_paint.painting_of.cache_clear()
         formula_paint._glyph.cache_clear()
         writer.render(lessons[True], "handout")
