@@ -372,16 +372,41 @@ def _measure_rows_only_to_stretch(mrow_class: type) -> None:
     mrow_class._get_height_nostretch = _get_height_nostretch
 
 
+#: The ziafont whose glyphs :func:`_glyph_symbols_made_once` was read against.
+_ZIAFONT_SYMBOLS = "0.11"
+
+
+def _glyph_symbols_made_once(glyph_class: type) -> None:
+    """ziafont writes a glyph's outline as an SVG ``<symbol>`` again for every formula that
+    uses it (formatting every point of the path: a sixth of drawing a formula), although a
+    glyph is loaded once per font and its outline never changes: make it once per glyph and
+    give each formula a copy (the formula's SVG takes it in)."""
+    original = glyph_class.svgsymbol
+    if getattr(original, "ziafonts", None) is not None:
+        return
+
+    def svgsymbol(self: object) -> ET.Element:
+        made = self.__dict__.get("_coursepack_symbol")
+        if made is None:
+            made = self.__dict__["_coursepack_symbol"] = original(self)
+        return copy.deepcopy(made)
+
+    svgsymbol.ziafonts = original  # type: ignore[attr-defined]
+    glyph_class.svgsymbol = svgsymbol
+
+
 @lru_cache(maxsize=1)
 def _ziamath() -> ModuleType:
     """ziamath, made cheaper where it does work twice (a test compares the drawings with
     ziamath's own): its style inheritance turns the parent's style into a dictionary with a
     deep ``dataclasses.asdict`` for every node, a fifth of drawing a formula, where a
-    shallow one gives ``parse_style`` the same values; and rows are measured only when
-    something in them stretches (:func:`_measure_rows_only_to_stretch`, ziamath 0.13)."""
+    shallow one gives ``parse_style`` the same values; rows are measured only when
+    something in them stretches (:func:`_measure_rows_only_to_stretch`, ziamath 0.13); a
+    glyph's outline is written once (:func:`_glyph_symbols_made_once`, ziafont 0.11)."""
     from importlib.metadata import version
 
     import ziamath
+    from ziafont.glyph import SimpleGlyph
     from ziamath import styles
     from ziamath.nodes.mrow import Mrow
 
@@ -389,6 +414,8 @@ def _ziamath() -> ModuleType:
         styles.asdict = _parent_style_fields
     if version("ziamath") == _ZIAMATH_ROWS and hasattr(Mrow, "_get_height_nostretch"):
         _measure_rows_only_to_stretch(Mrow)
+    if version("ziafont") == _ZIAFONT_SYMBOLS and hasattr(SimpleGlyph, "svgsymbol"):
+        _glyph_symbols_made_once(SimpleGlyph)
     return ziamath
 
 

@@ -244,7 +244,7 @@ def test_cheap_style_inheritance_draws_what_ziamath_draws(monkeypatch: pytest.Mo
     assert all(formulas._draw(tex, False) == drawing for tex, drawing in ours.items())
 
 
-def test_rows_measured_only_to_stretch_draw_what_ziamath_draws(
+def test_rows_measured_only_to_stretch_and_glyphs_made_once_draw_what_ziamath_draws(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """ziamath laying out a row's children a second time only when something in the row
@@ -283,6 +283,13 @@ def test_rows_measured_only_to_stretch_draw_what_ziamath_draws(
     ours = {item: formulas._draw(*item) for item in texs}
     monkeypatch.setattr(Mrow, "_get_height_nostretch", Mrow._get_height_nostretch.ziamaths)
     assert [formulas._draw(*item) for item in texs] == [ours[item] for item in texs]
+    # Glyph symbols made once per glyph (ziafont 0.11) draw the same as made each time.
+    from ziafont.glyph import SimpleGlyph
+
+    made_once = getattr(SimpleGlyph.svgsymbol, "ziafonts", None)
+    if made_once is not None:
+        monkeypatch.setattr(SimpleGlyph, "svgsymbol", made_once)
+        assert [formulas._draw(*item) for item in texs] == [ours[item] for item in texs]
 
 
 # --------------------------------------------------------------------------- code
