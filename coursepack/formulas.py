@@ -314,6 +314,14 @@ def _record(tex: str, display: bool) -> _Record:
     return record
 
 
+def forget() -> None:
+    """Drop what this process remembers of formulas (the disk cache stays): the state of a
+    new process, for tests."""
+    _record.cache_clear()
+    svg.cache_clear()
+    png.cache_clear()
+
+
 def _drawing(tex: str, display: bool) -> Drawing:
     """The drawing of a formula, in the sentinel colour."""
     return _record(tex, display).drawing
@@ -474,8 +482,10 @@ def _without_use(drawing: str) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
+@lru_cache(maxsize=_CACHE)
 def svg(tex: str, display: bool = False, colour: str = "#000000") -> Drawing:
-    """The formula as a standalone SVG in ``colour``, with its box measured in em."""
+    """The formula as a standalone SVG in ``colour``, with its box measured in em (cached:
+    a deck measures each formula's height many times while it fits text)."""
     drawing = _drawing(tex, display)
     return dataclasses.replace(drawing, svg=drawing.svg.replace(TEXT_COLOUR, colour))
 

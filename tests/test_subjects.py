@@ -136,7 +136,7 @@ def test_spoken_linear_and_tex_forms() -> None:
 
 
 def test_formulas_are_drawn_once_per_content_whatever_the_colour() -> None:
-    formulas._record.cache_clear()
+    formulas.forget()
     assert formulas.problem("\\sqrt{2}") is None  # check draws it...
     black = formulas.svg("\\sqrt{2}", False, "#000000")  # ...and the writers reuse it
     ink = formulas.svg("\\sqrt{2}", False, "#1f2933")
@@ -169,17 +169,17 @@ def test_drawings_are_kept_on_disk_for_the_next_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COURSEPACK_CACHE", str(tmp_path))
-    formulas._record.cache_clear()
+    formulas.forget()
     first = formulas.svg("\\frac{7}{8}", True)
     assert len(list((tmp_path / "formulas").glob("*/*.json"))) == 1
-    formulas._record.cache_clear()  # a new process, as far as the memory cache goes
+    formulas.forget()  # a new process, as far as the memory cache goes
 
     def no_drawing(tex: str, display: bool) -> None:
         raise AssertionError("drawn again")
 
     monkeypatch.setattr(formulas, "_draw", no_drawing)
     assert formulas.svg("\\frac{7}{8}", True) == first
-    formulas._record.cache_clear()
+    formulas.forget()
 
 
 def test_a_later_build_reads_every_form_of_a_formula_back_without_parsing_it(
@@ -190,7 +190,7 @@ def test_a_later_build_reads_every_form_of_a_formula_back_without_parsing_it(
     (importing ziamath, which loads its math font, cost a warm build more than its parses)."""
     monkeypatch.setenv("COURSEPACK_CACHE", str(tmp_path))
     tex = "x^2 + \\frac{3}{4}x - 4 = 0"
-    formulas._record.cache_clear()
+    formulas.forget()
     first = (
         formulas.problem(tex),
         formulas.svg(tex),
@@ -199,7 +199,7 @@ def test_a_later_build_reads_every_form_of_a_formula_back_without_parsing_it(
         formulas.omml(tex),
     )
     assert first[0] is None and first[2].startswith("x squared plus")
-    formulas._record.cache_clear()  # a new process, as far as the memory cache goes
+    formulas.forget()  # a new process, as far as the memory cache goes
 
     def no_parse(tex: str, display: bool) -> None:
         raise AssertionError("parsed again")
@@ -219,7 +219,7 @@ def test_a_later_build_reads_every_form_of_a_formula_back_without_parsing_it(
     monkeypatch.setenv("COURSEPACK_CACHE", str(tmp_path))
     assert formulas.problem("\\frac{1}{") is not None
     assert formulas.problem("\\frac{1}{") is not None
-    formulas._record.cache_clear()
+    formulas.forget()
 
 
 def test_cheap_style_inheritance_draws_what_ziamath_draws(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -997,7 +997,7 @@ def test_formulas_cost_a_handout_little_and_are_not_drawn_again(
 
     monkeypatch.setattr(formulas, "_draw", counted("draw", draw))
     monkeypatch.setattr(formula_paint, "_paint", counted("paint", paint))
-    formulas._record.cache_clear()
+    formulas.forget()
     formula_paint.painting_of.cache_clear()
     writer = _handout_writer()
     try:
@@ -1005,7 +1005,7 @@ def test_formulas_cost_a_handout_little_and_are_not_drawn_again(
         assert calls == {"draw": 200, "paint": 200}
         writer.render(lessons[True], "key")  # the same process: memory caches
         assert calls == {"draw": 200, "paint": 200}
-        formulas._record.cache_clear()  # a new process, as far as the memory goes
+        formulas.forget()  # a new process, as far as the memory goes
         formula_paint.painting_of.cache_clear()
         formula_paint._glyph.cache_clear()
         writer.render(lessons[True], "handout")
