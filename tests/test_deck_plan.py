@@ -697,8 +697,10 @@ def test_a_table_row_of_thousands_of_words_plans_in_linear_time() -> None:
 
 
 def test_thousands_of_bullets_plan_in_linear_time() -> None:
-    small, big = _cpu_seconds(_many_bullets(800), 3), _cpu_seconds(_many_bullets(4000), 1)
-    assert big < 5 * 1.5 * small + 0.05, (small, big)
+    small, big = _cpu_seconds(_many_bullets(800), 3), _cpu_seconds(_many_bullets(4000), 2)
+    # 5x the bullets: linear with n log n caches and a loaded machine's noise stays under 10x
+    # (7.5x failed once in twelve runs at load 10); the quadratic planning it guards gave 25x
+    assert big < 5 * 2 * small + 0.05, (small, big)
 
 
 def test_fit_text_measures_each_paragraph_once_per_size(monkeypatch: pytest.MonkeyPatch) -> None:
