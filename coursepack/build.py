@@ -68,7 +68,8 @@ __all__ = ["BuildFailed", "InternalError", "Builder", "BuildOptions", "BuildRepo
 # Libraries whose upgrade can change any output (each output adds its own, see Output.packages).
 READING_PACKAGES = ("markdown-it-py", "mdit-py-plugins", "PyYAML")
 #: The folder in the output folder where the course packs keep their rendered parts.
-PACK_CACHE = ".coursepack-cache/pack-parts"
+#: Where writers keep, inside the output folder, what later builds reuse.
+BUILD_CACHE = ".coursepack-cache"
 
 # "rendered": in a temporary file, not yet in place (the lesson's other outputs may still be
 # rendering); "kept": not written because another output of its lesson failed, so its previous
@@ -369,8 +370,7 @@ class Builder:
         self.check_layouts(outdated)
         prepare_output_dir(options.out_dir)  # only now: a failed plan leaves no new folder
         for writer in self._writers.values():
-            if hasattr(writer, "pack_cache"):  # the course packs' parts, kept between builds
-                writer.pack_cache = options.out_dir / PACK_CACHE
+            writer.keep_between_builds(options.out_dir / BUILD_CACHE)
         # A folder where an output goes is found before anything is written, not after the
         # first outputs are already in place.
         for item in planned:

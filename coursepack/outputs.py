@@ -59,6 +59,12 @@ class Writer(Protocol):
         """Load libraries, fonts and templates now (before worker processes fork)."""
         ...
 
+    def keep_between_builds(self, folder: Path) -> None:
+        """Where this writer may keep what a later build into the same output folder reuses
+        (``folder`` is inside the output folder; the course packs keep their rendered parts
+        there). A writer that keeps nothing ignores it."""
+        ...
+
     def close(self) -> None:
         """Free what this process loaded (temporary font folders)."""
         ...

@@ -217,12 +217,13 @@ def test_an_edit_renders_one_lessons_parts_and_writes_a_full_builds_bytes(
     """After a one-word edit, only the edited lesson's parts are rendered again (the others
     come from the cache in the output folder; one of them is torn on purpose and is rendered
     again, not joined), and both packs are byte for byte those of a fresh build."""
-    from coursepack.build import PACK_CACHE
+    from coursepack.build import BUILD_CACHE
+    from coursepack.writers.pack_parts import CACHE_NAME
 
     course = make_course(tmp_path / "course")
     out = tmp_path / "out"
     shutil.copytree(built["out"], out)
-    cache = out / PACK_CACHE
+    cache = out / BUILD_CACHE / CACHE_NAME
     before = {part.name: part.stat().st_mtime_ns for part in cache.glob("*.pdf")}
     # Each lesson, the front and the page numbers, for each of the two packs.
     assert len(before) == 2 * (len(ORDER) + 2)

@@ -391,6 +391,9 @@ class DeckWriter:
         """None to find early: the deck template is opened (and reported) per lesson."""
         return []
 
+    def keep_between_builds(self, folder: Path) -> None:
+        """Nothing is kept between builds."""
+
     def prepare(self) -> None:
         """Import python-pptx now (before worker processes fork, so they share it)."""
         import pptx  # noqa: F401

@@ -510,11 +510,17 @@ class HandoutWriter:
         self._gap_fonts: list[Path] | None = None
         self._answer_fonts: list[Path] | None = None
         self._regular_fonts: list[Path] | None = None
-        #: Where the course packs keep their rendered parts (the build sets it: a folder in
-        #: the output folder); None keeps nothing.
+        #: Where the course packs keep their rendered parts (a folder in the output folder,
+        #: see keep_between_builds); None keeps nothing.
         self.pack_cache: Path | None = None
 
     # ----------------------------------------------------------------- public API
+
+    def keep_between_builds(self, folder: Path) -> None:
+        """Keep the course packs' rendered parts in ``folder`` (inside the output folder)."""
+        from coursepack.writers.pack_parts import CACHE_NAME  # pikepdf is not imported here
+
+        self.pack_cache = folder / CACHE_NAME
 
     def prepare(self) -> None:
         """Do the once-per-writer work now: compile the templates, load the fonts and parse

@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+#: The parts' folder inside the output folder's build cache (``.coursepack-cache``).
+CACHE_NAME = "pack-parts"
 #: Cache entries are named by their digest (hex), never by anything a lesson says.
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 #: The content added to each numbered page: the page number, drawn as a pagination artifact.

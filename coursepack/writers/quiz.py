@@ -511,6 +511,9 @@ class ExportWriter:
         """None: exports do not read layouts."""
         return []
 
+    def keep_between_builds(self, folder: Path) -> None:
+        """Nothing is kept between builds."""
+
     def prepare(self) -> None:
         """Nothing to load."""
 
