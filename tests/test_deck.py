@@ -882,3 +882,73 @@ def test_three_columns_and_a_table_beside_a_callout_stand_side_by_side() -> None
     assert table.left + table.width < callout.left  # the table left, the callout right
     assert callout.left + callout.width <= prs.slide_width
     assert table.top < callout.top + callout.height and callout.top < table.top + table.height
+
+
+RIGHT_TO_LEFT = """---
+title: מחזור המים
+lang: he
+---
+
+# מים
+
+## התאמה
+
+::: match
+- אידוי :: מים הופכים לאדים
+- עיבוי :: אדים הופכים למים
+- משקעים :: מים יורדים מהעננים
+:::
+
+## טורים
+
+:::: columns
+::: column
+- הטור הראשון
+:::
+::: column
+- הטור השני
+:::
+::::
+
+## טבלה
+
+| שלב | תיאור | מספר |
+|---|:-:|--:|
+| אידוי | המים עולים | 1 |
+"""
+
+
+def test_right_to_left_slides_put_the_first_column_on_the_right(tmp_path: Path) -> None:
+    """Hebrew: the terms to match are on the right with the reveal's letters on their left,
+    the first of two columns is on the right, and a table's first column is its rightmost
+    cell, its cells aligned to the start (right) unless centred, as in the handout."""
+    from pptx.enum.text import PP_ALIGN
+
+    prs = open_deck(deck_of(tmp_path, RIGHT_TO_LEFT))
+    match = next(s for s in prs.slides if "אידוי" in "\n".join(face_texts(s)))
+    texts = [s for s in match.shapes if s.has_text_frame]
+    terms = next(s for s in texts if "עיבוי" in s.text_frame.text)
+    definitions = next(s for s in texts if "אדים הופכים" in s.text_frame.text)
+    assert definitions.left + definitions.width <= terms.left
+    badges = shown_on_click(match)
+    assert len(badges) == 3
+    for badge in badges:  # between the definitions and the terms, beside the terms
+        after_definitions = badge.left - (definitions.left + definitions.width)
+        before_terms = terms.left - (badge.left + badge.width)
+        assert 0 <= before_terms < after_definitions
+
+    columns = slide_titled(prs, "טורים")
+    first = next(s for s in columns.shapes if s.has_text_frame and "הראשון" in s.text_frame.text)
+    second = next(s for s in columns.shapes if s.has_text_frame and "השני" in s.text_frame.text)
+    assert second.left + second.width <= first.left
+
+    [shape] = [s for s in slide_titled(prs, "טבלה").shapes if s.has_table]
+    table = shape.table
+    assert [table.cell(0, c).text for c in range(3)] == ["מספר", "תיאור", "שלב"]
+    assert [table.cell(1, c).text for c in range(3)] == ["1", "המים עולים", "אידוי"]
+    widths = [table.columns[c].width for c in range(3)]
+    assert widths[0] < widths[1]  # "מספר" (1) is the narrow column, now on the left
+    aligns = [table.cell(1, c).text_frame.paragraphs[0].alignment for c in range(3)]
+    assert aligns == [PP_ALIGN.RIGHT, PP_ALIGN.CENTER, PP_ALIGN.RIGHT]
+    for c in range(3):
+        assert table.cell(1, c).text_frame.paragraphs[0]._p.pPr.get("rtl") == "1"

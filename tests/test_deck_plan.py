@@ -98,7 +98,7 @@ def frames(slide: Slide) -> list[tuple[Box, TextBlock]]:
             return [(slide.body_box, slide.body)]
         case TwoColumnSlide():
             top = [(slide.top_box, slide.top)] if slide.top and slide.top_box else []
-            return [*top, (slide.left_box, slide.left), (slide.right_box, slide.right)]
+            return [*top, (slide.first_box, slide.first), (slide.second_box, slide.second)]
         case _:
             assert_never(slide)
 
@@ -239,7 +239,7 @@ def test_matching_is_shuffled_on_two_columns() -> None:
     plan = plan_of(read("small.md"))
     match = next(s for s in plan.slides if "Question\u00a03" in s.title)
     assert isinstance(match, TwoColumnSlide), "terms and definitions side by side"
-    definitions = [p.text for p in match.right.paras if p.style == "option"]
+    definitions = [p.text for p in match.second.paras if p.style == "option"]
     defs = [t.split(" ", 1)[1] for t in definitions if t[0].isalpha()]
     written = ["Force Commander", "Head of UN peacekeeping", "Head of Mission"]
     assert sorted(defs) == sorted(written) and defs != written

@@ -594,7 +594,7 @@ class _Emitter:
                 self.picture(slide, sp.picture, sp.line, lesson)
             case TwoColumnSlide():
                 # the first frame fills the body placeholder, the others are text boxes
-                frames = [(sp.left_box, sp.left), (sp.right_box, sp.right)]
+                frames = [(sp.first_box, sp.first), (sp.second_box, sp.second)]
                 if sp.top is not None:
                     frames.insert(0, (sp.top_box, sp.top))
                 (first_box, first), *rest = frames
@@ -1022,18 +1022,28 @@ class _Emitter:
         headers = ", ".join("".join(r.text for r in c) for c in tp.header)
         X.set_alt_text(shape, self.words("table_alt", headers=headers))
         table = shape.table
-        for c, w in enumerate(tp.col_widths):
-            table.columns[c].width = Emu(w)
+        # Right to left, the first column is on the right and "left" (the default) aligns to
+        # the start, as in the handout. The columns are placed in mirror order rather than
+        # marked ``rtl`` on the table: LibreOffice (7.4) ignores that mark.
+        columns = list(range(len(tp.header)))
+        align = {"left": PP_ALIGN.LEFT, "center": PP_ALIGN.CENTER, "right": PP_ALIGN.RIGHT}
+        if self.rtl:
+            columns.reverse()
+            align["left"] = PP_ALIGN.RIGHT
+        start = align["left"]
+        for place, c in enumerate(columns):
+            table.columns[place].width = Emu(tp.col_widths[c])
         for r, h in enumerate(tp.row_heights):
             table.rows[r].height = Emu(h)
-        align = {"left": PP_ALIGN.LEFT, "center": PP_ALIGN.CENTER, "right": PP_ALIGN.RIGHT}
         for r, row in enumerate((tp.header, *tp.rows)):
-            for c in range(len(tp.header)):
-                cell = table.cell(r, c)
+            for place, c in enumerate(columns):
+                cell = table.cell(r, place)
                 runs = row[c] if c < len(row) else ()
                 tf = cell.text_frame
                 p = tf.paragraphs[0]
-                p.alignment = align.get(tp.aligns[c] if c < len(tp.aligns) else "", PP_ALIGN.LEFT)
+                if self.rtl:
+                    X.set_rtl(p)  # before the alignment, which it would otherwise change
+                p.alignment = align.get(tp.aligns[c] if c < len(tp.aligns) else "", start)
                 for run_plan in runs:
                     flat = replace(run_plan, text=run_plan.text.replace("\n", " "))
                     self._run(p, replace(flat, bold=flat.bold or r == 0), tp.size, "plain")

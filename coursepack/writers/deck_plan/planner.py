@@ -590,6 +590,8 @@ class _Planner:
         for width in widths:
             boxes.append(Box(left, body.top, width, body.height))
             left += width + gap
+        if self.t.rtl:  # right to left, the first column is on the right
+            boxes = [box.mirrored(body) for box in boxes]
         ins = self.g.insets
         texts = [
             fit_text(c, box, ins, self.m, self.r)
@@ -893,39 +895,48 @@ class _Planner:
         notes: list[str],
         marks: dict[str, str | None],
     ) -> TwoColumnSlide | None:
-        """A matching block on one slide: prompt on top, terms left, definitions right; with
-        ``marks``, room between the columns for the letter each term matches (the reveal)."""
+        """A matching block on one slide: prompt on top, terms left, definitions right (right
+        to left: terms right, definitions left); with ``marks``, room between the columns for
+        the letter each term matches (the reveal), beside the terms."""
         labels = [i for i, p in enumerate(paras) if p.style == "label"]
         if len(labels) != 2:
             return None
-        top, left, right = paras[: labels[0]], paras[labels[0] : labels[1]], paras[labels[1] :]
+        top, terms, definitions = (
+            paras[: labels[0]],
+            paras[labels[0] : labels[1]],
+            paras[labels[1] :],
+        )
         reserve = MARK_GUTTER if marks else 0
         ins = self.g.insets
-        fitted = fit_columns(top, left, right, body, ins, self.m, self.r, reserve=reserve)
+        fitted = fit_columns(top, terms, definitions, body, ins, self.m, self.r, reserve=reserve)
         if fitted is None:
             return None
-        text_size, top_box, left_box, right_box = fitted
+        text_size, top_box, terms_box, definitions_box = fitted
+        rtl = self.t.rtl
+        if rtl:  # the terms' column (and the marks' gutter beside it) on the right
+            terms_box, definitions_box = terms_box.mirrored(body), definitions_box.mirrored(body)
         sz, tb, _ = self._title(title)
-        measure = Heights(text_width_pt(left_box, ins), self.m, self.r)
-        terms = TextBlock(tuple(left), text_size, para_tops(left, text_size, measure, self.r))
+        measure = Heights(text_width_pt(terms_box, ins), self.m, self.r)
+        column = TextBlock(tuple(terms), text_size, para_tops(terms, text_size, measure, self.r))
         reveal = None
         if marks:
             found = []
-            for para, top_pt in zip(terms.paras, terms.tops, strict=True):
+            gutter = terms_box.left - MARK_GUTTER if rtl else terms_box.right
+            for para, top_pt in zip(column.paras, column.tops, strict=True):
                 label = marks.get(para.prefix) if para.style == "option" else None
                 if label:
-                    y = left_box.top + ins.top + int(top_pt * EMU_PER_PT)
-                    found.append(self._badge(label, text_size, left_box.right, y, None, False))
+                    y = terms_box.top + ins.top + int(top_pt * EMU_PER_PT)
+                    found.append(self._badge(label, text_size, gutter, y, None, far=rtl))
             reveal = Reveal(marks=tuple(found)) if found else None
         return TwoColumnSlide(
             title=title,
             title_size=sz,
             top=TextBlock(tuple(top), text_size) if top else None,
             top_box=top_box if top else None,
-            left=terms,
-            left_box=left_box,
-            right=TextBlock(tuple(right), text_size),
-            right_box=right_box,
+            first=column,
+            first_box=terms_box,
+            second=TextBlock(tuple(definitions), text_size),
+            second_box=definitions_box,
             notes=tuple(notes),
             title_box=tb or tbox,
             line=block.line,

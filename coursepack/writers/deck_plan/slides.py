@@ -52,6 +52,11 @@ class Box:
         """The right edge, in EMU."""
         return self.left + self.width
 
+    def mirrored(self, within: Box) -> Box:
+        """This box reflected left to right inside ``within`` (right-to-left slides: the
+        first column goes on the right)."""
+        return Box(within.left + within.right - self.right, self.top, self.width, self.height)
+
     def scaled(self, sx: float, sy: float) -> Box:
         """This box with its position and size scaled (a layout fitted to a smaller slide)."""
         if sx == 1 and sy == 1:
@@ -389,16 +394,17 @@ class QuestionSlide(_SlideBase):
 
 @dataclass(frozen=True, kw_only=True)
 class TwoColumnSlide(_SlideBase):
-    """Text across the top (optional) and two columns under it; a matching block puts its
-    terms on the left and the definitions on the right."""
+    """Text across the top (optional) and two columns under it: a matching block's terms
+    first, then its definitions. The first column is on the left, or on the right in a
+    right-to-left lesson (the boxes say where)."""
 
     layout: ClassVar[LayoutRole] = "content"
     top: TextBlock | None
     top_box: Box | None
-    left: TextBlock
-    left_box: Box
-    right: TextBlock
-    right_box: Box
+    first: TextBlock
+    first_box: Box
+    second: TextBlock
+    second_box: Box
     reveal: Reveal | None = None
 
 
