@@ -103,6 +103,15 @@ class Catalogue:
         """The letter of option ``index`` (0-based) in this language (:func:`option_letter`)."""
         return option_letter(index, self.letters)
 
+    def version_name(self, letter: str) -> str:
+        """How test version ``letter`` (A, B … as in the file names) is printed in this
+        language: the option letter of the same place, in capitals (Greek Α Β Γ, Arabic
+        أ ب ج, Hebrew א ב ג; Latin A B C)."""
+        index = 0
+        for char in letter:  # A → 0, Z → 25, AA → 26, as option_letter counts
+            index = index * len(LATIN_LETTERS) + LATIN_LETTERS.index(char) + 1
+        return self.letter(index - 1).upper()
+
     @property
     def is_fallback(self) -> bool:
         """True when the lesson's language has no catalogue (English is used)."""

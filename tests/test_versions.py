@@ -261,3 +261,33 @@ def test_the_quiz_exports_carry_the_shuffle_flags(tmp_path: Path) -> None:
         meta = package.read(next(n for n in names if n.endswith("assessment_meta.xml"))).decode()
     assert sorted(flag for flag in shuffles if flag) == ["No", "No", "Yes", "Yes"]
     assert "<shuffle_answers>false</shuffle_answers>" in meta  # Canvas: all or none
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("el", ["Έκδοση Α", "Έκδοση Β", "Έκδοση Γ"]), ("ar", ["النسخة أ", "النسخة ب", "النسخة ج"])],
+)
+def test_versions_are_named_with_the_lessons_letters(
+    tmp_path: Path, lang: str, words: list[str]
+) -> None:
+    """A Greek test's versions print as Α, Β, Γ (not the Latin A, B, C that look alike but
+    are other characters, and C is no Greek letter); Arabic ones as أ, ب, ج. The files keep
+    the Latin letters, and the ordinary key's table of versions uses the lesson's."""
+    from coursepack.messages import catalogue
+
+    lesson = tmp_path / "test.md"
+    source = ROOT / "tests" / "fixtures" / "intl" / ("greek.md" if lang == "el" else "arabic.md")
+    lesson.write_text(
+        source.read_text(encoding="utf-8").replace("---\n", "---\nversions: 3\n", 1),
+        encoding="utf-8",
+    )
+    result = run_cli("build", "test.md", "-o", "out", "-j", "1", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    for letter, word in zip("ABC", words, strict=True):
+        for kind in ("handout", "answer-key"):
+            text = pdf_text(out / f"test-{kind}-{letter}.pdf")
+            assert word in text, (kind, letter)
+            assert catalogue(lang)("version", letter=letter) not in text
+    key = pdf_text(out / "test-answer-key.pdf")
+    assert all(word in key for word in words)

@@ -190,6 +190,10 @@ class LanguageSwitch:
         """The letter of option ``index`` in the language being printed."""
         return self.catalogue.letter(index)
 
+    def version_name(self, letter: str) -> str:
+        """Test version ``letter`` (A, B …) as the language being printed names it."""
+        return self.catalogue.version_name(letter)
+
     def use(self, lang: str, blanks: str = "fixed") -> str:
         """Switch to ``lang``'s catalogue and a lesson's blanks; returns "" so a template can
         call it inline."""
