@@ -930,6 +930,9 @@ def test_right_to_left_slides_put_the_first_column_on_the_right(tmp_path: Path) 
     terms = next(s for s in texts if "עיבוי" in s.text_frame.text)
     definitions = next(s for s in texts if "אדים הופכים" in s.text_frame.text)
     assert definitions.left + definitions.width <= terms.left
+    # the number and the term parted by a no-break space (LibreOffice gives a right-to-left
+    # paragraph's tab no width)
+    assert "1.\u00a0אידוי" in terms.text_frame.text and "\t" not in terms.text_frame.text
     badges = shown_on_click(match)
     assert len(badges) == 3
     for badge in badges:  # between the definitions and the terms, beside the terms

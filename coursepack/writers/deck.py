@@ -891,7 +891,10 @@ class _Emitter:
                 X.set_rtl(p)
             if para.prefix:
                 r = p.add_run()
-                r.text = para.prefix + "\t"
+                # The letter's tab to the hanging indent: LibreOffice (7.4) gives a
+                # right-to-left paragraph's tab no width ("1.אידוי"), so there a no-break
+                # space parts them instead (the text starts a little short of the indent).
+                r.text = para.prefix + ("\u00a0" if self.rtl else "\t")
                 self._font(r, size, bold=True)
             if para.style == "formula":
                 self._formula_para(p, para, size, placed=len(block.tops) == len(block.paras))
