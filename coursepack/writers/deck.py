@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
@@ -85,12 +86,50 @@ class _Layouts:
     two_content: object  # two body placeholders side by side (else the content layout)
 
 
-def _ph_types(layout) -> list[tuple[str, object]]:
-    """(type, placeholder) pairs of a layout, ``obj`` for an untyped placeholder."""
-    out = []
-    for ph in layout.placeholders:
-        el = ph._element.ph
-        out.append((el.get("type", "obj"), ph))
+class _Holder:
+    """A layout's or master's placeholder, its position looked up once.
+
+    python-pptx looks an inherited position up in the master for each of left, top, width and
+    height, on every access (a search of the master's shapes each time): choosing layouts and
+    measuring them asked for them thousands of times per deck. ``left``, ``top``, ``width``
+    and ``height`` are python-pptx's effective values, found with one lookup of the base
+    placeholder; ``_element`` is the ``p:sp``.
+    """
+
+    __slots__ = ("_element", "left", "top", "width", "height")
+
+    def __init__(self, ph) -> None:
+        self._element = ph._element
+        self.left, self.top, self.width, self.height = _dimensions(ph)
+
+
+def _dimensions(ph) -> tuple:
+    """(left, top, width, height) of a placeholder as python-pptx gives them: its own, else
+    (each one that is missing) its base placeholder's, for a placeholder that inherits."""
+    el = ph._element
+    own = (el.x, el.y, el.cx, el.cy)
+    if None in own and hasattr(type(ph), "_base_placeholder"):
+        base = ph._base_placeholder
+        if base is not None:
+            inherited = _dimensions(base)
+            own = tuple(i if o is None else o for o, i in zip(own, inherited, strict=True))
+    return own
+
+
+# (type, placeholder) pairs of each layout and master, by its part (new for each deck)
+_HOLDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _ph_types(layout) -> list[tuple[str, _Holder]]:
+    """(type, placeholder) pairs of a layout or master, ``obj`` for an untyped placeholder;
+    worked out once per layout (a template's layouts do not change while a deck is made)."""
+    out = _HOLDERS.get(layout.part)
+    if out is None:
+        out = []
+        for ph in layout.placeholders:
+            el = ph._element.ph
+            out.append((el.get("type", "obj"), _Holder(ph)))
+        _HOLDERS[layout.part] = out
     return out
 
 
@@ -417,9 +456,7 @@ class DeckWriter:
         emitter.rtl = emitter.words.rtl
         emitter.emit(lesson)
         _core_properties(prs, plan)
-        buf = io.BytesIO()
-        prs.save(buf)
-        return X.stable_zip(buf.getvalue())
+        return X.save_stable(prs)
 
     def slide_math(self, lesson: Lesson) -> str:
         """How formulas are drawn: the lesson's ``slide-math``, else the theme's choice."""
@@ -439,6 +476,7 @@ class DeckWriter:
             # deck too; a school's template keeps its own look.
             X.apply_theme(prs, self.layouts.theme)
         X.remove_all_slides(prs)
+        X.fast_partnames(prs)
         roles, missing = find_layouts(prs, path.name)
         if roles is None:
             raise LessonError([self._where(lesson, path, missing)])
@@ -553,6 +591,9 @@ class _Emitter:
         self.fonts: FontStack | None = None  # the handout's fonts, named for CJK/complex text
         self.rtl = False
         self.words: Catalogue = catalogue("en")
+        self._slides = X.NewSlides(prs)
+        self._notes = X.NotesSlides()
+        self._typefaces: dict[frozenset[str], tuple[str, str]] = {}
 
     def emit(self, lesson: Lesson) -> None:
         for number, slide_plan in enumerate(self.plan.slides, 1):
@@ -561,7 +602,7 @@ class _Emitter:
     def slide(self, sp: Slide, number: int, lesson: Lesson) -> None:
         """Write one planned slide: one clause per slide kind."""
         layout = getattr(self.roles, sp.layout)
-        slide = self.prs.slides.add_slide(layout)
+        slide = self._slides.add_slide(layout)
         title_ph = slide.shapes.title
         if title_ph is None:  # a cover layout with only ctrTitle is found by shapes.title too
             raise AssertionError("layouts are chosen with a title placeholder")
@@ -654,7 +695,7 @@ class _Emitter:
             self.footers(slide, layout, number, sp.footer)
         self._inside(slide)
         if sp.notes:
-            notes = slide.notes_slide.notes_text_frame
+            notes = self._notes.notes_slide(slide).notes_text_frame
             notes.text = "\n".join(sp.notes)
         X.set_click_builds(slide, self._clicks)
 
@@ -1009,8 +1050,16 @@ class _Emitter:
 
     def _script_fonts(self, run) -> None:
         """The East Asian and complex-script typefaces of a run with such characters."""
-        if self.fonts is not None and any(ord(char) >= 0x370 for char in run.text):
-            X.set_typefaces(run, *deck_typefaces(run.text, self.fonts, self.lang))
+        if self.fonts is None:
+            return
+        text = run.text
+        wide = frozenset(char for char in text if ord(char) >= 0x370)
+        if wide:
+            # the typefaces depend only on these characters (and the lesson's language)
+            faces = self._typefaces.get(wide)
+            if faces is None:
+                faces = self._typefaces[wide] = deck_typefaces(text, self.fonts, self.lang)
+            X.set_typefaces(run, *faces)
 
     def table(self, slide, tp: TablePlan) -> None:
         from pptx.enum.text import PP_ALIGN

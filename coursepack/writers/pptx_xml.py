@@ -45,18 +45,72 @@ def qn(tag: str) -> str:
 def stable_zip(data: bytes) -> bytes:
     """Rewrite a zip with fixed timestamps and a stable order (``[Content_Types].xml`` first)."""
     with zipfile.ZipFile(io.BytesIO(data)) as src:
-        names = src.namelist()
-        first = [n for n in names if n == "[Content_Types].xml"]
-        rest = sorted((n for n in names if n != "[Content_Types].xml"), key=_member_key)
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-            for name in first + rest:
-                info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                info.create_system = 0
-                dst.writestr(info, src.read(name), compresslevel=6)
+        return _stable_zip({name: src.read(name) for name in src.namelist()})
+
+
+def _stable_zip(members: dict[str, bytes]) -> bytes:
+    """A zip of ``members`` (name → bytes) with fixed timestamps and a stable order."""
+    names = list(members)
+    first = [n for n in names if n == "[Content_Types].xml"]
+    rest = sorted((n for n in names if n != "[Content_Types].xml"), key=_member_key)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in first + rest:
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 0
+            dst.writestr(info, members[name], compresslevel=6)
     return out.getvalue()
+
+
+def save_stable(prs) -> bytes:
+    """``prs`` saved as :func:`stable_zip` would rewrite its ``prs.save()``, the same bytes,
+    without zipping (and compressing) every part twice: the members python-pptx's package
+    writer would write, straight into the stable zip."""
+    from pptx.opc.oxml import serialize_part_xml
+    from pptx.opc.serialized import _ContentTypesItem
+
+    package = prs.part.package
+    parts = tuple(package.iter_parts())
+    members = {
+        "[Content_Types].xml": serialize_part_xml(_ContentTypesItem.xml_for(parts)),
+        "_rels/.rels": package._rels.xml,
+    }
+    for part in parts:
+        members[part.partname.membername] = part.blob
+        if part._rels:
+            members[part.partname.rels_uri.membername] = part.rels.xml
+    return _stable_zip(members)
+
+
+def fast_partnames(prs) -> None:
+    """Give ``prs``'s package a ``next_partname`` that walks its parts once per kind of name.
+
+    python-pptx walks the whole relationship graph for every new slide and notes slide (the
+    deck's cost grew with the square of its slides). This one gives the same names: it
+    remembers the names it has handed out, each of which becomes a part of the package. Call
+    it after the template's slides are removed (no part is removed after it).
+    """
+    from pptx.opc.packuri import PackURI
+
+    package = prs.part.package
+    known: dict[str, set[str]] = {}
+
+    def next_partname(tmpl: str) -> PackURI:
+        prefix = tmpl[: (tmpl % 42).find("42")]
+        names = known.get(prefix)
+        if names is None:
+            names = {p.partname for p in package.iter_parts() if p.partname.startswith(prefix)}
+            known[prefix] = names
+        for n in range(len(names) + 1, 0, -1):  # python-pptx's search, downward
+            candidate = tmpl % n
+            if candidate not in names:
+                names.add(candidate)
+                return PackURI(candidate)
+        raise AssertionError("no free part name")  # pragma: no cover
+
+    package.next_partname = next_partname
 
 
 def _member_key(name: str) -> tuple:
@@ -101,6 +155,77 @@ def remove_all_slides(prs) -> int:
         ext = section_list.getparent()
         ext.getparent().remove(ext)
     return count
+
+
+class NewSlides:
+    """New slides of one presentation, each a copy of the first made on its layout.
+
+    python-pptx parses a blank slide and clones the layout's placeholders into it through its
+    shape proxies, for every slide; a new slide on a layout comes out the same every time, so
+    the first on each layout is made so and the others are copies of its element (taken
+    before anything is written on it), added as python-pptx adds them: same part names,
+    relationships and XML.
+    """
+
+    def __init__(self, prs) -> None:
+        self._prs = prs
+        self._blank: dict = {}  # layout part → the element of a new slide on it
+
+    def add_slide(self, layout):
+        """A new slide on ``layout``, at the end of the presentation."""
+        blank = self._blank.get(layout.part)
+        if blank is None:
+            slide = self._prs.slides.add_slide(layout)
+            self._blank[layout.part] = copy.deepcopy(slide._element)
+            return slide
+        from pptx.opc.constants import CONTENT_TYPE as CT
+        from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+        from pptx.parts.slide import SlidePart
+
+        pres_part = self._prs.part
+        slide_part = SlidePart(
+            pres_part._next_slide_partname, CT.PML_SLIDE, pres_part.package, copy.deepcopy(blank)
+        )
+        slide_part.relate_to(layout.part, RT.SLIDE_LAYOUT)
+        rid = pres_part.relate_to(slide_part, RT.SLIDE)
+        self._prs.slides._sldIdLst.add_sldId(rid)
+        return slide_part.slide
+
+
+class NotesSlides:
+    """Notes slides for the new slides of one presentation.
+
+    python-pptx makes each one by cloning the notes master's placeholders through its shape
+    proxies; they come out the same every time, so the first is made so and the others are
+    copies of its element (taken before any text is written), related as python-pptx
+    relates them: the same parts, names and XML.
+    """
+
+    def __init__(self) -> None:
+        self._blank = None
+
+    def notes_slide(self, slide):
+        """The notes slide of ``slide``, a new slide that has none yet."""
+        if self._blank is None:
+            notes = slide.notes_slide
+            self._blank = copy.deepcopy(notes._element)
+            return notes
+        from pptx.opc.constants import CONTENT_TYPE as CT
+        from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+        from pptx.parts.slide import NotesSlidePart
+
+        slide_part = slide.part
+        package = slide_part.package
+        part = NotesSlidePart(
+            package.next_partname("/ppt/notesSlides/notesSlide%d.xml"),
+            CT.PML_NOTES_SLIDE,
+            package,
+            copy.deepcopy(self._blank),
+        )
+        part.relate_to(package.presentation_part.notes_master_part, RT.NOTES_MASTER)
+        part.relate_to(slide_part, RT.SLIDE)
+        slide_part.relate_to(part, RT.NOTES_SLIDE)
+        return part.notes_slide
 
 
 def set_alt_text(shape, descr: str, title: str = "") -> None:
