@@ -593,6 +593,7 @@ class _Emitter:
         self.words: Catalogue = catalogue("en")
         self._slides = X.NewSlides(prs)
         self._notes = X.NotesSlides()
+        self._footers: dict = {}  # (layout part, type) → its footer placeholder's copy
         self._typefaces: dict[frozenset[str], tuple[str, str]] = {}
 
     def emit(self, lesson: Lesson) -> None:
@@ -606,6 +607,8 @@ class _Emitter:
         title_ph = slide.shapes.title
         if title_ph is None:  # a cover layout with only ctrTitle is found by shapes.title too
             raise AssertionError("layouts are chosen with a title placeholder")
+        # the slide's placeholders with their types, found once (python-pptx searches for them)
+        self._slide_phs = [(ph._element.ph.get("type", "obj"), ph) for ph in slide.placeholders]
         self.title(title_ph, sp)
         # the elements we filled (kept alive: lxml may reuse a dead proxy's id)
         used = [title_ph._element]
@@ -650,11 +653,7 @@ class _Emitter:
             case ColumnsSlide():
                 # the layout's content placeholders, left to right, hold the text columns
                 holders = sorted(
-                    (
-                        ph
-                        for ph in slide.placeholders
-                        if ph._element.ph.get("type", "obj") in _CONTENT_TYPES
-                    ),
+                    (ph for kind, ph in self._slide_phs if kind in _CONTENT_TYPES),
                     key=lambda ph: int(ph.left or 0),
                 )
                 for i, (cell, box) in enumerate(zip(sp.cells, sp.boxes, strict=True)):
@@ -688,7 +687,7 @@ class _Emitter:
             case _:
                 assert_never(sp)
         # remove placeholders we did not fill (they would show "Click to add text")
-        for shape in list(slide.placeholders):
+        for _, shape in self._slide_phs:
             if not any(shape._element is element for element in used):
                 X.remove_shape(shape)
         if sp.footer is not None:
@@ -819,7 +818,7 @@ class _Emitter:
             p.alignment = PP_ALIGN.CENTER
             run = p.add_run()
             run.text = mark.label
-            self._font(run, mark.size, bold=True)
+            self._font(run, mark.size, bold=True, text=mark.label)
             run.font.color.theme_color = paper
         else:  # a tick, drawn (no font needed): a thick open path across the badge
             side = b.width
@@ -871,8 +870,9 @@ class _Emitter:
 
     # -- shapes
     def _ph(self, slide, types: set[str]):
-        for ph in slide.placeholders:
-            if ph._element.ph.get("type", "obj") in types:
+        """The first of ``slide``'s placeholders of one of ``types`` (the slide being written)."""
+        for kind, ph in self._slide_phs:
+            if kind in types:
                 return ph
         return None
 
@@ -900,7 +900,7 @@ class _Emitter:
         if self.title_font:
             run.font.name = self.title_font
         X.set_lang(run, self.lang)
-        self._script_fonts(run)
+        self._script_fonts(run, sp.title)
         if self.rtl:
             X.set_rtl(p)
 
@@ -935,8 +935,8 @@ class _Emitter:
                 # The letter's tab to the hanging indent: LibreOffice (7.4) gives a
                 # right-to-left paragraph's tab no width ("1.אידוי"), so there a no-break
                 # space parts them instead (the text starts a little short of the indent).
-                r.text = para.prefix + ("\u00a0" if self.rtl else "\t")
-                self._font(r, size, bold=True)
+                r.text = prefix = para.prefix + ("\u00a0" if self.rtl else "\t")
+                self._font(r, size, bold=True, text=prefix)
             if para.style == "formula":
                 self._formula_para(p, para, size, placed=len(block.tops) == len(block.paras))
                 continue
@@ -971,7 +971,8 @@ class _Emitter:
             token = self.code_styles.get(run_plan.token) if run_plan.token else None  # type: ignore[call-overload]
             if token is not None:
                 bold, italic = bold or token.bold, italic or token.italic
-            self._font(r, size, bold=bold, italic=italic, mono=run_plan.mono or style == "code")
+            mono = run_plan.mono or style == "code"
+            self._font(r, size, bold=bold, italic=italic, mono=mono, text=part)
             if token is not None:
                 from pptx.dml.color import RGBColor
 
@@ -998,7 +999,7 @@ class _Emitter:
         p.line_spacing = Pt(round(formula_height(run_plan, size) * FORMULA_LEADING, 1))
         r = p.add_run()
         r.text = "\u00a0"
-        self._font(r, size)
+        self._font(r, size, text="\u00a0")
 
     def _formula_pictures(self, slide, shape, block: TextBlock) -> list[int]:
         """With slide-math: pictures, each display formula of ``block`` as a picture with its
@@ -1033,8 +1034,16 @@ class _Emitter:
         return ids
 
     def _font(
-        self, run, size: float, bold: bool = False, italic: bool = False, mono: bool = False
+        self,
+        run,
+        size: float,
+        bold: bool = False,
+        italic: bool = False,
+        mono: bool = False,
+        text: str | None = None,
     ) -> None:
+        """Size, weight, slant, typeface and language of a run (``text``: its text, when the
+        caller has it, instead of reading it back)."""
         from pptx.util import Pt
 
         font = run.font
@@ -1046,13 +1055,16 @@ class _Emitter:
         elif self.body_font:
             font.name = self.body_font
         X.set_lang(run, self.lang)
-        self._script_fonts(run)
+        self._script_fonts(run, text)
 
-    def _script_fonts(self, run) -> None:
+    def _script_fonts(self, run, text: str | None = None) -> None:
         """The East Asian and complex-script typefaces of a run with such characters."""
         if self.fonts is None:
             return
-        text = run.text
+        if text is None:
+            text = run.text
+        if text.isascii():
+            return
         wide = frozenset(char for char in text if ord(char) >= 0x370)
         if wide:
             # the typefaces depend only on these characters (and the lesson's language)
@@ -1138,16 +1150,16 @@ class _Emitter:
             p.alignment = PP_ALIGN.CENTER
             run = p.add_run()
             run.text = pic.caption
-            self._font(run, pic.caption_size, italic=True)
+            self._font(run, pic.caption_size, italic=True, text=pic.caption)
 
     def footers(self, slide, layout, number: int, text: str) -> None:
         """The footer (``text``, fitted by the plan) and the slide number, where the layout or
         its master has placeholders for them."""
         size = self.rules.footer
-        ftr = X.clone_placeholder(slide, layout, "ftr")
+        ftr = X.clone_placeholder(slide, layout, "ftr", self._footers)
         if ftr is not None:
             X.fill_footer(ftr, text, size)
-        num = X.clone_placeholder(slide, layout, "sldNum")
+        num = X.clone_placeholder(slide, layout, "sldNum", self._footers)
         if num is not None:
             X.fill_slide_number(num, number, size)
 

@@ -403,14 +403,34 @@ def placeholder_elements(container, ph_type: str) -> list:
     return out
 
 
-def clone_placeholder(slide, layout, ph_type: str):
+def clone_placeholder(slide, layout, ph_type: str, prepared: dict | None = None):
     """Copy the layout's (else the master's) ``ph_type`` placeholder onto the slide.
 
     python-pptx does not copy footer, date and slide-number placeholders to new slides. From the
     layout, the copy keeps only the ``p:ph`` reference (position and style are inherited); from
     the master, it keeps the master's position, since a slide inherits from its layout only.
-    Returns the new ``p:sp`` element or None when neither has one.
+    Returns the new ``p:sp`` element or None when neither has one. ``prepared`` (a dict the
+    caller keeps for one presentation) remembers the copy made for each layout and type.
     """
+    key = (layout.part, ph_type)
+    if prepared is not None and key in prepared:
+        blank = prepared[key]
+    else:
+        blank = _placeholder_copy(layout, ph_type)
+        if prepared is not None:
+            prepared[key] = blank
+    if blank is None:
+        return None
+    sp = copy.deepcopy(blank)
+    c_nv_pr = sp.find(f"{qn('p:nvSpPr')}/{qn('p:cNvPr')}")
+    ids = [int(el.get("id", "0")) for el in slide._element.iter(qn("p:cNvPr"))]
+    c_nv_pr.set("id", str(max(ids, default=1) + 1))
+    slide.shapes._spTree.append(sp)
+    return sp
+
+
+def _placeholder_copy(layout, ph_type: str):
+    """The ``p:sp`` that :func:`clone_placeholder` puts on a slide, before its id is set."""
     source = placeholder_elements(layout, ph_type)
     from_master = False
     if not source:
@@ -436,10 +456,6 @@ def clone_placeholder(slide, layout, ph_type: str):
         tx_body.append(tx_body.makeelement(qn("a:bodyPr"), {}))
         tx_body.append(tx_body.makeelement(qn("a:lstStyle"), {}))
         sp.append(tx_body)
-    c_nv_pr = sp.find(f"{qn('p:nvSpPr')}/{qn('p:cNvPr')}")
-    ids = [int(el.get("id", "0")) for el in slide._element.iter(qn("p:cNvPr"))]
-    c_nv_pr.set("id", str(max(ids, default=1) + 1))
-    slide.shapes._spTree.append(sp)
     return sp
 
 

@@ -112,6 +112,11 @@ _TWINS = {
 }
 
 
+# TextMetrics.for_font's instances, by (class, files): FontFiles is frozen, so equal files
+# (the same twin found again) give the same instance.
+_BY_FILES: dict[tuple[type, FontFiles], TextMetrics] = {}
+
+
 class TextMetrics:
     """Widths of text in points, and line counts under greedy word wrap.
 
@@ -134,10 +139,18 @@ class TextMetrics:
 
     @classmethod
     def for_font(cls, name: str) -> TextMetrics | None:
-        """Metrics for a theme font we have a metric twin of, else None."""
+        """Metrics for a theme font we have a metric twin of, else None: one instance per
+        twin's files and class in a process, so that the widths it has measured (cached per
+        instance) serve every deck, not only the one it was made for."""
         loader = _TWINS.get(name.strip().lower())
         files = loader() if loader else None
-        return cls(files) if files else None
+        if not files:
+            return None
+        key = (cls, files)
+        metrics = _BY_FILES.get(key)
+        if metrics is None:
+            metrics = _BY_FILES[key] = cls(files)
+        return metrics
 
     def width(
         self, text: str, size: float, bold: bool = False, italic: bool = False, mono: bool = False
@@ -155,6 +168,20 @@ class TextMetrics:
     def _length(self, text: str, bold: bool, italic: bool) -> float:
         """The advance of ``text`` at the reference size (FreeType's, via Pillow)."""
         return self.files.face(bold, italic).getlength(text)
+
+    @lru_cache(maxsize=1 << 15)  # noqa: B019 - as _length
+    def _tokens(
+        self, text: str, bold: bool, italic: bool, mono: bool
+    ) -> tuple[tuple[bool, float], ...]:
+        """The tokens of ``text`` for :meth:`_wrap`, each as (a space a line may break at, its
+        width at the reference size; for monospace, per point): a paragraph is wrapped at up
+        to eleven sizes, and its words were split and looked up again at each."""
+        out = []
+        for match in _TOKENS.finditer(text):
+            token = match.group()
+            ref = len(token) * _MONO_ADVANCE if mono else self._length(token, bold, italic)
+            out.append((token.isspace() and "\u00a0" not in token, ref))
+        return tuple(out)
 
     def line_height(self, size: float) -> float:
         """The height of one line at ``size`` points."""
@@ -204,10 +231,10 @@ class TextMetrics:
             used += word + space
 
         for piece in pieces:
-            for match in _TOKENS.finditer(piece.text):
-                token = match.group()
-                w = self.width(token, size, piece.bold, piece.italic, piece.mono)
-                if token.isspace() and "\u00a0" not in token:
+            for breaking, ref in self._tokens(piece.text, piece.bold, piece.italic, piece.mono):
+                # the token's width as width() gives it, from its width at the reference size
+                w = ref * size if piece.mono else ref * size / _REF_SIZE
+                if breaking:
                     if in_word:
                         if word is not None:
                             place(word, space)
