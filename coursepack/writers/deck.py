@@ -781,63 +781,37 @@ class _Emitter:
         badge in the theme's second accent (the answer colour of our theme) holding a tick or
         the label in the background colour. Shape and outline carry it in grayscale too."""
         from pptx.enum.dml import MSO_THEME_COLOR
-        from pptx.enum.shapes import MSO_SHAPE
-        from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
-        from pptx.util import Emu, Pt
+        from pptx.enum.text import PP_ALIGN
+        from pptx.util import Pt
 
         ids = []
-        accent, paper = MSO_THEME_COLOR.ACCENT_2, MSO_THEME_COLOR.BACKGROUND_1
+        # the theme's second accent and background (ACCENT_2, BACKGROUND_1)
+        accent, paper = "accent2", "bg1"
         if mark.frame is not None:
             f = mark.frame
-            frame = slide.shapes.add_shape(
-                MSO_SHAPE.ROUNDED_RECTANGLE, Emu(f.left), Emu(f.top), Emu(f.width), Emu(f.height)
-            )
-            frame.adjustments[0] = 0.2
-            frame.fill.background()
-            frame.line.color.theme_color = accent
-            frame.line.width = Pt(2.5)
-            X.drop_style(frame)
-            frame.name = f"Answer frame {len(slide.shapes)}"
-            X.set_decorative(frame)  # the badge says it
-            ids.append(frame.shape_id)
+            box = (f.left, f.top, f.width, f.height)
+            ids.append(X.add_answer_frame(slide, box, accent, Pt(2.5)))  # the badge says it
         b = mark.badge
-        kind = MSO_SHAPE.OVAL if b.width == b.height else MSO_SHAPE.ROUNDED_RECTANGLE
-        badge = slide.shapes.add_shape(kind, Emu(b.left), Emu(b.top), Emu(b.width), Emu(b.height))
-        badge.fill.solid()
-        badge.fill.fore_color.theme_color = accent
-        badge.line.fill.background()
-        X.drop_style(badge)
-        badge.name = f"Answer mark {len(slide.shapes)}"
-        X.set_alt_text(badge, mark.alt)
-        ids.append(badge.shape_id)
-        tf = badge.text_frame
-        X.body_pr(tf, anchor="ctr", insets=(0, 0, 0, 0))
-        tf.vertical_anchor = MSO_ANCHOR.MIDDLE
+        sp, badge_id = X.add_answer_badge(
+            slide, (b.left, b.top, b.width, b.height), accent, mark.alt
+        )
+        ids.append(badge_id)
         if mark.label:
-            p = tf.paragraphs[0]
+            badge = slide.shapes._shape_factory(sp)
+            p = badge.text_frame.paragraphs[0]
             p.alignment = PP_ALIGN.CENTER
             run = p.add_run()
             run.text = mark.label
             self._font(run, mark.size, bold=True, text=mark.label)
-            run.font.color.theme_color = paper
+            run.font.color.theme_color = MSO_THEME_COLOR.BACKGROUND_1
         else:  # a tick, drawn (no font needed): a thick open path across the badge
             side = b.width
             points = [(0.27, 0.53), (0.44, 0.70), (0.75, 0.33)]
             x0, y0 = b.left + side * points[0][0], b.top + side * points[0][1]
-            builder = slide.shapes.build_freeform(int(x0), int(y0))
-            builder.add_line_segments(
-                [(int(b.left + side * x), int(b.top + side * y)) for x, y in points[1:]],
-                close=False,
-            )
-            tick = builder.convert_to_shape()
-            tick.fill.background()
-            tick.line.color.theme_color = paper
-            tick.line.width = Emu(int(side * 0.11))
-            X.drop_style(tick)
-            X.round_line(tick)
-            tick.name = f"Answer tick {len(slide.shapes)}"
-            X.set_decorative(tick)  # the badge under it says it
-            ids.append(tick.shape_id)
+            path = [(int(x0), int(y0))]
+            path += [(int(b.left + side * x), int(b.top + side * y)) for x, y in points[1:]]
+            # the badge under it says it
+            ids.append(X.add_answer_tick(slide, path, paper, int(side * 0.11)))
         return ids
 
     def answer_lines(self, slide, lines: tuple[Box, ...]) -> None:

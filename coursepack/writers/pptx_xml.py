@@ -257,6 +257,115 @@ def set_decorative(shape) -> None:
     )
 
 
+# --------------------------------------------------------------------------- answer marks
+#
+# The shapes of a reveal's marks, written as python-pptx writes them (add_shape or a freeform,
+# then the fill, outline and name we give them, its p:style dropped, marked decorative) but
+# from one string each: through python-pptx's proxies they were a fifth of writing a deck.
+# tests/test_deck.py compares them with python-pptx's own.
+
+_SP_START = (
+    '<p:sp xmlns:a="{a}" xmlns:p="{p}"><p:nvSpPr><p:cNvPr id="{id}" name="{name}">{ext}'
+    "</p:cNvPr><p:cNvSpPr/><p:nvPr/></p:nvSpPr><p:spPr><a:xfrm>"
+    '<a:off x="{x}" y="{y}"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
+)
+_SP_END = '<p:txBody><a:bodyPr rtlCol="0" anchor="ctr"{body}</p:txBody></p:sp>'
+_TEXT_BODY = '/><a:lstStyle/><a:p><a:pPr algn="ctr"/></a:p>'
+_BADGE_BODY = (
+    ' wrap="square" lIns="0" tIns="0" rIns="0" bIns="0"><a:noAutofit/></a:bodyPr>'
+    '<a:lstStyle/><a:p><a:pPr algn="ctr"/></a:p>'
+)
+
+
+def _add_sp(
+    slide,
+    prefix: str,
+    decorative: bool,
+    box: tuple[int, int, int, int],
+    rest: str,
+    body: str = _TEXT_BODY,
+):
+    """Append a ``p:sp`` named ``prefix N`` (N: the shapes on the slide with it) with the next
+    shape id, its position ``box`` (left, top, width, height) and the rest of its ``spPr``."""
+    from pptx.oxml import parse_xml
+
+    shapes = slide.shapes
+    shape_id = shapes._next_shape_id
+    ext = (
+        f'<a:extLst><a:ext uri="{_DECORATIVE_URI}"><adec:decorative xmlns:adec='
+        f'"{_DECORATIVE_NS}" val="1"/></a:ext></a:extLst>'
+        if decorative
+        else ""
+    )
+    left, top, width, height = (int(v) for v in box)
+    xml = (
+        _SP_START.format(
+            a=NS["a"],
+            p=NS["p"],
+            id=shape_id,
+            name=f"{prefix} {len(shapes) + 1}",
+            ext=ext,
+            x=left,
+            y=top,
+            cx=width,
+            cy=height,
+        )
+        + rest
+        + "</p:spPr>"
+        + _SP_END.format(body=body)
+    )
+    sp = parse_xml(xml)
+    shapes._spTree.insert_element_before(sp, "p:extLst")
+    return sp, shape_id
+
+
+def add_answer_frame(slide, box: tuple[int, int, int, int], colour: str, width: int) -> int:
+    """A rounded frame (corners 20%) outlined ``width`` EMU in the scheme colour ``colour``,
+    unfilled, decorative; returns its shape id."""
+    rest = (
+        '<a:prstGeom prst="roundRect"><a:avLst><a:gd name="adj" fmla="val 20000"/></a:avLst>'
+        f'</a:prstGeom><a:noFill/><a:ln w="{int(width)}"><a:solidFill>'
+        f'<a:schemeClr val="{colour}"/></a:solidFill></a:ln>'
+    )
+    return _add_sp(slide, "Answer frame", True, box, rest)[1]
+
+
+def add_answer_badge(slide, box: tuple[int, int, int, int], colour: str, alt: str):
+    """A badge filled with the scheme colour ``colour``, round when square (else a rounded
+    rectangle), no outline, with alt text and an empty centred text frame of no insets that
+    does not autofit; returns (its ``p:sp``, its shape id)."""
+    prst = "ellipse" if box[2] == box[3] else "roundRect"
+    rest = (
+        f'<a:prstGeom prst="{prst}"><a:avLst/></a:prstGeom><a:solidFill>'
+        f'<a:schemeClr val="{colour}"/></a:solidFill><a:ln><a:noFill/></a:ln>'
+    )
+    sp, shape_id = _add_sp(slide, "Answer mark", False, box, rest, _BADGE_BODY)
+    sp.find(f"{qn('p:nvSpPr')}/{qn('p:cNvPr')}").set("descr", alt)
+    return sp, shape_id
+
+
+def add_answer_tick(slide, points: Sequence[tuple[int, int]], colour: str, width: int) -> int:
+    """An open path through ``points`` (slide EMU) stroked ``width`` EMU in the scheme colour
+    ``colour`` with round caps and joins, unfilled, decorative: the freeform python-pptx's
+    builder makes from the same points. Returns its shape id."""
+    xs = [int(x) for x, _ in points]
+    ys = [int(y) for _, y in points]
+    left, top = min(xs), min(ys)
+    dx, dy = max(xs) - left, max(ys) - top
+    steps = "".join(
+        f'<a:{"moveTo" if i == 0 else "lnTo"}><a:pt x="{x - left}" y="{y - top}"/>'
+        f"</a:{'moveTo' if i == 0 else 'lnTo'}>"
+        for i, (x, y) in enumerate(zip(xs, ys, strict=True))
+    )
+    rest = (
+        '<a:custGeom><a:avLst/><a:gdLst/><a:ahLst/><a:cxnLst/><a:rect l="l" t="t" r="r" '
+        f'b="b"/><a:pathLst><a:path w="{dx}" h="{dy}">{steps}</a:path></a:pathLst>'
+        f'</a:custGeom><a:noFill/><a:ln w="{int(width)}" cap="rnd"><a:solidFill>'
+        f'<a:schemeClr val="{colour}"/></a:solidFill><a:round/></a:ln>'
+    )
+    return _add_sp(slide, "Answer tick", True, (left, top, dx, dy), rest)[1]
+
+
 def drop_style(shape) -> None:
     """Remove a new shape's ``p:style`` (python-pptx gives autoshapes and connectors the
     theme's line, fill and shadow references): its look is then only what we set on it, the
@@ -307,6 +416,27 @@ def body_pr(text_frame, anchor: str | None = None, insets: Iterable[int] | None 
             bp.set(name, str(int(value)))
 
 
+_PPR_REPLACED = frozenset(
+    qn(tag)
+    for tag in (
+        "a:lnSpc",
+        "a:spcBef",
+        "a:spcAft",
+        "a:buClrTx",
+        "a:buClr",
+        "a:buSzTx",
+        "a:buSzPct",
+        "a:buSzPts",
+        "a:buFontTx",
+        "a:buFont",
+        "a:buNone",
+        "a:buAutoNum",
+        "a:buChar",
+        "a:buBlip",
+    )
+)
+
+
 def paragraph_format(
     paragraph,
     *,
@@ -323,24 +453,11 @@ def paragraph_format(
     p_pr.set("indent", str(int(indent)))
     if align:  # None: keep the placeholder's own alignment (a centred subtitle stays so)
         p_pr.set("algn", align)
-    for tag in (
-        "a:lnSpc",
-        "a:spcBef",
-        "a:spcAft",
-        "a:buClrTx",
-        "a:buClr",
-        "a:buSzTx",
-        "a:buSzPct",
-        "a:buSzPts",
-        "a:buFontTx",
-        "a:buFont",
-        "a:buNone",
-        "a:buAutoNum",
-        "a:buChar",
-        "a:buBlip",
-    ):
-        for el in p_pr.findall(qn(tag)):
-            p_pr.remove(el)
+    # the spacing and bullet children are replaced (a new paragraph has none: nothing to look for)
+    if len(p_pr):
+        for el in list(p_pr):
+            if el.tag in _PPR_REPLACED:
+                p_pr.remove(el)
     # children in schema order: lnSpc, spcBef, spcAft, buClr, buSz, buFont, bu*, tabLst, ...
     items = []
     ln = p_pr.makeelement(qn("a:lnSpc"), {})
