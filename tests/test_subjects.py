@@ -942,7 +942,7 @@ def test_answer_key_formulas_take_the_answer_colour(tmp_path: Path) -> None:
     def glyphs(tex: str) -> set[str]:
         painting = formula_paint.painting_of(tex, False)
         assert painting is not None
-        return {child.glyph.name for child in painting.children if child.glyph}
+        return set(painting.glyph_names)
 
     writer = _handout_writer()
     try:
@@ -1008,6 +1008,7 @@ def test_formulas_cost_a_handout_little_and_are_not_drawn_again(
         formulas.forget()  # a new process, as far as the memory goes
         formula_paint.painting_of.cache_clear()
         formula_paint._glyph.cache_clear()
+        formula_paint._GLYPHS.clear()  # the outlines read back from their files too
         writer.render(lessons[True], "handout")
         assert calls == {"draw": 200, "paint": 200}
         plain, maths = cpu_pair(
@@ -1017,6 +1018,64 @@ def test_formulas_cost_a_handout_little_and_are_not_drawn_again(
     finally:
         writer.close()
     assert maths < 2.5 * plain, f"200 formulas: {maths:.2f} s of CPU vs {plain:.2f} s without"
+
+
+def test_a_glyph_transform_read_directly_gives_weasyprints_operands() -> None:
+    """The painter reads ziamath's ``matrix(a b c d e f)`` itself: the ``cm`` operands pydyf
+    writes are those of WeasyPrint's parser, flat matrices place nothing, and any other
+    transform is WeasyPrint's to parse."""
+    import pydyf
+    from weasyprint.svg.utils import transform
+
+    from coursepack.writers import formula_paint
+
+    def written(values: tuple[float, ...] | None) -> bytes | None:
+        if values is None:
+            return None
+        stream = pydyf.Stream()
+        stream.set_matrix(*values)
+        return stream.stream[-1]
+
+    for text in (
+        "matrix(1.16667 0 0 1.16667 0.413 -8.19)",
+        "matrix(1 0 0 1 -0.0 0)",
+        "matrix(-1 0 0 -1 -12.5 .5)",
+        "matrix(0.7 0 0 0.7 3 -0)",
+        "matrix(0 0 0 0 1 1)",
+        "matrix(1,0,0,1,2,3)",
+        "translate(2 3) scale(2)",
+        "rotate(90)",
+        "",
+    ):
+        matrix = transform(text, None, 16, 1)
+        expected = written(matrix.values) if text and matrix.determinant else None
+        assert written(formula_paint._matrix(text, transform)) == expected, text
+
+
+def test_a_painting_whose_glyph_file_is_gone_is_painted_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A formula's painting names its glyphs, whose outlines are files of their own: one
+    removed from the cache (a partial clean-up) makes the formula painted anew, never drawn
+    without it."""
+    from coursepack.writers import formula_paint
+    from coursepack.writers.weasyprint_loader import load_weasyprint
+
+    load_weasyprint()
+    monkeypatch.setenv("COURSEPACK_CACHE", str(tmp_path / "cache"))
+    tex = "\\frac{a}{b} + c^2"
+    painted = formula_paint.painting_of(tex, False)
+    assert painted is not None and painted.glyphs
+    glyph_files = sorted((tmp_path / "cache" / "paintings").glob("glyphs-*/*/*"))
+    assert {path.name for path in glyph_files} == set(painted.glyph_names)
+    formula_paint.painting_of.cache_clear()
+    formula_paint._GLYPHS.clear()
+    assert formula_paint.painting_of(tex, False) == painted  # read back whole
+    glyph_files[0].unlink()
+    formula_paint.painting_of.cache_clear()
+    formula_paint._GLYPHS.clear()
+    assert formula_paint.painting_of(tex, False) == painted  # painted again
+    assert glyph_files[0].exists()
 
 
 def test_formulas_are_never_silently_lost_when_the_painter_cannot_be_installed(

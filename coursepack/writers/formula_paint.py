@@ -11,7 +11,10 @@ a formula address with a :class:`FormulaPicture` instead:
 - the drawing (:func:`coursepack.formulas.svg`, glyph outlines placed by ``matrix()``
   transforms, and rules) is turned once into PDF operators, written by the same pydyf
   calls WeasyPrint's SVG painter makes, and cached by content in memory and on disk next
-  to the drawings (:func:`painting_of`);
+  to the drawings (:func:`painting_of`): a formula's file holds its shapes in the text's
+  colour as one run of operators, and names its glyphs, whose outlines are kept once each
+  in files of their own (a later build reads a lesson's few dozen distinct glyphs, not
+  every glyph's outline again in every formula's file);
 - each distinct glyph outline is one Form XObject per PDF, placed by its transform
   (``q … cm /g… Do Q``): the digit 2 of two hundred formulas is written once;
 - the formula is painted in the colour of the text around it (the ``<img>``'s CSS
@@ -31,9 +34,9 @@ import functools
 import hashlib
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -46,7 +49,7 @@ _SCHEME = "data:application/x-coursepack-formula;base64,"
 _CURRENT = ""
 # Operators are kept on disk per drawing; a new format or a new WeasyPrint/pydyf (whose
 # formatting they copy) makes new files.
-_CACHE_FORMAT = "2"  # 2: each list of operators one string
+_CACHE_FORMAT = "3"  # 3: parts joined, glyph outlines in files of their own
 
 
 def formula_url(tex: str, display: bool) -> str:
@@ -71,40 +74,45 @@ def _formula_of(url: str) -> tuple[str, bool] | None:
 
 @dataclass(frozen=True)
 class Glyph:
-    """One outline, drawn once per PDF as a Form XObject named ``name``."""
+    """One outline, drawn once per PDF as a Form XObject named ``name``; its operators are
+    one item of the XObject's stream (pydyf joins items with newlines: the same bytes as
+    one item per operator)."""
 
     name: str
     bbox: tuple[float, float, float, float]
-    operators: tuple[bytes, ...]
+    operators: bytes
 
 
 @dataclass(frozen=True)
-class Child:
-    """One filled shape: its colour (``_CURRENT``: the text's, else a CSS colour), the
-    operators that place it (a glyph's ``cm``) and those that paint it (the glyph's ``Do``,
-    a rule's ``re f``)."""
+class Coloured:
+    """A shape the TeX colours itself (``\\color{red}``): its CSS colour, the operators
+    that place it (a glyph's ``cm``) and those that paint it (the glyph's ``Do``, a rule's
+    ``re f``)."""
 
     fill: str
     place: tuple[bytes, ...]
     paint: tuple[bytes, ...]
-    glyph: Glyph | None
-
-    @functools.cached_property
-    def operators(self) -> bytes:
-        """All of it, in the text's colour, as one item of a page's stream: pydyf joins the
-        items with newlines, so the page's bytes are the same as with one item per operator,
-        and writing it costs one item instead of a dozen."""
-        return b"\n".join((b"q", *self.place, *self.paint, b"Q"))
 
 
 @dataclass(frozen=True)
 class Painting:
-    """A formula's operators, with its intrinsic size and viewBox (in SVG user units)."""
+    """A formula's operators, with its intrinsic size and viewBox (in SVG user units).
+
+    ``parts`` are, in drawing order, runs of shapes in the text's colour, each run one item
+    of the page's stream (``q … cm /g… Do Q`` per shape, joined by newlines: the page's bytes
+    are those of one item per operator, and drawing a formula is a few appends), and the
+    shapes coloured by the TeX. ``glyphs`` are the outlines it uses, in order of first use."""
 
     width: float
     height: float
     viewbox: tuple[float, float, float, float]
-    children: tuple[Child, ...]
+    parts: tuple[bytes | Coloured, ...]
+    glyphs: tuple[Glyph, ...]
+
+    @property
+    def glyph_names(self) -> tuple[str, ...]:
+        """The XObject names of the outlines it paints."""
+        return tuple(glyph.name for glyph in self.glyphs)
 
 
 def install(weasyprint: ModuleType) -> bool:
@@ -158,19 +166,19 @@ class FormulaPicture:
         stream.push_state()
         stream.transform(a=scale, d=scale, e=translate_x, f=translate_y)
         stream.set_color(style["color"])
-        lines = stream.stream
         x_objects = stream._resources["XObject"]
-        for child in painting.children:
-            glyph = child.glyph
-            if glyph is not None and glyph.name not in x_objects:
+        for glyph in painting.glyphs:  # in order of first use, as the shapes name them
+            if glyph.name not in x_objects:
                 x_objects[glyph.name] = _x_object(glyph, stream.compress)
-            if child.fill == _CURRENT:
-                lines.append(child.operators)
+        lines = stream.stream
+        for part in painting.parts:
+            if isinstance(part, bytes):
+                lines.append(part)
             else:  # coloured by the TeX: its own colour, then the text's again after it
                 stream.push_state()
-                lines.extend(child.place)
-                stream.set_color(_colour(child.fill))
-                lines.extend(child.paint)
+                lines.extend(part.place)
+                stream.set_color(_colour(part.fill))
+                lines.extend(part.paint)
                 stream.pop_state()
         stream.pop_state()
 
@@ -218,7 +226,7 @@ def _x_object(glyph: Glyph, compress: bool) -> Any:
     import pydyf
 
     extra = {"Type": "/XObject", "Subtype": "/Form", "BBox": pydyf.Array(glyph.bbox)}
-    return pydyf.Stream(list(glyph.operators), extra, compress=compress)
+    return pydyf.Stream([glyph.operators], extra, compress=compress)
 
 
 @functools.lru_cache(maxsize=256)
@@ -266,7 +274,9 @@ def _paint(svg: str) -> Painting | None:
         return None
     if root.tag != f"{_SVG_NS}svg" or len(viewbox) != 4 or not all(viewbox[2:] + (width, height)):
         return None
-    children = []
+    parts: list[bytes | Coloured] = []
+    run: list[bytes] = []  # shapes in the text's colour since the last coloured one
+    glyphs: dict[str, Glyph] = {}  # in order of first use
     for node in root:
         tag = node.tag.removeprefix(_SVG_NS)
         fill = node.get("fill", "black")
@@ -279,9 +289,9 @@ def _paint(svg: str) -> Painting | None:
             data = node.get("d", "")
             if not svg_paths._SIMPLE.fullmatch(data):
                 return None
-            matrix = transform(node.get("transform", ""), None, 16, 1)
-            if node.get("transform") and matrix.determinant:
-                place.set_matrix(*matrix.values)
+            values = _matrix(node.get("transform", ""), transform)
+            if values is not None:
+                place.set_matrix(*values)
             glyph = _glyph(data)
             if glyph is None:
                 return None
@@ -297,8 +307,43 @@ def _paint(svg: str) -> Painting | None:
                 paint.fill()
         else:
             return None
-        children.append(Child(fill, tuple(place.stream), tuple(paint.stream), glyph))
-    return Painting(width=width, height=height, viewbox=viewbox, children=tuple(children))
+        if glyph is not None and glyph.name not in glyphs:
+            glyphs[glyph.name] = glyph
+        if fill == _CURRENT:
+            run.append(b"\n".join((b"q", *place.stream, *paint.stream, b"Q")))
+        else:
+            if run:
+                parts.append(b"\n".join(run))
+                run = []
+            parts.append(Coloured(fill, tuple(place.stream), tuple(paint.stream)))
+    if run:
+        parts.append(b"\n".join(run))
+    return Painting(width, height, viewbox, tuple(parts), tuple(glyphs.values()))
+
+
+# ``matrix(a b c d e f)`` of six plain numbers, as ziamath places every glyph.
+_PLAIN_MATRIX = re.compile(r"matrix\((-?[0-9.]+(?: -?[0-9.]+){5})\)")
+
+
+def _matrix(text: str, transform: Any) -> tuple[float, ...] | None:
+    """The ``cm`` operands of a transform attribute, None when it places nothing (absent,
+    or flat). WeasyPrint's ``transform`` parses the attribute with regular expressions
+    and multiplies by identity matrices twice: half of what turning a new formula into
+    operators cost. Six plain numbers give the same floats read directly (a product by 1
+    is exact; where an identity's 0 can change the sign of a zero, pydyf writes 0 either
+    way); anything else is left to WeasyPrint."""
+    if not text:
+        return None
+    plain = _PLAIN_MATRIX.fullmatch(text)
+    if plain is not None:
+        try:
+            a, b, c, d, e, f = (float(value) for value in plain[1].split(" "))
+        except ValueError:
+            plain = None
+        else:
+            return (a, b, c, d, e, f) if a * d - b * c else None
+    matrix = transform(text, None, 16, 1)
+    return tuple(matrix.values) if matrix.determinant else None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -318,13 +363,22 @@ def _glyph(data: str) -> Glyph | None:
     # Every point of a quadratic curve lies inside its control points' box; one unit more.
     bbox = (min(xs) - 1, min(ys) - 1, max(xs) + 1, max(ys) + 1)
     name = "g" + hashlib.sha256(data.encode("ascii")).hexdigest()[:16]
-    return Glyph(name=name, bbox=tuple(round(v, 3) for v in bbox), operators=tuple(scratch.stream))
+    operators = b"\n".join(pydyf._to_bytes(item) for item in scratch.stream)
+    return Glyph(name=name, bbox=tuple(round(v, 3) for v in bbox), operators=operators)
 
 
 # --------------------------------------------------------------------------- disk cache
+#
+# A painting's file holds its size, its parts and the names and bounds of its glyphs; each
+# glyph's operators are a file of their own, named by the glyph (its outline's hash), shared
+# by every formula using it: a later build reads the few dozen distinct glyphs of a lesson
+# once instead of every glyph's outline again in each formula's file.
+
+# The glyphs this process has read or made, by name.
+_GLYPHS: dict[str, Glyph] = {}
 
 
-def _cache_file(svg: str) -> Path | None:
+def _cache_file(svg: str) -> str | None:
     from coursepack import formulas
 
     folder = formulas.cache_folder()
@@ -332,7 +386,20 @@ def _cache_file(svg: str) -> Path | None:
         return None
     key = "\x00".join((_CACHE_FORMAT, _writer_versions(), svg))
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
-    return folder.parent / "paintings" / digest[:2] / f"{digest}.json"
+    return os.path.join(folder.parent, "paintings", digest[:2], f"{digest}.json")
+
+
+def _glyph_file(painting_file: str, name: str) -> str:
+    """Where a glyph's operators are kept: beside the paintings made by the same format
+    and versions (its name says only which outline it is)."""
+    folder = os.path.dirname(os.path.dirname(painting_file))
+    return os.path.join(folder, f"glyphs-{_versions_digest()}", name[1:3], name)
+
+
+@functools.lru_cache(maxsize=1)
+def _versions_digest() -> str:
+    key = "\x00".join((_CACHE_FORMAT, _writer_versions()))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=1)
@@ -349,53 +416,81 @@ def _lines(text: Any) -> tuple[bytes, ...]:
     return tuple(text.encode("ascii").split(b"\n")) if text else ()
 
 
-def _read(path: Path | None) -> Painting | None:
+def _read_glyph(path: str, name: str, bbox: Any) -> Glyph | None:
+    glyph = _GLYPHS.get(name)
+    if glyph is None:
+        try:
+            with open(_glyph_file(path, name), "rb") as file:
+                operators = file.read()
+        except OSError:
+            return None
+        glyph = Glyph(name, tuple(float(v) for v in bbox), operators)
+        _GLYPHS[name] = glyph
+    return glyph
+
+
+def _read(path: str | None) -> Painting | None:
     if path is None:
         return None
     try:
-        data = json.loads(path.read_bytes())
-        children = []
-        for fill, place, paint, glyph in data["children"]:
-            if glyph is not None:
-                name, bbox, operators = glyph
-                glyph = Glyph(str(name), tuple(float(v) for v in bbox), _lines(operators))
-            children.append(Child(str(fill), _lines(place), _lines(paint), glyph))
+        with open(path, "rb") as file:
+            data = json.loads(file.read())
+        parts: list[bytes | Coloured] = []
+        for part in data["parts"]:
+            if isinstance(part, str):
+                parts.append(part.encode("ascii"))
+            else:
+                fill, place, paint = part
+                parts.append(Coloured(str(fill), _lines(place), _lines(paint)))
+        glyphs = []
+        for name, bbox in data["glyphs"]:
+            glyph = _read_glyph(path, str(name), bbox)
+            if glyph is None:
+                return None  # its outline's file is gone: paint the formula again
+            glyphs.append(glyph)
         viewbox = tuple(float(v) for v in data["viewbox"])
         if len(viewbox) != 4:
             return None
-        return Painting(float(data["width"]), float(data["height"]), viewbox, tuple(children))
+        width, height = float(data["width"]), float(data["height"])
+        return Painting(width, height, viewbox, tuple(parts), tuple(glyphs))
     except (OSError, ValueError, KeyError, TypeError, UnicodeError):
         return None  # absent, or not one we wrote: paint it again
 
 
-def _write(path: Path | None, painting: Painting) -> None:
+def _write_whole(path: str, data: bytes) -> None:
+    """Write a file whole or not at all, whoever reads it meanwhile."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "wb") as file:
+        file.write(data)
+    os.replace(temporary, path)
+
+
+def _write(path: str | None, painting: Painting) -> None:
     if path is None:
         return
 
     def text(lines: tuple[bytes, ...]) -> str:
         return b"\n".join(lines).decode("ascii")
 
-    children = [
-        [
-            child.fill,
-            text(child.place),
-            text(child.paint),
-            None
-            if child.glyph is None
-            else [child.glyph.name, child.glyph.bbox, text(child.glyph.operators)],
-        ]
-        for child in painting.children
+    parts = [
+        part.decode("ascii")
+        if isinstance(part, bytes)
+        else [part.fill, text(part.place), text(part.paint)]
+        for part in painting.parts
     ]
     data = {
         "width": painting.width,
         "height": painting.height,
         "viewbox": painting.viewbox,
-        "children": children,
+        "parts": parts,
+        "glyphs": [[glyph.name, glyph.bbox] for glyph in painting.glyphs],
     }
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(data), encoding="ascii")
-        os.replace(temporary, path)  # whole or not at all, whoever reads it meanwhile
+        for glyph in painting.glyphs:  # the outlines first: a painting never names a missing one
+            glyph_path = _glyph_file(path, glyph.name)
+            if not os.path.exists(glyph_path):
+                _write_whole(glyph_path, glyph.operators)
+        _write_whole(path, json.dumps(data).encode("ascii"))
     except OSError:
         pass  # a read-only cache folder: paint again next time
