@@ -443,7 +443,8 @@ class Builder:
         groups: dict[object, list[PlannedOutput]] = {}
         for item in outdated:
             groups.setdefault(item.group, []).append(item)
-        if jobs > 1 and len(groups) < jobs:
+        spread = jobs > 1 and len(groups) < jobs
+        if spread:
             # Fewer lessons than workers (typically one lesson): spread its outputs instead.
             groups = {item.path: [item] for item in outdated}
         total = len(groups)
@@ -455,7 +456,7 @@ class Builder:
                 yield from (self.write(item) for item in items)
             return
         global _worker_builder
-        self._prepare(outdated)
+        self._prepare(outdated, spread)
         # Forked workers inherit this builder, with its libraries already imported; where
         # processes are spawned instead, the initializer makes a fresh one.
         _worker_builder = self
@@ -553,13 +554,25 @@ class Builder:
             initargs=(self.layouts,),
         )
 
-    def _prepare(self, outdated: Sequence[PlannedOutput]) -> None:
+    def _prepare(self, outdated: Sequence[PlannedOutput], spread: bool = False) -> None:
         """Load the writing libraries, fonts, CSS and templates once, before workers fork,
-        instead of once per worker: only for the writers some outdated output uses."""
+        instead of once per worker: only for the writers some outdated output uses. When a
+        lesson's outputs are ``spread`` over the workers, each writer also does the work
+        its outputs of one lesson share (a lesson group on one worker shares it anyway)."""
         for output in dict.fromkeys(item.output for item in outdated):
             # A broken layout is reported by the output that uses it, with its path and line.
             with contextlib.suppress(Exception):
                 self.writer_for(output).prepare()
+        if not spread:
+            return
+        shared: dict[int, tuple[Writer, dict[int, Lesson]]] = {}
+        for item in outdated:
+            writer = self.writer_for(item.output)
+            lessons = shared.setdefault(id(writer), (writer, {}))[1]
+            lessons.update((id(lesson), lesson) for lesson in item.lessons)
+        for writer, lessons in shared.values():
+            with contextlib.suppress(Exception):  # a worker meets (and reports) it again
+                writer.prepare_lessons(tuple(lessons.values()))
 
 
 class _Digests:

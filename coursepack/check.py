@@ -176,7 +176,7 @@ def check_model(lesson: Lesson) -> list[Diagnostic]:
             )
     for image in _images(lesson):
         found.extend(_check_image(lesson, image))
-    for formula in _formulas(lesson):
+    for formula in formulas_of(lesson):
         reason = formulas.problem(formula.tex, formula.display)
         if reason:
             mark = "$$" if formula.display else "$"
@@ -650,6 +650,6 @@ def _links(lesson: Lesson) -> Iterator[Link]:
     return (node for node in _inline_nodes(lesson) if isinstance(node, Link))
 
 
-def _formulas(lesson: Lesson) -> Iterator[Math]:
+def formulas_of(lesson: Lesson) -> Iterator[Math]:
     """Every formula in the lesson's text, headings, prompts and answers included."""
     return (node for node in _inline_nodes(lesson) if isinstance(node, Math))

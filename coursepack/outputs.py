@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -63,6 +63,12 @@ class Writer(Protocol):
         """Where this writer may keep what a later build into the same output folder reuses
         (``folder`` is inside the output folder; the course packs keep their rendered parts
         there). A writer that keeps nothing ignores it."""
+        ...
+
+    def prepare_lessons(self, lessons: Sequence[Lesson]) -> None:
+        """Before workers fork to write several outputs of these lessons side by side, do
+        once here the work each of them would repeat (the handout writer: the formulas'
+        operators, which the handout and the key both paint)."""
         ...
 
     def close(self) -> None:

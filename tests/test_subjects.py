@@ -1078,6 +1078,38 @@ def test_a_painting_whose_glyph_file_is_gone_is_painted_again(
     assert glyph_files[0].exists()
 
 
+def test_a_lessons_formulas_are_painted_once_before_its_outputs_spread_over_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One lesson's handout and key go to two workers: the formulas' operators are made
+    (or read back) once, before the workers fork, for both to inherit; lessons built one
+    per worker do that work in their worker, in parallel."""
+    from coursepack.build import Builder, BuildOptions
+    from coursepack.check import formulas_of
+    from coursepack.layouts import LayoutSearch, default_search_path
+    from coursepack.writers import formula_paint
+
+    monkeypatch.setenv("COURSEPACK_CACHE", str(tmp_path / "cache"))
+    lesson, _ = read_text((SUBJECTS / "maths.md").read_text(encoding="utf-8"), SUBJECTS / "m.md")
+    assert lesson is not None
+    builder = Builder(LayoutSearch(default_search_path(tmp_path / "none")))
+    options = BuildOptions(out_dir=tmp_path / "out", force=True, jobs=2)
+    planned, _ = builder.plan([lesson], options)
+    assert {item.kind for item in planned} >= {"handout", "key"}
+    wanted = {(node.tex.strip(), node.display) for node in formulas_of(lesson)}
+    assert len(wanted) > 10
+    try:
+        formula_paint.painting_of.cache_clear()
+        builder._prepare(planned)
+        assert formula_paint.painting_of.cache_info().currsize == 0
+        builder._prepare(planned, spread=True)
+        assert formula_paint.painting_of.cache_info().currsize == len(wanted)
+        assert all(formula_paint.painting_of(*formula) for formula in wanted)
+        assert formula_paint.painting_of.cache_info().misses == len(wanted)
+    finally:
+        builder.close()
+
+
 def test_formulas_are_never_silently_lost_when_the_painter_cannot_be_installed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,7 +15,7 @@ import datetime as dt
 import io
 import re
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
@@ -436,6 +436,9 @@ class DeckWriter:
     def prepare(self) -> None:
         """Import python-pptx now (before worker processes fork, so they share it)."""
         import pptx  # noqa: F401
+
+    def prepare_lessons(self, lessons: Sequence[Lesson]) -> None:
+        """Nothing shared: a lesson has one deck."""
 
     def close(self) -> None:
         """Nothing to free: python-pptx keeps no files open between decks."""

@@ -539,6 +539,16 @@ class HandoutWriter:
         for paper in PAPER_SIZES:
             self._paper_stylesheet(paper)
 
+    def prepare_lessons(self, lessons: Sequence[Lesson]) -> None:
+        """Turn the lessons' formulas into painting operators now: the handout and the key
+        are printed by two workers side by side, and each would read (on a first build,
+        make) every formula's operators itself; forked, both inherit them."""
+        from coursepack.check import formulas_of
+
+        for lesson in lessons:
+            for node in formulas_of(lesson):
+                formula_paint.painting_of(node.tex.strip(), node.display)
+
     def close(self) -> None:
         """Let go of the fonts and CSS if this process loaded them, so WeasyPrint removes the
         font files it copied to a temporary folder. A forked worker shares its parent's and

@@ -517,5 +517,8 @@ class ExportWriter:
     def prepare(self) -> None:
         """Nothing to load."""
 
+    def prepare_lessons(self, lessons: Sequence[Lesson]) -> None:
+        """Nothing shared between the exports."""
+
     def close(self) -> None:
         """Nothing to free."""
