@@ -14,7 +14,9 @@ import gc
 import hashlib
 import itertools
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.context
+import multiprocessing.process
 import multiprocessing.util
 import os
 import signal
@@ -456,6 +458,10 @@ class Builder:
                 yield from (self.write(item) for item in items)
             return
         global _worker_builder
+        several_writers = len({item.output.writer for item in outdated}) > 1
+        if spread and several_writers and all(item.course is None for item in outdated):
+            yield from self._write_spread(outdated, jobs, progress)
+            return
         self._prepare(outdated, spread)
         # Forked workers inherit this builder, with its libraries already imported; where
         # processes are spawned instead, the initializer makes a fresh one.
@@ -470,6 +476,69 @@ class Builder:
         finally:
             gc.unfreeze()
             _worker_builder = None  # the parent's builder is not kept alive by this module
+
+    def _write_spread(
+        self,
+        outdated: Sequence[PlannedOutput],
+        jobs: int,
+        progress: Callable[[str], None] | None,
+    ) -> Iterable[WriteResult]:
+        """The outputs of fewer lessons than workers (typically one lesson's handout, key and
+        deck), spread so that the serial work overlaps instead of idling a CPU.
+
+        The writer with the most outputs (WeasyPrint's: handout and key) is prepared here
+        (imports, fonts, CSS) and shared with what forks after; the other writers' outputs
+        (the deck) go first to a side process, forked before that preparation, which loads
+        its own library (python-pptx) while this process loads WeasyPrint. Then a pool of
+        ``jobs - 1`` workers takes all but the first of the shared writer's outputs (the key
+        starts first), and this process writes that first one itself instead of waiting.
+        """
+        global _worker_builder
+        writers: dict[object, list[PlannedOutput]] = {}
+        for item in outdated:
+            writers.setdefault(item.output.writer, []).append(item)
+        shared_writer = max(writers, key=lambda writer: len(writers[writer]))
+        own, *rest = writers[shared_writer]
+        early = [item for item in outdated if item.output.writer is not shared_writer]
+        counter = itertools.count(1)
+
+        def announce(results: list[WriteResult]) -> list[WriteResult]:
+            return _reported(results, next(counter), len(outdated), progress)
+
+        _worker_builder = self  # forked processes inherit this builder (see _write_all)
+        gc.freeze()
+        side = _SideWorker(early, self.layouts)
+        pool: ProcessPoolExecutor | None = None
+        futures: list[Future[list[WriteResult]]] = []
+        try:
+            # Its libraries, fonts, CSS and templates, and what its outputs of the lesson
+            # share (the formulas' operators, for the handout and the key).
+            self._prepare(writers[shared_writer], spread=True)
+            if rest:
+                gc.freeze()  # what prepare() loaded, as in _write_all
+                pool = self._pool(min(jobs - 1, len(rest)))
+                futures = [pool.submit(_write_group, [item]) for item in rest]
+                pool.shutdown(wait=False)  # its workers exit once their outputs are written
+            yield from announce([self.write(own)])
+            for future, item in zip(futures, rest, strict=True):
+                if future.cancel():  # not started by any worker: write it here
+                    yield from announce([self.write(item)])
+                else:
+                    yield from announce(future.result())
+            yield from announce(side.results())
+        except BaseException:
+            # Stop the workers before the error is reported (their fonts are this process's),
+            # and delete what they rendered that will not be moved into place.
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+                for future in futures:
+                    if future.done() and not future.cancelled() and future.exception() is None:
+                        _discard(future.result())
+            side.stop()
+            raise
+        finally:
+            gc.unfreeze()
+            _worker_builder = None
 
     def _write_in_workers(
         self,
@@ -615,6 +684,87 @@ def _init_worker(layouts: LayoutSearch) -> None:
     # Workers end without running finalisers: free what this worker loaded itself.
     multiprocessing.util.Finalize(None, _worker_builder.close, exitpriority=10)
     _exit_with_parent(os.getppid())
+
+
+class _SideWorker:
+    """One forked process that writes ``items`` and sends the results back over a pipe.
+
+    A plain process, not a pool: it starts no thread here, so the pool forked after it is
+    forked from a process with one thread (a thread holding a lock at a fork can deadlock
+    the child). No items: no process.
+    """
+
+    def __init__(self, items: Sequence[PlannedOutput], layouts: LayoutSearch) -> None:
+        self._items = list(items)
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._results: list[WriteResult] | None = None
+        if not self._items:
+            return
+        context = _mp_context() or multiprocessing.get_context()
+        self._connection, writer = context.Pipe(duplex=False)
+        process = context.Process(  # type: ignore[attr-defined]
+            target=_side_worker,
+            args=(writer, layouts, self._items),
+            name="coursepack-side-worker",
+            daemon=True,
+        )
+        process.start()
+        writer.close()  # only the worker writes: its end closes when it exits
+        self._process = process
+
+    def results(self) -> list[WriteResult]:
+        """The items' results, once the worker has written them all (its errors re-raised)."""
+        if self._process is None:
+            return []
+        try:
+            kind, value = self._connection.recv()
+        except EOFError:  # killed (out of memory), or crashed without a word
+            self._process.join()
+            code = self._process.exitcode
+            raise InternalError(
+                self._items[0].group, f"a worker process ended unexpectedly (exit code {code})"
+            ) from None
+        finally:
+            self._connection.close()
+        self._process.join()
+        self._process = None
+        if kind == "error":
+            raise value
+        self._results = value
+        return value
+
+    def stop(self) -> None:
+        """Wait for the worker (the build is failing) and delete what it rendered."""
+        if self._process is None:
+            return
+        with contextlib.suppress(Exception):
+            kind, value = self._connection.recv()
+            if kind == "ok":
+                _discard(value)
+        self._connection.close()
+        self._process.join()
+        self._process = None
+
+
+def _side_worker(
+    connection: multiprocessing.connection.Connection,
+    layouts: LayoutSearch,
+    items: Sequence[PlannedOutput],
+) -> None:
+    """A side process: write ``items``, send ``("ok", results)`` or ``("error", exception)``."""
+    # Ctrl-C reaches the whole terminal's process group: the build decides what it stops
+    # (it waits for this process and deletes what it wrote).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(layouts)
+    try:
+        message: tuple[str, Any] = ("ok", _write_group(items))
+    except Exception as exc:  # noqa: BLE001 - re-raised in the build's process
+        message = ("error", exc)
+    try:
+        connection.send(message)
+    except Exception as exc:  # noqa: BLE001 - an exception that cannot be pickled
+        connection.send(("error", InternalError(items[0].group, f"{type(exc).__name__}: {exc}")))
+    connection.close()
 
 
 def _mp_context() -> multiprocessing.context.BaseContext | None:
