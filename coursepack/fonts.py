@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -371,11 +373,99 @@ def system_font_files(family: str) -> list[tuple[Path, str, str]]:
 
 @lru_cache(maxsize=64)
 def _cmap(path: Path) -> frozenset[int]:
-    """The code points a font file (the first face of a collection) has glyphs for."""
+    """The code points a font file (the first face of a collection) has glyphs for.
+
+    Kept on disk between processes (:func:`_cmap_cache_file`): the check of every build, a
+    no-op rebuild's included, needs the text font's, and reading one with fontTools (and
+    importing fontTools) cost more than the rest of a no-op's check.
+    """
+    cache = _cmap_cache_file(path)
+    codes = _read_cached_cmap(cache)
+    if codes is None:
+        codes = _read_cmap(path)
+        _write_cached_cmap(cache, codes)
+    return codes
+
+
+def _read_cmap(path: Path) -> frozenset[int]:
+    """The code points of ``path``'s best Unicode cmap, read with fontTools."""
     from fontTools.ttLib import TTFont
 
     with TTFont(path, lazy=True, fontNumber=0) as font:
+        # Only the code points are kept, not the glyph names the cmap maps them to: with no
+        # glyph order, fontTools names glyph n "glyph0000n" instead of reading every name
+        # from the 'post' table, two thirds of reading a cmap (the same keys either way).
+        font.glyphOrder = []
         return frozenset(font.getBestCmap() or {})
+
+
+# Bump when the cached form changes.
+_CMAP_FORMAT = "1"
+
+
+def _cmap_cache_file(path: Path) -> Path | None:
+    """Where the code points of ``path`` are kept: named by the file's path, size and
+    modification time (a font file replaced or upgraded gets a new name), in the cache
+    folder beside the drawn formulas (``COURSEPACK_CACHE``: another folder, "" none)."""
+    chosen = os.environ.get("COURSEPACK_CACHE")
+    if chosen == "":
+        return None
+    if chosen:
+        folder = Path(chosen) / "cmaps"
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        folder = Path(base) / "coursepack" / "cmaps"
+    try:
+        info = path.stat()
+        where = str(path.resolve())
+    except (OSError, RuntimeError):
+        return None
+    key = "\0".join((_CMAP_FORMAT, where, str(info.st_size), str(info.st_mtime_ns)))
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return folder / f"{digest}.json"
+
+
+def _read_cached_cmap(cache: Path | None) -> frozenset[int] | None:
+    """The cached code points (as ``[first, last]`` ranges), or None (none, or damaged)."""
+    if cache is None:
+        return None
+    try:
+        ranges = json.loads(cache.read_text(encoding="utf-8"))
+        codes: set[int] = set()
+        for first, last in ranges:
+            if not (isinstance(first, int) and isinstance(last, int) and 0 <= first <= last):
+                return None
+            if last > 0x10FFFF:
+                return None
+            codes.update(range(first, last + 1))
+    except (OSError, ValueError, TypeError):
+        return None
+    return frozenset(codes)
+
+
+def _write_cached_cmap(cache: Path | None, codes: frozenset[int]) -> None:
+    """Keep ``codes`` in ``cache`` (atomically; a folder that cannot be written is skipped)."""
+    if cache is None:
+        return
+    ranges: list[list[int]] = []
+    for code in sorted(codes):
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=cache.parent, prefix=".cmap-", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(ranges, out, separators=(",", ":"))
+            os.replace(temporary, cache)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError:
+        return
 
 
 def script_name(char: str) -> str:
