@@ -136,3 +136,62 @@ def test_every_patch_applies_to_the_installed_weasyprint() -> None:
         """
     )
     assert out == "True True True True True"
+
+
+DECLARATIONS = """
+    import hashlib, os, sys
+    from coursepack.writers.weasyprint_loader import load_weasyprint
+    read = []
+    from coursepack.writers import weasyprint_loader as loader
+    real = loader._read_state
+    loader._read_state = lambda path: read.append(real(path) is not None) or real(path)
+    load_weasyprint()
+    from weasyprint.text.ffi import ffi
+    parser = ffi._parser
+    def c(tp):
+        return tp.get_c_name() if hasattr(tp, "get_c_name") else repr(tp)
+    text = repr(sorted((name, c(tp), quals, getattr(tp, "fldnames", None),
+                        [c(t) for t in getattr(tp, "fldtypes", None) or ()])
+                       for name, (tp, quals) in parser._declarations.items()))
+    text += repr(sorted(parser._int_constants.items()))
+    print(any(read), "pycparser.c_parser" in sys.modules, hashlib.sha256(text.encode()).hexdigest(),
+          ffi.typeof("PangoRectangle").cname, ffi.sizeof("PangoRectangle"))
+"""
+
+
+def _declarations(cache: str) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(DECLARATIONS)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**__import__("os").environ, "COURSEPACK_CACHE": cache},
+    )
+    return result.stdout.split()
+
+
+def test_cffi_declarations_read_back_are_the_ones_parsed(tmp_path) -> None:
+    """cffi's parse of WeasyPrint's C declarations is kept in the cache folder: the next
+    import reads it back instead of parsing, with the same declarations and types."""
+    plain = _declarations("")
+    assert plain[0] == "False"
+    first = _declarations(str(tmp_path))
+    again = _declarations(str(tmp_path))
+    assert first[0] == "False" and again[0] == "True"  # written, then read back
+    assert plain[2:] == first[2:] == again[2:]
+    (entry,) = (tmp_path / "cffi-declarations").iterdir()
+    entry.write_bytes(b"not a pickle")
+    assert _declarations(str(tmp_path))[2:] == plain[2:]  # damaged: parsed again
+
+
+def test_cffi_declarations_are_not_read_from_a_folder_others_may_write(tmp_path) -> None:
+    import os
+
+    _declarations(str(tmp_path))
+    folder = tmp_path / "cffi-declarations"
+    folder.chmod(0o777)
+    try:
+        assert _declarations(str(tmp_path))[0] == "False"  # not read: code would run
+    finally:
+        folder.chmod(0o700)
+    assert os.stat(folder).st_mode & 0o777 == 0o700

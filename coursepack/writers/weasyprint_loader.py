@@ -7,18 +7,29 @@ per miss and some twenty misses, about 0.2 s of every build. While WeasyPrint is
 lookup here answers from one ``ldconfig -p`` listing instead, exactly as ``find_library``'s
 first step would. Where the listing is unavailable, or the import fails with it, WeasyPrint is
 imported the ordinary way.
+
+WeasyPrint also declares those libraries' C functions to cffi, which parses the declarations
+(some 450 lines of C) with pycparser on every import: about a sixth of importing WeasyPrint.
+What cffi makes of them is kept in a private cache folder (:func:`_cached_declarations`) and
+read back by the next build.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import os
+import pickle
 import re
+import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 # find_library's first step on glibc matches "libNAME.<version> (<abi>" in the listing; the ABI
 # tag is the one ctypes uses (a prefix such as "libc6" matches "libc6,AArch64" too).
@@ -47,7 +58,7 @@ def _import_weasyprint() -> ModuleType:
     listing = _ldconfig_listing() if sys.platform.startswith("linux") else None
     if listing:
         try:
-            with _find_library_from(listing):
+            with _find_library_from(listing), _cached_declarations():
                 return importlib.import_module("weasyprint")
         except (OSError, ImportError):
             # A library known only to gcc or LD_LIBRARY_PATH: forget the half-done import.
@@ -91,3 +102,116 @@ def _find_library_from(listing: str) -> Iterator[None]:
         yield
     finally:
         ctypes.util.find_library = original
+
+
+# What cffi's parser keeps of a parse (its other attribute maps the AST's nodes: weak, empty).
+_PARSER_STATE = (
+    "_declarations",
+    "_included_declarations",
+    "_anonymous_counter",
+    "_int_constants",
+    "_recomplete",
+    "_uses_new_feature",
+)
+
+
+@contextlib.contextmanager
+def _cached_declarations() -> Iterator[None]:
+    """While WeasyPrint is imported, cffi's parse of a set of C declarations into a fresh
+    parser is read from the cache when it was made before (by this cffi and pycparser, from
+    the same text and options), and written there otherwise. Without a usable cache folder,
+    or with a cffi whose parser looks different, cffi parses as usual."""
+    folder = _declarations_folder()
+    original = _cffi_parser() if folder is not None else None
+    parse = getattr(original, "parse", None)
+    if folder is None or original is None or parse is None:
+        yield
+        return
+
+    def cached_parse(parser: Any, csource: str, *args: Any, **kwargs: Any) -> None:
+        fresh = all(hasattr(parser, name) for name in _PARSER_STATE) and not (
+            parser._declarations or parser._int_constants
+        )
+        if not fresh:
+            return parse(parser, csource, *args, **kwargs)
+        key = repr((_cffi_versions(), csource, args, sorted(kwargs.items())))
+        path = folder / f"{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()}.pickle"
+        state = _read_state(path)
+        if state is not None:
+            parser.__dict__.update(state)
+            return None
+        parse(parser, csource, *args, **kwargs)
+        _write_state(path, {name: getattr(parser, name) for name in _PARSER_STATE})
+        return None
+
+    original.parse = cached_parse
+    try:
+        yield
+    finally:
+        original.parse = parse
+
+
+def _cffi_parser() -> type | None:
+    """cffi's parser class, or None."""
+    try:
+        from cffi.cparser import Parser
+    except ImportError:
+        return None
+    return Parser
+
+
+def _cffi_versions() -> str:
+    import cffi
+    import pycparser
+
+    return f"cffi {cffi.__version__} pycparser {pycparser.__version__} {sys.version}"
+
+
+def _declarations_folder() -> Path | None:
+    """The cache folder of cffi's parses, or None. What is read there is unpickled (code
+    runs), so, as for the compiled templates, only a folder that this user owns and nobody
+    else may write to is used (``COURSEPACK_CACHE``: another base folder, "" none)."""
+    chosen = os.environ.get("COURSEPACK_CACHE")
+    if chosen == "":
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = (Path(chosen) if chosen else Path(base) / "coursepack") / "cffi-declarations"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        info = folder.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode):
+        return None
+    if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o022):
+        return None
+    return folder
+
+
+def _read_state(path: Path) -> dict[str, Any] | None:
+    """A parser's state as written by :func:`_write_state`, or None (none, or damaged)."""
+    try:
+        state = pickle.loads(path.read_bytes())  # noqa: S301 - our own private folder
+    except Exception:  # a damaged file: pickle says so in many ways
+        return None
+    if not isinstance(state, dict) or set(state) != set(_PARSER_STATE):
+        return None
+    if not isinstance(state["_declarations"], dict) or not state["_declarations"]:
+        return None
+    return state
+
+
+def _write_state(path: Path, state: dict[str, Any]) -> None:
+    """Keep a parser's state in ``path`` (atomically; anything that fails is skipped)."""
+    try:
+        data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".cffi-", suffix=".tmp")
+    except Exception:  # something cffi made that pickle cannot write, or no folder
+        return
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
