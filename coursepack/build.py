@@ -269,7 +269,7 @@ class Builder:
             if output.writer not in layout_parts:
                 # Each writer names the layout files it reads (cheap: no WeasyPrint or
                 # python-pptx import), so an edit to one rebuilds exactly what it affects.
-                layout_parts[output.writer] = digests.files(writer.layout_files())
+                layout_parts[output.writer] = digests.files(writer.layout_files(), layouts=True)
             parts = [__version__, *_versions(READING_PACKAGES + output.packages), output.name]
             for key, value in sorted(settings.items()):
                 if isinstance(value, Path):
@@ -648,21 +648,44 @@ class _Digests:
     """File digests for one planning pass (each file hashed once per build)."""
 
     def __init__(self) -> None:
-        self._seen: dict[Path, str] = {}
+        self._seen: dict[tuple[Path, bool], str] = {}
 
-    def files(self, paths: Iterable[Path], relative_to: Path | None = None) -> list[str]:
+    def files(
+        self, paths: Iterable[Path], relative_to: Path | None = None, layouts: bool = False
+    ) -> list[str]:
         """``name=digest`` per file; names relative to ``relative_to`` when given, so that a
-        lesson folder moved or copied elsewhere keeps its stamps."""
+        lesson folder moved or copied elsewhere keeps its stamps.
+
+        ``layouts``: the writers' layout files, among them every font file of the theme
+        (about 120 MB: hashing them was 0.055 s of CPU of every build, a no-op's included).
+        A file of :data:`IDENTIFIED_BY_STAT` bytes or more there is identified by its size and
+        modification time instead, as ``make`` would (a font package upgraded or a system font
+        replaced changes them). Lesson files, their pictures and a school's template are
+        always hashed (a copied folder keeps its stamps, whatever the copy's times).
+        """
         parts = []
         for path in sorted(set(paths)):
-            if path not in self._seen:
-                self._seen[path] = sha256_file(path)
+            if (path, layouts) not in self._seen:
+                identity = _layout_identity(path) if layouts else sha256_file(path)
+                self._seen[path, layouts] = identity
             name = path
             if relative_to is not None:
                 with contextlib.suppress(ValueError):
                     name = path.relative_to(relative_to)
-            parts.append(f"{name}={self._seen[path]}")
+            parts.append(f"{name}={self._seen[path, layouts]}")
         return parts
+
+
+#: Layout files this big or bigger (fonts) are identified by size and time, not content.
+IDENTIFIED_BY_STAT = 1 << 20
+
+
+def _layout_identity(path: Path) -> str:
+    """A layout file's digest, or for a big one (a font) its size and modification time."""
+    info = path.stat()
+    if info.st_size >= IDENTIFIED_BY_STAT:
+        return f"size={info.st_size},mtime_ns={info.st_mtime_ns}"
+    return sha256_file(path)
 
 
 _worker_builder: Builder | None = None

@@ -109,3 +109,38 @@ def test_noop_rebuild_does_not_import_fonttools(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert "0 written" in again.stdout
     assert "LOADED []" in again.stderr, again.stderr
+
+
+def test_planning_hashes_no_font_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The theme's font files (120 MB) are layout files of the handout: planning identifies
+    them by size and modification time instead of hashing them on every build."""
+    from coursepack import build
+    from coursepack.build import Builder, BuildOptions
+    from coursepack.check import check_paths
+
+    lesson = tmp_path / "unamir.md"
+    lesson.write_bytes(UNAMIR.read_bytes())
+    ((model, _),) = check_paths([lesson]).values()
+    hashed: list[Path] = []
+    real = build.sha256_file
+    monkeypatch.setattr(build, "sha256_file", lambda path: hashed.append(path) or real(path))
+    planned, problems = Builder().plan([model], BuildOptions(out_dir=tmp_path / "out"))
+    assert planned and not [d for d in problems if d.is_error]
+    assert hashed  # the templates, stylesheets, theme, messages and small fonts still are
+    big = {p for p in _theme_font_files() if p.stat().st_size >= build.IDENTIFIED_BY_STAT}
+    assert big and not big & set(hashed)
+    assert sum(path.stat().st_size for path in set(hashed)) < 10_000_000
+
+
+def test_a_big_layout_file_is_known_by_size_and_time(tmp_path: Path) -> None:
+    from coursepack.build import IDENTIFIED_BY_STAT, _layout_identity
+    from coursepack.outputs import sha256_file
+
+    small, big = tmp_path / "small.css", tmp_path / "big.ttf"
+    small.write_bytes(b"p {}")
+    big.write_bytes(b"\0" * IDENTIFIED_BY_STAT)
+    assert _layout_identity(small) == sha256_file(small)
+    first = _layout_identity(big)
+    big.write_bytes(b"\1" * IDENTIFIED_BY_STAT)  # replaced: a new modification time
+    os.utime(big, ns=(1, 1))
+    assert _layout_identity(big) != first
