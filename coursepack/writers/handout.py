@@ -74,7 +74,7 @@ from coursepack.model import (
     shows,
 )
 from coursepack.outputs import Output, PlanContext, Target, sha256_file
-from coursepack.writers import formula_paint
+from coursepack.writers import cffi_types, formula_paint
 from coursepack.writers.weasyprint_loader import load_weasyprint
 from coursepack.writers.wide_tables import column_groups
 
@@ -531,6 +531,8 @@ class HandoutWriter:
         the CSS (with each paper size). Called before worker processes fork, so they share
         the work and one temporary font folder instead of each making its own."""
         load_weasyprint()
+        cffi_types.install()
+        cffi_types.warm()  # inherited by the workers: each would parse the same C type names
         environment = self._environment()
         for name in (TEMPLATE, *PARTIALS):
             with contextlib.suppress(Exception):  # a broken override is reported when used
@@ -853,6 +855,7 @@ class HandoutWriter:
         # their alt text, silently: a WeasyPrint it does not fit is a bug to report, loudly.
         if not formula_paint.install(weasyprint) and formula_paint.names_formulas(html):
             raise InternalError(where, "this WeasyPrint cannot paint formulas (see pyproject)")
+        cffi_types.install()  # the same arrays, without a C parse per array length
         extra = [self._paper_stylesheet(paper), self._language_stylesheet(lang)]
         if extra_css:
             extra.append(self._extra_stylesheet(extra_css))
