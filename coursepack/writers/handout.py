@@ -74,7 +74,7 @@ from coursepack.model import (
     shows,
 )
 from coursepack.outputs import Output, PlanContext, Target, sha256_file
-from coursepack.writers import cffi_types, formula_paint
+from coursepack.writers import cffi_types, css_vars, formula_paint
 from coursepack.writers.weasyprint_loader import load_weasyprint
 from coursepack.writers.wide_tables import column_groups
 
@@ -506,6 +506,10 @@ class HandoutWriter:
         # Fonts and parsed CSS per set of font families a document needs (None: every font).
         self._font_sets: dict[frozenset[str] | None, tuple[Any, list[Any], int]] = {}
         self._css_texts: list[str] | None = None
+        # The layout stylesheets with the document-wide var() values written in (css_vars),
+        # the names written in, and per font set the stylesheets parsed as written instead.
+        self._written_css: tuple[list[str], frozenset[str]] | None = None
+        self._as_written: dict[frozenset[str] | None, list[Any]] = {}
         self._paper_css: dict[str, Any] = {}
         self._language_css: dict[str, Any] = {}
         self._extra_css: dict[str, Any] = {}
@@ -565,6 +569,7 @@ class HandoutWriter:
                 _remove_font_folder(self._font_sets.pop(key)[0])
             self._font_config = None
             self._stylesheets = None
+            self._as_written.clear()
             self._paper_css.clear()
             self._language_css.clear()
             self._extra_css.clear()
@@ -859,7 +864,7 @@ class HandoutWriter:
         extra = [self._paper_stylesheet(paper), self._language_stylesheet(lang)]
         if extra_css:
             extra.append(self._extra_stylesheet(extra_css))
-        font_config, sheets = self._font_set(html, [self._language_body(lang)])
+        font_config, sheets = self._font_set(html, [self._language_body(lang)], extra_css)
         stylesheets = sheets + extra
         fetcher = self._require_fetcher()
         folders = sorted({lesson.folder for lesson in lessons} | {where.parent})
@@ -877,7 +882,7 @@ class HandoutWriter:
             splits = too_wide_tables(document) if 'data-table="' in html else {}
             if splits:  # "Table continued" is new text: the fonts for it too
                 html = html_of(splits)
-                font_config, sheets = self._font_set(html, [self._language_body(lang)])
+                font_config, sheets = self._font_set(html, [self._language_body(lang)], extra_css)
                 stylesheets = sheets + extra
                 document = lay_out(html, font_config)
             if on_document is not None:
@@ -1201,19 +1206,64 @@ class HandoutWriter:
             self._css_texts = [self.layouts.find(n).read_text(encoding="utf-8") for n in names]
         return self._css_texts
 
-    def _font_set(self, html: str, css_texts: list[str]) -> tuple[Any, list[Any]]:
+    def _font_set(
+        self, html: str, css_texts: list[str], extra_css: str = ""
+    ) -> tuple[Any, list[Any]]:
         """The font configuration and parsed CSS for printing ``html``: fonts of only the
         families its characters need (:func:`coursepack.fonts.needed_families`; a Latin
         lesson does not load the CJK, Indic and emoji fonts, about 50 MB to copy and scan),
-        the same PDF as with every font. A loaded set that holds those families is reused."""
+        the same PDF as with every font. A loaded set that holds those families is reused.
+        A document whose HTML or other CSS (``css_texts``, ``extra_css``) names a custom
+        property that the parsed layout CSS has written in gets the layout CSS as written."""
         self._weasy_stylesheets()
         chars = document_chars(html, [*self._layout_css_texts(), *css_texts])
         families = None if chars is None else needed_families(chars, self._fonts())
-        for key, (font_config, sheets, _) in self._font_sets.items():
-            if key is None or (families is not None and families <= key):
-                return font_config, sheets
-        font_config, sheets = self._load_font_set(families)
+        covers = (
+            k for k in self._font_sets if k is None or (families is not None and families <= k)
+        )
+        key = next(covers, families)
+        if key in self._font_sets:
+            font_config, sheets, _ = self._font_sets[key]
+        else:
+            font_config, sheets = self._load_font_set(families)
+        names = self._written_layout_css()[1]
+        if css_vars.mentions("".join((html, *css_texts, extra_css)), names):
+            return font_config, self._sheets_as_written(key, font_config, sheets)
         return font_config, sheets
+
+    def _written_layout_css(self) -> tuple[list[str], frozenset[str]]:
+        """The layout stylesheets with the custom properties that only ``:root`` (and
+        ``@page``) declare written in where they are used (:mod:`css_vars`; the same
+        computed values, parsed once instead of solved per element), and those names."""
+        if self._written_css is None:
+            import tinycss2.bytes
+
+            # Decoded as WeasyPrint decodes a stylesheet file (BOM, @charset, else UTF-8).
+            paths = [self.layouts.find(name) for name in STYLESHEETS]
+            texts = [tinycss2.bytes.decode_stylesheet_bytes(p.read_bytes())[0] for p in paths]
+            self._written_css = css_vars.write_in(self.generated_css(), texts)
+        return self._written_css
+
+    def _sheets_as_written(
+        self, key: frozenset[str] | None, font_config: Any, sheets: list[Any]
+    ) -> list[Any]:
+        """The font set ``key``'s stylesheets with the layout CSS parsed as written (its
+        ``var()`` solved per element), for the rare document that sets a custom property
+        the written-in CSS assumes document-wide; parsed once per font set."""
+        if key not in self._as_written:
+            CSS = load_weasyprint().CSS  # noqa: N806 (the class)
+            fetcher = self._require_fetcher()
+            with fetcher.allowing([]), _quiet_refusals():
+                layout = [
+                    CSS(
+                        filename=str(self.layouts.find(name)),
+                        font_config=font_config,
+                        url_fetcher=fetcher,
+                    )
+                    for name in STYLESHEETS
+                ]
+            self._as_written[key] = [sheets[0], *layout]  # the generated CSS, then the layout's
+        return self._as_written[key]
 
     def _load_font_set(self, families: frozenset[str] | None) -> tuple[Any, list[Any]]:
         """A font configuration with the faces of ``families`` (None: all) and the CSS
@@ -1242,10 +1292,18 @@ class HandoutWriter:
                         url_fetcher=fetcher,
                     )
                 )
-                for name in STYLESHEETS:
+                written = self._written_layout_css()[0]
+                for name, text in zip(STYLESHEETS, written, strict=True):
+                    # Parsed from the text with the document-wide var() values written in,
+                    # at the file's address (the same base URL as parsing the file).
                     path = self.layouts.find(name)
                     sheets.append(
-                        CSS(filename=str(path), font_config=font_config, url_fetcher=fetcher)
+                        CSS(
+                            string=text,
+                            base_url=str(path),
+                            font_config=font_config,
+                            url_fetcher=fetcher,
+                        )
                     )
                 problems = list(refused)
             if problems:
