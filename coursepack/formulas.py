@@ -370,14 +370,56 @@ def _measure_rows_only_to_stretch(mrow_class: type) -> None:
     original = mrow_class._get_height_nostretch
     if getattr(original, "ziamaths", None) is not None:
         return
+    from ziamath.nodes.mnode import Mnode
+    from ziamath.nodes.nodetools import elementtext
 
     def _get_height_nostretch(self: object, line: list, **kwargs: object) -> tuple:
-        if any(_may_stretch(child) for child in line):
-            return original(self, line, **kwargs)
-        return 9999, -9999  # what ziamath gives a row it measures nothing in
+        if not any(_may_stretch(child) for child in line):
+            return 9999, -9999  # what ziamath gives a row it measures nothing in
+        # ziamath's own loop, each child measured on a copy made by deepcopy instead of
+        # writing it out as XML and parsing it again (the same element: markdown-it leaves
+        # no carriage return that parsing would change, and the copy's tail is dropped as
+        # parsing drops it).
+        ymax, ymin = -9999, 9999
+        kwargs["nostretch"] = True
+        for child in line:
+            if child.tag == "mo" and elementtext(child) == "":
+                continue
+            element = copy.deepcopy(child)
+            element.tail = None
+            node = Mnode.fromelement(element, parent=self, **kwargs)
+            ymax = max(ymax, node.bbox.ymax)
+            ymin = min(ymin, node.bbox.ymin)
+        return ymin, ymax
 
     _get_height_nostretch.ziamaths = original  # type: ignore[attr-defined]
     mrow_class._get_height_nostretch = _get_height_nostretch
+
+
+def _sizes_remembered(mnode_class: type) -> None:
+    """ziamath's ``size_px`` builds a table of fourteen named spaces, formatting each, at
+    every call (a few thousand per hundred formulas) to turn a size such as ``0.2em`` into
+    points: a pure function of the size and the font size, remembered here."""
+    original = mnode_class.size_px
+    if getattr(original, "ziamaths", None) is not None:
+        return
+    known: dict[tuple[object, object], float] = {}
+
+    def size_px(self: object, size: str, fontsize: float | None = None) -> float:
+        if fontsize is None:
+            fontsize = self.glyphsize  # type: ignore[attr-defined]
+        key = (size, fontsize)
+        try:
+            return known[key]
+        except KeyError:
+            pass
+        except TypeError:  # not a size ziamath writes: not remembered
+            return original(self, size, fontsize)
+        value = known[key] = original(self, size, fontsize)
+        return value
+
+    size_px.ziamaths = original  # type: ignore[attr-defined]
+    mnode_class.size_px = size_px
 
 
 #: The ziafont whose glyphs :func:`_glyph_symbols_made_once` was read against.
@@ -410,18 +452,22 @@ def _ziamath() -> ModuleType:
     deep ``dataclasses.asdict`` for every node, a fifth of drawing a formula, where a
     shallow one gives ``parse_style`` the same values; rows are measured only when
     something in them stretches (:func:`_measure_rows_only_to_stretch`, ziamath 0.13); a
-    glyph's outline is written once (:func:`_glyph_symbols_made_once`, ziafont 0.11)."""
+    glyph's outline is written once (:func:`_glyph_symbols_made_once`, ziafont 0.11); a
+    size's points are remembered (:func:`_sizes_remembered`, ziamath 0.13)."""
     from importlib.metadata import version
 
     import ziamath
     from ziafont.glyph import SimpleGlyph
     from ziamath import styles
+    from ziamath.nodes.mnode import Mnode
     from ziamath.nodes.mrow import Mrow
 
     if getattr(styles, "asdict", None) is dataclasses.asdict:
         styles.asdict = _parent_style_fields
     if version("ziamath") == _ZIAMATH_ROWS and hasattr(Mrow, "_get_height_nostretch"):
         _measure_rows_only_to_stretch(Mrow)
+    if version("ziamath") == _ZIAMATH_ROWS and hasattr(Mnode, "size_px"):
+        _sizes_remembered(Mnode)
     if version("ziafont") == _ZIAFONT_SYMBOLS and hasattr(SimpleGlyph, "svgsymbol"):
         _glyph_symbols_made_once(SimpleGlyph)
     return ziamath

@@ -248,8 +248,10 @@ def test_rows_measured_only_to_stretch_and_glyphs_made_once_draw_what_ziamath_dr
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """ziamath laying out a row's children a second time only when something in the row
-    stretches gives the drawings of its own code (every formula of the fixtures and the
-    benchmark, and fences, matrices, cases, big operators, nested in each other)."""
+    stretches (on copies made without writing XML out and parsing it), glyph symbols made
+    once and sizes remembered give the drawings of its own code (every formula of the
+    fixtures and the benchmark, and fences, matrices, cases, big operators, nested in each
+    other)."""
     import sys
 
     from ziamath.nodes.mrow import Mrow
@@ -290,6 +292,13 @@ def test_rows_measured_only_to_stretch_and_glyphs_made_once_draw_what_ziamath_dr
     if made_once is not None:
         monkeypatch.setattr(SimpleGlyph, "svgsymbol", made_once)
         assert [formulas._draw(*item) for item in texs] == [ours[item] for item in texs]
+    # Sizes remembered (ziamath 0.13) give the sizes computed at each call.
+    from ziamath.nodes.mnode import Mnode
+
+    computed = getattr(Mnode.size_px, "ziamaths", None)
+    assert computed is not None
+    monkeypatch.setattr(Mnode, "size_px", computed)
+    assert [formulas._draw(*item) for item in texs] == [ours[item] for item in texs]
 
 
 # --------------------------------------------------------------------------- code
