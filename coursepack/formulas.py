@@ -479,7 +479,7 @@ def _draw(tex: str, display: bool) -> Drawing:
     element = copy.deepcopy(mathml(tex, display))  # ziamath edits the tree it is given
     element.set("mathcolor", TEXT_COLOUR)
     math = ziamath.Math(element, size=_DRAW_SIZE, margin=0)
-    drawing = _without_use(math.svg())
+    drawing = _without_use(math.svgxml())
     width, height = math.getsize()
     depth = -math.getyofst()
     return Drawing(
@@ -493,13 +493,17 @@ def _draw(tex: str, display: bool) -> Drawing:
 _SVG_NS = "http://www.w3.org/2000/svg"
 
 
-def _without_use(drawing: str) -> str:
+def _without_use(root: ET.Element) -> str:
     """ziamath's SVG with each glyph's ``<use>`` of a ``<symbol>`` replaced by the glyph's
     path, placed by a transform: the same picture, and WeasyPrint no longer copies and
-    re-cascades a ``<use>`` tree per glyph (a third of a formula's printing time)."""
+    re-cascades a ``<use>`` tree per glyph (a third of a formula's printing time).
+
+    ``root`` is ziamath's tree as it makes it (``svgxml``: tags without a namespace, the
+    ``xmlns`` an attribute set first), written out once: the same text as writing it out,
+    parsing that and writing the result again (a test compares), at half the work. A tree
+    read from SVG text (namespaced tags) gives the same text too."""
     ET.register_namespace("", _SVG_NS)
-    root = ET.fromstring(drawing)
-    ns = f"{{{_SVG_NS}}}"
+    ns = root.tag[: -len("svg")]  # "" as ziamath makes it, "{…svg}" when parsed
     symbols = {node.get("id"): node for node in root.findall(f"{ns}symbol")}
     for node in list(root):
         if node.tag == f"{ns}symbol":

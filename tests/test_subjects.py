@@ -244,6 +244,40 @@ def test_cheap_style_inheritance_draws_what_ziamath_draws(monkeypatch: pytest.Mo
     assert all(formulas._draw(tex, False) == drawing for tex, drawing in ours.items())
 
 
+def test_ziamaths_tree_written_once_gives_the_svg_written_parsed_and_written_again() -> None:
+    """A drawing is made from ziamath's element tree written out once: the same SVG text
+    as ziamath's written text parsed and written again (every formula of the subject
+    lessons and the benchmark's, coloured ones and escaped text)."""
+    import copy
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from formulas import FORMULAS
+
+    ziamath = formulas._ziamath()
+    dollars = re.compile(r"\$\$(.+?)\$\$|\$([^$\s][^$]*?[^$\s]|[^$\s])\$", re.S)
+    found = {
+        (match.group(1) or match.group(2), bool(match.group(1)))
+        for lesson in SUBJECTS.glob("*.md")
+        for match in dollars.finditer(lesson.read_text(encoding="utf-8"))
+    }
+    found |= {(FORMULAS[i % 5].format(i=i + 2, j=i % 7 + 1), i % 2 == 0) for i in range(10)}
+    extra = ["\\color{red}{x} + \\mathbf{y}", "a < b \\& c > d", '\\text{x "y" & z}']
+    found |= {(tex, display) for tex in extra for display in (False, True)}
+    texs = sorted(item for item in found if formulas.problem(*item) is None)
+    assert len(texs) > 30
+
+    def math(tex: str, display: bool):  # noqa: ANN202
+        element = copy.deepcopy(formulas.mathml(tex, display))
+        element.set("mathcolor", formulas.TEXT_COLOUR)
+        return ziamath.Math(element, size=formulas._DRAW_SIZE, margin=0)
+
+    for tex, display in texs:
+        once = formulas._without_use(math(tex, display).svgxml())
+        again = formulas._without_use(ET.fromstring(math(tex, display).svg()))
+        assert once == again, tex
+
+
 def test_rows_measured_only_to_stretch_and_glyphs_made_once_draw_what_ziamath_draws(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
