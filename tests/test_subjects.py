@@ -244,24 +244,30 @@ def test_cheap_style_inheritance_draws_what_ziamath_draws(monkeypatch: pytest.Mo
     assert all(formulas._draw(tex, False) == drawing for tex, drawing in ours.items())
 
 
-def test_ziamaths_tree_written_once_gives_the_svg_written_parsed_and_written_again() -> None:
-    """A drawing is made from ziamath's element tree written out once: the same SVG text
-    as ziamath's written text parsed and written again (every formula of the subject
-    lessons and the benchmark's, coloured ones and escaped text)."""
-    import copy
+def _subject_and_benchmark_formulas() -> set[tuple[str, bool]]:
+    """(TeX, display) of every formula of the subject lessons and of ten of the benchmark's."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
     from formulas import FORMULAS
 
-    ziamath = formulas._ziamath()
     dollars = re.compile(r"\$\$(.+?)\$\$|\$([^$\s][^$]*?[^$\s]|[^$\s])\$", re.S)
     found = {
         (match.group(1) or match.group(2), bool(match.group(1)))
         for lesson in SUBJECTS.glob("*.md")
         for match in dollars.finditer(lesson.read_text(encoding="utf-8"))
     }
-    found |= {(FORMULAS[i % 5].format(i=i + 2, j=i % 7 + 1), i % 2 == 0) for i in range(10)}
+    return found | {(FORMULAS[i % 5].format(i=i + 2, j=i % 7 + 1), i % 2 == 0) for i in range(10)}
+
+
+def test_ziamaths_tree_written_once_gives_the_svg_written_parsed_and_written_again() -> None:
+    """A drawing is made from ziamath's element tree written out once: the same SVG text
+    as ziamath's written text parsed and written again (every formula of the subject
+    lessons and the benchmark's, coloured ones and escaped text)."""
+    import copy
+
+    ziamath = formulas._ziamath()
+    found = _subject_and_benchmark_formulas()
     extra = ["\\color{red}{x} + \\mathbf{y}", "a < b \\& c > d", '\\text{x "y" & z}']
     found |= {(tex, display) for tex in extra for display in (False, True)}
     texs = sorted(item for item in found if formulas.problem(*item) is None)
@@ -286,23 +292,13 @@ def test_rows_measured_only_to_stretch_and_glyphs_made_once_draw_what_ziamath_dr
     once and sizes remembered give the drawings of its own code (every formula of the
     fixtures and the benchmark, and fences, matrices, cases, big operators, nested in each
     other)."""
-    import sys
 
     from ziamath.nodes.mrow import Mrow
-
-    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
-    from formulas import FORMULAS
 
     formulas._ziamath()
     if getattr(Mrow._get_height_nostretch, "ziamaths", None) is None:
         pytest.skip(f"ziamath is not {formulas._ZIAMATH_ROWS}: its own row layout is used")
-    dollars = re.compile(r"\$\$(.+?)\$\$|\$([^$\s][^$]*?[^$\s]|[^$\s])\$", re.S)
-    found = {
-        (match.group(1) or match.group(2), bool(match.group(1)))
-        for lesson in SUBJECTS.glob("*.md")
-        for match in dollars.finditer(lesson.read_text(encoding="utf-8"))
-    }
-    found |= {(FORMULAS[i % 5].format(i=i + 2, j=i % 7 + 1), i % 2 == 0) for i in range(10)}
+    found = _subject_and_benchmark_formulas()
     extra = [
         "\\left(\\frac{a}{b}\\right)^2 + (x)",
         "\\begin{pmatrix}1 & 2\\\\ 3 & 4\\end{pmatrix}",
