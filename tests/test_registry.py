@@ -35,7 +35,13 @@ class TitleWriter:
     def layout_problems(self) -> list:
         return []
 
+    def keep_between_builds(self, folder: Path) -> None:
+        pass
+
     def prepare(self) -> None:
+        pass
+
+    def prepare_lessons(self, lessons: Any) -> None:
         pass
 
     def close(self) -> None:
