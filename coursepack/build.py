@@ -525,7 +525,8 @@ class Builder:
                     yield from announce([self.write(item)])
                 else:
                     yield from announce(future.result())
-            yield from announce(side.results())
+            for result in side.results():  # one progress line per output, as above
+                yield from announce([result])
         except BaseException:
             # Stop the workers before the error is reported (their fonts are this process's),
             # and delete what they rendered that will not be moved into place.
