@@ -407,14 +407,11 @@ def _cmap_cache_file(path: Path) -> Path | None:
     """Where the code points of ``path`` are kept: named by the file's path, size and
     modification time (a font file replaced or upgraded gets a new name), in the cache
     folder beside the drawn formulas (``COURSEPACK_CACHE``: another folder, "" none)."""
-    chosen = os.environ.get("COURSEPACK_CACHE")
-    if chosen == "":
+    from coursepack.cache import cache_folder
+
+    folder = cache_folder("cmaps")
+    if folder is None:
         return None
-    if chosen:
-        folder = Path(chosen) / "cmaps"
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        folder = Path(base) / "coursepack" / "cmaps"
     try:
         info = path.stat()
         where = str(path.resolve())

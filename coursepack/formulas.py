@@ -234,11 +234,9 @@ _CACHE_FORMAT = "3"  # 3: the text forms too
 
 def cache_folder() -> Path | None:
     """Where drawn formulas are kept between processes (None: nowhere)."""
-    chosen = os.environ.get("COURSEPACK_CACHE")
-    if chosen is not None:
-        return Path(chosen) / "formulas" if chosen else None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "coursepack" / "formulas"
+    from coursepack import cache
+
+    return cache.cache_folder("formulas")
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,6 @@ import math
 import os
 import re
 import shutil
-import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from html import escape as html_escape
@@ -1476,26 +1475,12 @@ def _template_cache() -> jinja2.BytecodeCache | None:
     """
     import jinja2
 
-    chosen = os.environ.get("COURSEPACK_CACHE")
-    if chosen == "":
-        return None
-    base = (
-        Path(chosen)
-        if chosen
-        else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "coursepack"
-    )
     from coursepack import __version__
+    from coursepack.cache import private_folder
 
     # The compiled code also depends on the environment's options (ours, in this version).
-    folder = base / f"templates-{__version__}-jinja{jinja2.__version__}"
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        info = folder.lstat()
-    except OSError:
-        return None
-    if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o022):
-        return None
-    if not stat.S_ISDIR(info.st_mode):
+    folder = private_folder(f"templates-{__version__}-jinja{jinja2.__version__}")
+    if folder is None:
         return None
 
     class TemplateCache(jinja2.FileSystemBytecodeCache):

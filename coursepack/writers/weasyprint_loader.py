@@ -22,7 +22,6 @@ import importlib
 import os
 import pickle
 import re
-import stat
 import subprocess
 import sys
 import tempfile
@@ -171,21 +170,9 @@ def _declarations_folder() -> Path | None:
     """The cache folder of cffi's parses, or None. What is read there is unpickled (code
     runs), so, as for the compiled templates, only a folder that this user owns and nobody
     else may write to is used (``COURSEPACK_CACHE``: another base folder, "" none)."""
-    chosen = os.environ.get("COURSEPACK_CACHE")
-    if chosen == "":
-        return None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    folder = (Path(chosen) if chosen else Path(base) / "coursepack") / "cffi-declarations"
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        info = folder.lstat()
-    except OSError:
-        return None
-    if not stat.S_ISDIR(info.st_mode):
-        return None
-    if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o022):
-        return None
-    return folder
+    from coursepack.cache import private_folder
+
+    return private_folder("cffi-declarations")
 
 
 def _read_state(path: Path) -> dict[str, Any] | None:
