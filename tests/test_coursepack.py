@@ -286,6 +286,8 @@ def _slow_write_group(items):
         deadline = time.monotonic() + 120
         while not _WAIT_FOR.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
+        if not _WAIT_FOR.exists():  # the main process never got there: the test fails
+            _WAIT_FOR.with_name("worker-gave-up").touch()
         globals()["_WAIT_FOR"] = None  # only the first lesson waits
     results = build._real_write_group(items)
     if _DONE is not None:
@@ -311,7 +313,10 @@ def test_lessons_no_worker_started_are_written_by_the_main_process(
     ]
     out = tmp_path / "out3"
     monkeypatch.setattr(sys.modules[__name__], "_MAIN_PID", os.getpid())
-    monkeypatch.setattr(sys.modules[__name__], "_WAIT_FOR", out / PACK)
+    # The handout pack is moved into place with the key pack (one course, one commit), so
+    # the worker waits for the main process to have rendered it, not for the file.
+    rendered = tmp_path / "handout-pack-rendered"
+    monkeypatch.setattr(sys.modules[__name__], "_WAIT_FOR", rendered)
     done = tmp_path / "done"
     done.mkdir()
     monkeypatch.setattr(sys.modules[__name__], "_DONE", done)
@@ -325,7 +330,10 @@ def test_lessons_no_worker_started_are_written_by_the_main_process(
         written_here.append(item.path.name)
         if item.path.name == KEY_PACK:
             key_pack_started.append(time.monotonic_ns())
-        return real_write(self, item)
+        result = real_write(self, item)
+        if item.path.name == PACK:
+            rendered.touch()
+        return result
 
     monkeypatch.setattr(build.Builder, "write", recording_write)
     result = run_cli("build", str(course), "-o", str(out), "--jobs", "2")
@@ -340,6 +348,8 @@ def test_lessons_no_worker_started_are_written_by_the_main_process(
     assert written_here[-1] == KEY_PACK
     by_workers = sorted(int(stamp.name) for stamp in done.iterdir())
     assert by_workers and by_workers[-1] < key_pack_started[0]  # no worker beside it
+    # the handout pack was rendered while the worker still waited on its first lesson
+    assert not rendered.with_name("worker-gave-up").exists()
 
 
 def test_a_lesson_with_errors_keeps_the_previous_pack(built: dict[str, Path], tmp_path) -> None:
