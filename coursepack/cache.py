@@ -9,8 +9,10 @@ templates, pickles) only in a :func:`private_folder`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 
@@ -40,3 +42,27 @@ def private_folder(name: str) -> Path | None:
     if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o022):
         return None
     return folder
+
+
+def write_whole(path: Path | str, data: bytes) -> bool:
+    """Keep ``data`` in ``path``, whole or not at all whoever reads it meanwhile (written to
+    a temporary file beside it, readable by this user alone, then moved into place). False
+    when it cannot be written (a read-only home folder: the caller works it out again next
+    time); nothing is left behind then."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+    except OSError:
+        return False
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        return False
+    return True

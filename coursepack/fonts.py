@@ -441,7 +441,7 @@ def _read_cached_cmap(cache: Path | None) -> frozenset[int] | None:
 
 
 def _write_cached_cmap(cache: Path | None, codes: frozenset[int]) -> None:
-    """Keep ``codes`` in ``cache`` (atomically; a folder that cannot be written is skipped)."""
+    """Keep ``codes`` in ``cache`` (a folder that cannot be written is skipped)."""
     if cache is None:
         return
     ranges: list[list[int]] = []
@@ -450,19 +450,9 @@ def _write_cached_cmap(cache: Path | None, codes: frozenset[int]) -> None:
             ranges[-1][1] = code
         else:
             ranges.append([code, code])
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=cache.parent, prefix=".cmap-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(ranges, out, separators=(",", ":"))
-            os.replace(temporary, cache)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-    except OSError:
-        return
+    from coursepack.cache import write_whole
+
+    write_whole(cache, json.dumps(ranges, separators=(",", ":")).encode("ascii"))
 
 
 def script_name(char: str) -> str:

@@ -457,15 +457,6 @@ def _read(path: str | None) -> Painting | None:
         return None  # absent, or not one we wrote: paint it again
 
 
-def _write_whole(path: str, data: bytes) -> None:
-    """Write a file whole or not at all, whoever reads it meanwhile."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "wb") as file:
-        file.write(data)
-    os.replace(temporary, path)
-
-
 def _write(path: str | None, painting: Painting) -> None:
     if path is None:
         return
@@ -486,11 +477,12 @@ def _write(path: str | None, painting: Painting) -> None:
         "parts": parts,
         "glyphs": [[glyph.name, glyph.bbox] for glyph in painting.glyphs],
     }
-    try:
-        for glyph in painting.glyphs:  # the outlines first: a painting never names a missing one
-            glyph_path = _glyph_file(path, glyph.name)
-            if not os.path.exists(glyph_path):
-                _write_whole(glyph_path, glyph.operators)
-        _write_whole(path, json.dumps(data).encode("ascii"))
-    except OSError:
-        pass  # a read-only cache folder: paint again next time
+    from coursepack.cache import write_whole
+
+    # The outlines first: a painting never names a missing one (a read-only cache folder:
+    # painted again next time).
+    for glyph in painting.glyphs:
+        glyph_path = _glyph_file(path, glyph.name)
+        if not os.path.exists(glyph_path) and not write_whole(glyph_path, glyph.operators):
+            return
+    write_whole(path, json.dumps(data).encode("ascii"))

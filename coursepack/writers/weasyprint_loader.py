@@ -24,7 +24,6 @@ import pickle
 import re
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -189,16 +188,11 @@ def _read_state(path: Path) -> dict[str, Any] | None:
 
 
 def _write_state(path: Path, state: dict[str, Any]) -> None:
-    """Keep a parser's state in ``path`` (atomically; anything that fails is skipped)."""
+    """Keep a parser's state in ``path`` (anything that fails is skipped)."""
+    from coursepack.cache import write_whole
+
     try:
         data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".cffi-", suffix=".tmp")
-    except Exception:  # something cffi made that pickle cannot write, or no folder
+    except Exception:  # something cffi made that pickle cannot write
         return
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+    write_whole(path, data)
