@@ -26,7 +26,6 @@ import copy
 import dataclasses
 import hashlib
 import json
-import os
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
@@ -284,13 +283,9 @@ def _write_cached(path: Path | None, record: _Record) -> None:
         return
     data = dataclasses.asdict(record.drawing)
     data.update(spoken=record.spoken, linear=record.linear, omml=record.omml)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(temporary, path)  # whole or not at all, whoever reads it meanwhile
-    except OSError:
-        pass  # a read-only home folder: draw again next time
+    from coursepack.cache import write_whole
+
+    write_whole(path, json.dumps(data).encode("utf-8"))  # else: drawn again next time
 
 
 @lru_cache(maxsize=_CACHE)
@@ -468,7 +463,24 @@ def _ziamath() -> ModuleType:
         _sizes_remembered(Mnode)
     if version("ziafont") == _ZIAFONT_SYMBOLS and hasattr(SimpleGlyph, "svgsymbol"):
         _glyph_symbols_made_once(SimpleGlyph)
+    _log_without_configuring()
     return ziamath
+
+
+def _log_without_configuring() -> None:
+    """ziafont's glyph substitution and positioning log through the ``logging`` module's
+    own functions (``logging.debug(...)``), and the first such call configures the root
+    logger to print to the terminal (``basicConfig``): from then on every library's
+    warnings printed during the build ("WARNING:weasyprint:Ignored ..."), but only in the
+    builds that drew a new formula. Those modules log through loggers of their own names
+    instead, which configure nothing (a Logger has the same ``debug``/``warning``)."""
+    import logging
+    import sys
+
+    for name in ("ziafont.gsub", "ziafont.gpos"):
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "logging", None) is logging:
+            module.logging = logging.getLogger(name)  # type: ignore[attr-defined]
 
 
 def _draw(tex: str, display: bool) -> Drawing:

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import libreoffice_convert, pdf_text, run_cli, write_lesson
+from conftest import libreoffice_convert, pdf_text, run_cli, run_coursepack, write_lesson
 from test_robustness import cpu_pair
 
 from coursepack import code, formulas
@@ -1186,3 +1186,23 @@ def test_code_colours_stay_readable_in_a_grayscale_print() -> None:
     for kind, style in styles.items():
         assert 1.05 / (luminance(style.colour) + 0.05) >= 4.5, kind
     assert styles["keyword"].bold and styles["name"].bold and styles["comment"].italic
+
+
+def test_drawing_new_formulas_prints_no_library_log_lines(tmp_path: Path) -> None:
+    """A build that draws its formulas (an empty cache) says only what coursepack says: the
+    formula font's glyph substitution must not switch on the terminal logging that then
+    prints every library's warnings ("WARNING:weasyprint:Ignored ...")."""
+    result = run_coursepack(
+        "build",
+        str(SUBJECTS / "maths.md"),
+        "-o",
+        str(tmp_path / "out"),
+        "--jobs",
+        "1",
+        "-q",
+        cwd=tmp_path,
+        env={"COURSEPACK_CACHE": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert list((tmp_path / "cache" / "formulas").glob("*/*.json"))  # they were drawn here
+    assert "WARNING" not in result.stderr and "weasyprint" not in result.stderr, result.stderr
