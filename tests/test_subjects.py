@@ -223,8 +223,10 @@ def test_a_later_build_reads_every_form_of_a_formula_back_without_parsing_it(
 
 
 def test_cheap_style_inheritance_draws_what_ziamath_draws(monkeypatch: pytest.MonkeyPatch) -> None:
-    """ziamath's styles given a shallow copy of the parent style give the same drawings as
-    its own deep ``asdict`` (every formula of the subject lessons, and some coloured ones)."""
+    """ziamath's styles given a shallow copy of the parent style, read from one dictionary,
+    give the same drawings as its own deep ``asdict`` read through a ``ChainMap`` (every
+    formula of the subject lessons and the benchmark's, and some coloured ones)."""
+    import collections
     import dataclasses
 
     from ziamath import styles
@@ -235,13 +237,20 @@ def test_cheap_style_inheritance_draws_what_ziamath_draws(monkeypatch: pytest.Mo
         for lesson in SUBJECTS.glob("*.md")
         for match in dollars.finditer(lesson.read_text(encoding="utf-8"))
     )
-    texs = {tex for tex in found if formulas.problem(tex) is None}
-    texs |= {"\\color{red}{x} + \\mathbf{y}", "\\mathrm{pH} = -\\log_{10}[\\mathrm{H^+}]"}
-    assert len(texs) > 20
-    ours = {tex: formulas._draw(tex, False) for tex in sorted(texs)}
+    texs = {(tex, False) for tex in found if formulas.problem(tex) is None}
+    texs |= _subject_and_benchmark_formulas()
+    texs |= {
+        ("\\color{red}{x} + \\mathbf{y}", True),
+        ("\\mathrm{pH} = -\\log_{10}[\\mathrm{H^+}]", False),
+    }
+    texs = {item for item in texs if formulas.problem(*item) is None}
+    assert len(texs) > 30
+    ours = {item: formulas._draw(*item) for item in sorted(texs)}
     assert styles.asdict is formulas._parent_style_fields
+    assert styles.ChainMap is formulas._style_params
     monkeypatch.setattr(styles, "asdict", dataclasses.asdict)
-    assert all(formulas._draw(tex, False) == drawing for tex, drawing in ours.items())
+    monkeypatch.setattr(styles, "ChainMap", collections.ChainMap)
+    assert all(formulas._draw(*item) == drawing for item, drawing in ours.items())
 
 
 def _subject_and_benchmark_formulas() -> set[tuple[str, bool]]:
