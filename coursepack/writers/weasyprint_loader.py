@@ -36,16 +36,20 @@ _ABI = {"x86_64": "libc6,x86-64"}
 
 def load_weasyprint() -> ModuleType:
     """The ``weasyprint`` module, imported once per process, with pydyf's page references
-    cached (:mod:`coursepack.writers.pydyf_pages`: the same bytes, faster long PDFs) and
-    Arabic text given its own text for copying (:mod:`coursepack.writers.rtl_text`)."""
+    cached (:mod:`coursepack.writers.pydyf_pages`: the same bytes, faster long PDFs),
+    tinyhtml5's expressions remembered (:mod:`coursepack.writers.html_regexes`: the same
+    parse, faster) and Arabic text given its own text for copying
+    (:mod:`coursepack.writers.rtl_text`)."""
     module = sys.modules.get("weasyprint") or _import_weasyprint()
     # Every time, not only at the first import: WeasyPrint may have been imported by other
     # code first (each install is done once and then only checks its mark).
+    from coursepack.writers.html_regexes import install as install_html_regexes
     from coursepack.writers.pdf_tags import install as install_header_scopes
     from coursepack.writers.pydyf_pages import cache_page_references
     from coursepack.writers.rtl_text import install as install_glyph_aliases
 
     cache_page_references()
+    install_html_regexes()
     install_glyph_aliases()
     install_header_scopes()
     return module
