@@ -39,9 +39,10 @@ def load_weasyprint() -> ModuleType:
     cached (:mod:`coursepack.writers.pydyf_pages`: the same bytes, faster long PDFs),
     tinyhtml5's expressions remembered (:mod:`coursepack.writers.html_regexes`: the same
     parse, faster), text layouts set up from shared Pango parts
-    (:mod:`coursepack.writers.text_layouts`: the same bytes, cheaper text) and Arabic text
-    given its own text for copying
-    (:mod:`coursepack.writers.rtl_text`)."""
+    (:mod:`coursepack.writers.text_layouts`: the same bytes, cheaper text), the properties an
+    element does not set computed by the plain rules first
+    (:mod:`coursepack.writers.style_defaults`: the same values) and Arabic text given its own
+    text for copying (:mod:`coursepack.writers.rtl_text`)."""
     module = sys.modules.get("weasyprint") or _import_weasyprint()
     # Every time, not only at the first import: WeasyPrint may have been imported by other
     # code first (each install is done once and then only checks its mark).
@@ -49,11 +50,13 @@ def load_weasyprint() -> ModuleType:
     from coursepack.writers.pdf_tags import install as install_header_scopes
     from coursepack.writers.pydyf_pages import cache_page_references
     from coursepack.writers.rtl_text import install as install_glyph_aliases
+    from coursepack.writers.style_defaults import install as plain_style_rules_first
     from coursepack.writers.text_layouts import install as share_layout_parts
 
     cache_page_references()
     install_html_regexes()
     share_layout_parts()
+    plain_style_rules_first()
     install_glyph_aliases()
     install_header_scopes()
     return module
