@@ -969,8 +969,8 @@ def test_a_model_answer_too_long_for_any_box_follows_on_continuation_slides(
     slides = _open_question(tmp_path, 40)
     n = len(slides)
     assert n >= 3
-    title = "Why: Question\u00a01 (1\u00a0point)"
-    assert [s.title for s in slides] == [f"{title} ({i}/{n})" for i in range(1, n + 1)]
+    title = "Why: Question\u00a01, slide {i} of {n} (1\u00a0point)"
+    assert [s.title for s in slides] == [title.format(i=i, n=n) for i in range(1, n + 1)]
     first, rest = slides[0], slides[1:]
     assert first.reveal is None and len(first.lines) == 5
     answer = " ".join(SENTENCE.format(i=i) for i in range(40))
@@ -996,6 +996,30 @@ def test_an_open_question_without_the_reveal_gets_ruled_lines_under_its_prompt(
     assert tops[-1] <= GEOMETRY.body.bottom
     assert tops[-1] - tops[0] > GEOMETRY.body.height / 3  # they fill the lower part
     assert slide.body.size > RULES.body_max  # the prompt is set large
+
+
+@pytest.mark.parametrize(
+    ("lang", "part"),
+    [("en", "Question\u00a01, slide {n} of {m} (1\u00a0point)"),
+     ("de", "Frage\u00a01, Folie {n} von {m} (1\u00a0Punkt)")],
+)
+def test_a_question_split_over_slides_names_each_slide_in_words(
+    tmp_path: Path, lang: str, part: str
+) -> None:
+    """ "Question 1 (1 point) (1/2)" read as half a point: a split question's slides say
+    "slide 1 of 2" before the points, in the lesson's language; a topic's keep "(1/2)"."""
+    option = "an option long enough to need most of a line on a slide of its own, or more"
+    options = "\n".join(f"- [{'x' if i == 3 else ' '}] {option} {i}" for i in range(12))
+    text = (
+        f"---\ntitle: T\nlang: {lang}\n---\n# S\n\n## Quiz\n\n"
+        f"::: question\nWhich one?\n\n{options}\n:::\n"
+    )
+    slides = [s for s in plan_text(tmp_path, text).slides if isinstance(s, QuestionSlide)]
+    m = len(slides)
+    assert m >= 2
+    titles = [s.title for s in slides]
+    assert titles == [f"Quiz: {part.format(n=n, m=m)}" for n in range(1, m + 1)]
+    assert not any("/" in title for title in titles)
 
 
 def test_a_matching_too_big_for_two_columns_marks_its_terms_in_the_list(tmp_path: Path) -> None:

@@ -353,11 +353,16 @@ def answer_marks(
 
 
 def graded_title(
-    block: Question | Match | Order, t: Catalogue | None = None, topic: str = ""
+    block: Question | Match | Order,
+    t: Catalogue | None = None,
+    topic: str = "",
+    part: tuple[int | str, int | str] | None = None,
 ) -> str:
     """ "Check for understanding: Question 3 (2 points)", in the lesson's language; with
     ``topic``, the topic's name instead of "Check for understanding" (a topic that opens with
-    a question has no slide of its own to show its name).
+    a question has no slide of its own to show its name). ``part`` (slide, slides) names one
+    of a question's several slides in words, "Question 3, slide 1 of 2 (2 points)": a
+    topic's "(1/2)" beside "(2 points)" would read as half a point.
 
     A topic that only names the question word ("Question", "Questions 1-3") is left out, so
     no title reads "Question: Question 1"; a topic ending in a question or exclamation mark
@@ -365,6 +370,8 @@ def graded_title(
     t = _words(t)
     # no-break spaces keep "Question 3" and "(2 points)" on one line when the title wraps
     question = t("question_number", n=block.number).replace(" ", "\u00a0")
+    if part is not None:
+        question = t("question_part", question=question, n=part[0], total=part[1])
     points = t("points", n=block.points).replace(" ", "\u00a0")
     topic = topic.strip().rstrip(":：").rstrip()
     if not topic or _names_questions(topic, t):

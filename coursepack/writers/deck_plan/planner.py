@@ -192,6 +192,7 @@ class _Walker:
 
 
 _LONGEST_SUFFIX = " (00/00)"  # the widest continuation suffix a title is measured with
+_WIDEST_PART = ("00", "00")  # the widest "slide n of m" of a split question's title
 
 # (slide, counts toward the topic's "(i/n)" numbering)
 _Planned = tuple[Slide, bool]
@@ -642,9 +643,11 @@ class _Planner:
         """
         gtitle = graded_title(block, self.t, lead)
         paras, notes = graded_face_and_notes(block, self.t)
-        size, tbox, body = self._body_box(self._longest_title(gtitle))
+        # measured with the widest "slide n of m" a split question's title may get
+        longest = graded_title(block, self.t, lead, part=_WIDEST_PART)
+        size, tbox, body = self._body_box(longest)
         if isinstance(block, Question) and not block.options:
-            return self._open_question(block, gtitle, paras, notes, tbox, body)
+            return self._open_question(block, lead, paras, notes, tbox, body)
         marks = answer_marks(block, self.t) if self.lesson.meta.reveal_answers else {}
         if isinstance(block, Match):
             two = self._match_slide(block, paras, gtitle, size, tbox, body, notes, marks)
@@ -673,19 +676,23 @@ class _Planner:
             )
             for page in pages
         ] or [TitleOnlySlide(title=gtitle, title_size=size, title_box=tbox, line=block.line)]
-        return self._number_graded(slides, gtitle, notes)
+        return self._number_graded(slides, block, lead, notes)
 
     def _number_graded(
-        self, slides: Sequence[QuestionSlide | TitleOnlySlide], gtitle: str, notes: list[str]
+        self,
+        slides: Sequence[QuestionSlide | TitleOnlySlide],
+        block: Graded,
+        lead: str,
+        notes: list[str],
     ) -> list[_Planned]:
-        """A graded block's slides titled "… (2/3)" when there are several; the notes (the
-        answers in full) on the first."""
+        """A graded block's slides titled "… Question 3, slide 2 of 3 (2 points)" when there
+        are several; the notes (the answers in full) on the first."""
         slides = list(slides)
         slides[0] = replace(slides[0], notes=tuple(notes))
         out: list[_Planned] = []
         n = len(slides)
         for i, s in enumerate(slides):
-            t = f"{gtitle} ({i + 1}/{n})" if n > 1 else gtitle
+            t = graded_title(block, self.t, lead, part=(i + 1, n) if n > 1 else None)
             sz, tb, _ = self._title(t)
             out.append((replace(s, title=t, title_size=sz, title_box=tb or s.title_box), False))
         return out
@@ -745,7 +752,7 @@ class _Planner:
     def _open_question(
         self,
         block: Question,
-        gtitle: str,
+        lead: str,
         paras: list[Para],
         notes: list[str],
         tbox: Box | None,
@@ -754,8 +761,9 @@ class _Planner:
         """An open question: its prompt set large (up to ``open_max``) at the top, over room
         for the class's answers: ruled lines (``reveal-answers: false``), or the model answer's
         box, which appears on a click. An answer too long for the room the prompt leaves, even
-        at the floor, follows on slides of its own (continuations of the question's, "… (2/3)"),
-        never cut; the speaker notes have it all."""
+        at the floor, follows on slides of its own (continuations of the question's, "…, slide
+        2 of 3"), never cut; the speaker notes have it all."""
+        gtitle = graded_title(block, self.t, lead)
         size, _, _ = self._title(gtitle)
         box = body if body != self.g.body else None
         high = self.r.open_max
@@ -769,7 +777,7 @@ class _Planner:
                 pages = fit_text(paras, above, self.g.insets, self.m, self.r, high=high)
                 if whole and len(pages) == 1:
                     slide = QuestionSlide(body=pages[0], body_box=above, reveal=reveal, **base)
-                    return self._number_graded([slide], gtitle, notes)
+                    return self._number_graded([slide], block, lead, notes)
         # the prompt over ruled lines; a model answer that did not fit follows on its own
         upper = Box(body.left, body.top, body.width, body.height // 2)
         pages = fit_text(paras, upper, self.g.insets, self.m, self.r, high=high)
@@ -789,7 +797,7 @@ class _Planner:
             if answer
             else []
         )
-        return self._number_graded(slides, gtitle, notes)
+        return self._number_graded(slides, block, lead, notes)
 
     def _answer_lines(self, text: TextBlock, body: Box, wanted: int | None) -> tuple[Box, ...]:
         """Ruled lines for the class's answers under ``text`` (written at the top of
