@@ -1000,8 +1000,10 @@ def test_an_open_question_without_the_reveal_gets_ruled_lines_under_its_prompt(
 
 @pytest.mark.parametrize(
     ("lang", "part"),
-    [("en", "Question\u00a01, slide {n} of {m} (1\u00a0point)"),
-     ("de", "Frage\u00a01, Folie {n} von {m} (1\u00a0Punkt)")],
+    [
+        ("en", "Question\u00a01, slide {n} of {m} (1\u00a0point)"),
+        ("de", "Frage\u00a01, Folie {n} von {m} (1\u00a0Punkt)"),
+    ],
 )
 def test_a_question_split_over_slides_names_each_slide_in_words(
     tmp_path: Path, lang: str, part: str
