@@ -325,7 +325,10 @@ def _say_overrides(layouts: Any) -> None:
 
 
 def _summary(report: Any) -> None:
-    """One line per output, then a count: what was written and where."""
+    """One line per output, then a count: what was written and where (nothing when a
+    problem stopped the build before any output was planned: the errors say it all)."""
+    if not report.outputs:
+        return
     for path, status in report.outputs:
         click.echo(f"{status:>11}  {path}")
     written = sum(status == "written" for _, status in report.outputs)

@@ -96,3 +96,15 @@ def test_check_reads_course_yaml_like_build(tmp_path: Path) -> None:
     result = run_cli("check", ".", cwd=tmp_path)
     assert result.exit_code == 1
     assert "b.md:7: error: unknown block kind 'questoin'" in result.output
+
+
+def test_a_build_stopped_by_an_error_prints_the_error_and_no_empty_summary(
+    tmp_path: Path,
+) -> None:
+    """A lesson that fails its check writes nothing; the teacher sees the error, not
+    "0 written, 0 up to date in -"."""
+    lesson = write_lesson(tmp_path, "bad.md", "# S\n## T\n::: question\nWhich?\n", title="B")
+    result = run_cli("build", str(lesson), "-o", "out", "--jobs", "1", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "bad.md:" in result.output and ": error:" in result.output
+    assert "0 written" not in result.output and "up to date" not in result.output
